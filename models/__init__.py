@@ -1,0 +1,1 @@
+"""Golden models: plain Python/numpy, no simulator or cocotb imports."""

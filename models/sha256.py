@@ -1,0 +1,151 @@
+"""SHA-256 golden model (FIPS 180-4), pure Python.
+
+Word-level and independent of hashlib so it can check the RTL round by round:
+`compress` is what one pass of the RTL core computes, `trace` gives the working
+state after every round for debugging a mismatch, `digest` is the full hash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MASK = 0xFFFFFFFF
+
+K = (
+    0x428A2F98, 0x71374491, 0xB5C0FBCF, 0xE9B5DBA5, 0x3956C25B, 0x59F111F1, 0x923F82A4, 0xAB1C5ED5,
+    0xD807AA98, 0x12835B01, 0x243185BE, 0x550C7DC3, 0x72BE5D74, 0x80DEB1FE, 0x9BDC06A7, 0xC19BF174,
+    0xE49B69C1, 0xEFBE4786, 0x0FC19DC6, 0x240CA1CC, 0x2DE92C6F, 0x4A7484AA, 0x5CB0A9DC, 0x76F988DA,
+    0x983E5152, 0xA831C66D, 0xB00327C8, 0xBF597FC7, 0xC6E00BF3, 0xD5A79147, 0x06CA6351, 0x14292967,
+    0x27B70A85, 0x2E1B2138, 0x4D2C6DFC, 0x53380D13, 0x650A7354, 0x766A0ABB, 0x81C2C92E, 0x92722C85,
+    0xA2BFE8A1, 0xA81A664B, 0xC24B8B70, 0xC76C51A3, 0xD192E819, 0xD6990624, 0xF40E3585, 0x106AA070,
+    0x19A4C116, 0x1E376C08, 0x2748774C, 0x34B0BCB5, 0x391C0CB3, 0x4ED8AA4A, 0x5B9CCA4F, 0x682E6FF3,
+    0x748F82EE, 0x78A5636F, 0x84C87814, 0x8CC70208, 0x90BEFFFA, 0xA4506CEB, 0xBEF9A3F7, 0xC67178F2,
+)
+
+# Initial hash value H(0) (FIPS 180-4 section 5.3.3).
+IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
+
+State = tuple[int, int, int, int, int, int, int, int]
+
+
+def _rotr(x: int, n: int) -> int:
+    return ((x >> n) | (x << (32 - n))) & MASK
+
+
+def schedule(block: bytes) -> list[int]:
+    """The 64-word message schedule W[0..63] of one 64-byte block."""
+    if len(block) != 64:
+        raise ValueError(f"a SHA-256 block is 64 bytes, got {len(block)}")
+    w = [int.from_bytes(block[4 * i : 4 * i + 4], "big") for i in range(16)]
+    for t in range(16, 64):
+        s0 = _rotr(w[t - 15], 7) ^ _rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
+        s1 = _rotr(w[t - 2], 17) ^ _rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+        w.append((s1 + w[t - 7] + s0 + w[t - 16]) & MASK)
+    return w
+
+
+def round_step(state: State, k: int, w: int) -> State:
+    """One compression round: the function rtl/sha256/sha256_round.v implements."""
+    a, b, c, d, e, f, g, h = state
+    t1 = (h + (_rotr(e, 6) ^ _rotr(e, 11) ^ _rotr(e, 25)) + ((e & f) ^ (~e & g)) + k + w) & MASK
+    t2 = ((_rotr(a, 2) ^ _rotr(a, 13) ^ _rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) & MASK
+    return ((t1 + t2) & MASK, a, b, c, (d + t1) & MASK, e, f, g)
+
+
+def trace(chain: State, block: bytes) -> list[State]:
+    """Working state a..h after each of the 64 rounds (index 0 = after round 0)."""
+    w = schedule(block)
+    states = []
+    state = tuple(chain)
+    for t in range(64):
+        state = round_step(state, K[t], w[t])
+        states.append(state)
+    return states
+
+
+def compress(chain: State, block: bytes) -> State:
+    """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core."""
+    final = trace(chain, block)[-1]
+    return tuple((x + y) & MASK for x, y in zip(chain, final))  # type: ignore[return-value]
+
+
+def pad(message: bytes) -> bytes:
+    """FIPS 180-4 section 5.1.1 padding to a multiple of 64 bytes."""
+    length_bits = 8 * len(message)
+    zeros = (55 - len(message)) % 64
+    return message + b"\x80" + b"\x00" * zeros + length_bits.to_bytes(8, "big")
+
+
+def blocks(message: bytes) -> list[bytes]:
+    """The padded message cut into 64-byte blocks."""
+    padded = pad(message)
+    return [padded[i : i + 64] for i in range(0, len(padded), 64)]
+
+
+def state_to_bytes(state: State) -> bytes:
+    return b"".join(x.to_bytes(4, "big") for x in state)
+
+
+def bytes_to_state(data: bytes) -> State:
+    if len(data) != 32:
+        raise ValueError(f"a SHA-256 state is 32 bytes, got {len(data)}")
+    return tuple(int.from_bytes(data[4 * i : 4 * i + 4], "big") for i in range(8))  # type: ignore[return-value]
+
+
+def digest(message: bytes) -> bytes:
+    state: State = IV
+    for block in blocks(message):
+        state = compress(state, block)
+    return state_to_bytes(state)
+
+
+@dataclass(frozen=True)
+class CavpVector:
+    length_bits: int
+    message: bytes
+    digest: bytes
+
+
+def parse_cavp(text: str, source: str = "<text>") -> list[CavpVector]:
+    """Parse a NIST CAVP byte-oriented SHA response file (Len/Msg/MD records).
+
+    Raises ValueError naming the line on anything that is not that format.
+    `Len = 0` means the empty message whatever `Msg` holds (CAVP writes 00).
+    """
+    vectors: list[CavpVector] = []
+    record: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or (line.startswith("[") and line.endswith("]")):
+            continue
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep or key not in ("Len", "Msg", "MD"):
+            raise ValueError(f"{source}:{number}: not a CAVP Len/Msg/MD line: {line[:60]!r}")
+        if key in record:
+            raise ValueError(f"{source}:{number}: {key} repeated before the record was complete")
+        record[key] = value
+        if len(record) == 3:
+            vectors.append(_cavp_record(record, source, number))
+            record = {}
+    if record:
+        raise ValueError(f"{source}: file ends inside a record (has {', '.join(record)})")
+    if not vectors:
+        raise ValueError(f"{source}: no Len/Msg/MD records found; not a CAVP SHA response file")
+    return vectors
+
+
+def _cavp_record(record: dict[str, str], source: str, number: int) -> CavpVector:
+    try:
+        length_bits = int(record["Len"])
+        message = bytes.fromhex(record["Msg"])
+        md = bytes.fromhex(record["MD"])
+    except ValueError as exc:
+        raise ValueError(f"{source}:{number}: bad record: {exc}") from None
+    if length_bits % 8:
+        raise ValueError(f"{source}:{number}: Len = {length_bits} is not whole bytes (bit-oriented file?)")
+    message = message[: length_bits // 8]
+    if len(message) * 8 != length_bits:
+        raise ValueError(f"{source}:{number}: Msg has {len(message)} bytes, Len says {length_bits // 8}")
+    if len(md) != 32:
+        raise ValueError(f"{source}:{number}: MD has {len(md)} bytes, a SHA-256 digest has 32")
+    return CavpVector(length_bits, message, md)
