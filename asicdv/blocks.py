@@ -1,0 +1,120 @@
+"""Block descriptions: `tb/<block>/block.yaml`, one per block.
+
+A block file names the RTL, the top module, the cocotb test module, the
+parameter sets ("variants") and the tests with their reseed counts, e.g.
+
+    name: sha256
+    top: sha256_core
+    sources: [rtl/sha256/*.v]
+    test_module: tb.sha256.sha256_tests
+    timeout_s: 600            # wall-clock limit of one simulation run
+    variants: {default: {}}   # name -> Verilog parameters
+    tests:
+      - {name: FipsExamplesTest, reseeds: 1}
+
+A new block needs a new file and nothing in the framework.
+"""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from asicdv import ROOT, UserError
+
+
+@dataclass(frozen=True)
+class TestSpec:
+    name: str
+    reseeds: int = 1
+    smoke: bool = True  # part of the smoke regression (and of `make test`)
+
+
+@dataclass(frozen=True)
+class Block:
+    name: str
+    top: str
+    sources: tuple[Path, ...]
+    test_module: str
+    variants: dict[str, dict[str, int]]
+    tests: tuple[TestSpec, ...]
+    timeout_s: float = 600.0
+    build_args: tuple[str, ...] = ()
+    path: Path = field(default=Path("."))
+
+    def test(self, name: str) -> TestSpec:
+        for spec in self.tests:
+            if spec.name == name:
+                return spec
+        known = ", ".join(t.name for t in self.tests)
+        raise UserError(f"unknown test {name!r} for block {self.name}; known tests: {known}")
+
+    def variant(self, name: str) -> dict[str, int]:
+        if name not in self.variants:
+            raise UserError(
+                f"unknown variant {name!r} for block {self.name}; known variants: {', '.join(self.variants)}"
+            )
+        return self.variants[name]
+
+
+def _require(data: dict, key: str, kind: type, where: Path):
+    if key not in data:
+        raise UserError(f"{where}: missing key {key!r}")
+    if not isinstance(data[key], kind):
+        raise UserError(f"{where}: {key!r} must be a {kind.__name__}, got {type(data[key]).__name__}")
+    return data[key]
+
+
+def load_block(path: Path) -> Block:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise UserError(f"{path}: cannot read block file: {exc}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a block file is a YAML mapping")
+    sources: list[Path] = []
+    for pattern in _require(data, "sources", list, path):
+        matches = sorted(glob.glob(str(ROOT / pattern)))
+        if not matches:
+            raise UserError(f"{path}: source pattern {pattern!r} matches no file")
+        sources.extend(Path(m) for m in matches)
+    tests = []
+    for entry in _require(data, "tests", list, path):
+        if not isinstance(entry, dict) or "name" not in entry:
+            raise UserError(f"{path}: each test is a mapping with a 'name', got {entry!r}")
+        unknown = set(entry) - {"name", "reseeds", "smoke"}
+        if unknown:
+            raise UserError(f"{path}: test {entry['name']}: unknown keys {sorted(unknown)}")
+        tests.append(TestSpec(str(entry["name"]), int(entry.get("reseeds", 1)), bool(entry.get("smoke", True))))
+    variants = data.get("variants") or {"default": {}}
+    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
+        raise UserError(f"{path}: 'variants' maps a name to a mapping of Verilog parameters")
+    return Block(
+        name=_require(data, "name", str, path),
+        top=_require(data, "top", str, path),
+        sources=tuple(sources),
+        test_module=_require(data, "test_module", str, path),
+        variants={str(k): dict(v) for k, v in variants.items()},
+        tests=tuple(tests),
+        timeout_s=float(data.get("timeout_s", 600)),
+        build_args=tuple(data.get("build_args", ())),
+        path=path,
+    )
+
+
+def all_blocks() -> dict[str, Block]:
+    blocks = {}
+    for path in sorted((ROOT / "tb").glob("*/block.yaml")):
+        block = load_block(path)
+        blocks[block.name] = block
+    return blocks
+
+
+def get_block(name: str) -> Block:
+    blocks = all_blocks()
+    if name not in blocks:
+        raise UserError(f"unknown block {name!r}; known blocks: {', '.join(blocks) or 'none'}")
+    return blocks[name]

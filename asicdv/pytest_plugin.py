@@ -1,0 +1,139 @@
+"""pytest plugin: every `tb/<block>/block.yaml` becomes one pytest item per
+(variant, test[, reseed]), each a fresh simulator process on a cached build.
+
+Options (the Makefile passes TEST=, SEED=, VARIANT=, WAVES=1 through them):
+  --test NAME      run only this test (unknown names are an error, not an empty run)
+  --seed N         use this seed for every selected test
+  --variant NAME   run only this variant (parameter set) of each block
+  --waves          build with tracing and write dump.vcd in the run directory
+  --regress        nightly mode: fresh random seeds, every test's reseed count,
+                   tests marked smoke: false included
+
+Without --seed a test's seed is fixed (derived from its name) so `make test` is
+reproducible run to run; --regress draws new random seeds. Every seed is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import zlib
+from pathlib import Path
+
+import pytest
+
+from asicdv import UserError, sim
+from asicdv.blocks import Block, load_block
+
+_RESULTS: list[sim.RunResult] = []
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("asicdv")
+    group.addoption("--test", default=None, help="run only this test of the block")
+    group.addoption("--seed", type=int, default=None, help="seed for every selected test")
+    group.addoption("--variant", default=None, help="run only this variant of the block")
+    group.addoption("--waves", action="store_true", help="dump a VCD waveform per run")
+    group.addoption("--regress", action="store_true", help="random seeds, all reseeds, nightly tests too")
+
+
+def pytest_collect_file(file_path: Path, parent):
+    if file_path.name == "block.yaml":
+        return BlockFile.from_parent(parent, path=file_path)
+    return None
+
+
+class BlockFile(pytest.File):
+    def collect(self):
+        try:
+            block = load_block(self.path)
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        opts = self.config.option
+        try:
+            tests = [block.test(opts.test)] if opts.test else list(block.tests)
+            variants = [opts.variant] if opts.variant else list(block.variants)
+            for variant in variants:
+                block.variant(variant)
+        except UserError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        if not opts.regress and not opts.test:
+            tests = [t for t in tests if t.smoke]
+        sysrand = random.SystemRandom()
+        for variant in variants:
+            for spec in tests:
+                runs = spec.reseeds if opts.regress and opts.seed is None else 1
+                for index in range(runs):
+                    if opts.seed is not None:
+                        seed = opts.seed
+                    elif opts.regress:
+                        seed = sysrand.randrange(1, 2**31)
+                    else:
+                        seed = zlib.crc32(f"{block.name}:{variant}:{spec.name}".encode()) & 0x7FFFFFFF
+                    name = f"{variant}::{spec.name}" + (f"[{index}]" if runs > 1 else "")
+                    yield SimItem.from_parent(self, name=name, block=block, variant=variant, test=spec.name, seed=seed)
+
+
+class SimFailure(Exception):
+    pass
+
+
+class SimItem(pytest.Item):
+    def __init__(self, *, block: Block, variant: str, test: str, seed: int, **kwargs):
+        super().__init__(**kwargs)
+        self.block, self.variant, self.test, self.seed = block, variant, test, seed
+        self.user_properties.append(("seed", seed))
+
+    def runtest(self):
+        waves = self.config.option.waves
+        try:
+            build = sim.build(self.block, self.variant, waves=waves)
+        except sim.BuildError as exc:
+            raise SimFailure(str(exc)) from None
+        result = sim.run(build, self.test, self.seed)
+        _RESULTS.append(result)
+        self.user_properties.append(("log", str(result.log)))
+        if not result.passed:
+            raise SimFailure(self._failure_text(result))
+
+    def _failure_text(self, result: sim.RunResult) -> str:
+        default_variant = next(iter(self.block.variants))
+        command = sim.reproduce_command(self.block.name, self.test, self.seed, self.variant, default_variant)
+        return "\n".join(
+            [
+                f"{self.block.name}[{self.variant}] {self.test} FAILED with seed {self.seed}",
+                result.message,
+                f"reproduce: {command}   (add WAVES=1 for a waveform)",
+                f"log:       {result.log}",
+            ]
+        )
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, SimFailure):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"{self.block.name}[{self.variant}] {self.test} seed={self.seed}"
+
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """One line per simulation run: outcome, seed, wall time (workers report via xdist)."""
+    rows = []
+    for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        props = dict(report.user_properties)
+        if "seed" in props and report.when == "call":
+            rows.append((report.nodeid, report.outcome, props["seed"], report.duration))
+    if not rows:
+        return
+    terminalreporter.section("asicdv simulation runs")
+    for nodeid, outcome, seed, duration in sorted(rows):
+        terminalreporter.write_line(f"{outcome.upper():6} seed={seed:<11} {duration:7.1f}s  {nodeid}")
+    if config.option.regress:
+        out = Path("results") / "regress.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(
+            json.dumps([{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d in rows], indent=1)
+        )
+        terminalreporter.write_line(f"results written to {out}")

@@ -1,0 +1,265 @@
+"""Build once, run many: cached Verilator builds and one process per test run.
+
+A build is keyed by (block, top, parameters, flags, source contents, tool
+versions) and kept in build/<block>/<variant>-<key>; every test and seed reuses
+it, and a changed source or flag gives a new key, so a new build. Each run is a
+fresh simulator process with one seed, a wall-clock timeout and its own log, so
+a hung or crashed simulation is one failed run with its log, never a hung suite.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asicdv import ROOT, UserError, toolchain
+from asicdv.blocks import Block
+
+BUILD_ROOT = ROOT / "build"
+
+
+class BuildError(Exception):
+    """Verilator or the C++ build failed; the message carries the log tail."""
+
+
+@dataclass(frozen=True)
+class Build:
+    block: Block
+    variant: str
+    waves: bool
+    directory: Path
+    seconds: float  # 0.0 when it came from the cache
+
+    @property
+    def executable(self) -> Path:
+        return self.directory / self.block.top
+
+
+def _cocotb_paths():
+    import cocotb_tools.config as config
+
+    return config
+
+
+def _build_key(block: Block, variant: str, waves: bool) -> str:
+    import cocotb
+
+    digest = hashlib.sha256()
+    parts = {
+        "top": block.top,
+        "parameters": block.variant(variant),
+        "waves": waves,
+        "build_args": block.build_args,
+        "verilator": toolchain.verilator_version(),
+        "cocotb": cocotb.__version__,
+        "python": sys.version,
+    }
+    digest.update(json.dumps(parts, sort_keys=True).encode())
+    for source in block.sources:
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build(block: Block, variant: str = "default", *, waves: bool = False, log=None) -> Build:
+    """Return the build for this configuration, building it only if it is not cached."""
+    key = _build_key(block, variant, waves)
+    directory = BUILD_ROOT / block.name / f"{variant}{'-waves' if waves else ''}-{key}"
+    stamp = directory / "build.ok"
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    # Parallel test workers may ask for the same build at once: one builds, the rest wait.
+    with open(directory.parent / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stamp.exists():
+            return Build(block, variant, waves, directory, 0.0)
+        start = time.monotonic()
+        _run_build(block, variant, waves, directory)
+        seconds = time.monotonic() - start
+        stamp.write_text(f"{seconds:.1f}\n")
+        if log:
+            log(f"built {block.name}[{variant}] in {seconds:.1f} s -> {directory}")
+        return Build(block, variant, waves, directory, seconds)
+
+
+def _run_build(block: Block, variant: str, waves: bool, directory: Path) -> None:
+    config = _cocotb_paths()
+    directory.mkdir(parents=True, exist_ok=True)
+    libs = config.libs_dir
+    verilator_cmd = [
+        "verilator", "-cc", "--exe", "-Mdir", str(directory), "--top-module", block.top,
+        "--vpi", "--public-flat-rw", "--prefix", "Vtop", "-o", block.top,
+        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        *(["--trace", "--trace-structs"] if waves else []),
+        *block.build_args,
+        *[f"-G{name}={value}" for name, value in block.variant(variant).items()],
+        str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
+        *[str(source) for source in block.sources],
+    ]  # fmt: skip
+    make_cmd = [
+        "make", "-j", str(os.cpu_count() or 1), "-C", str(directory), "-f", "Vtop.mk",
+        f"VM_TRACE={int(waves)}", toolchain.PCH_MAKE_FIX,
+    ]  # fmt: skip
+    env = toolchain.verilator_env()
+    log_path = directory / "build.log"
+    with open(log_path, "w") as log:
+        for cmd in (verilator_cmd, make_cmd):
+            log.write("$ " + " ".join(cmd) + "\n")
+            log.flush()
+            result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+            if result.returncode != 0:
+                raise BuildError(
+                    f"build of {block.name}[{variant}] failed ({cmd[0]} exit {result.returncode}); "
+                    f"log: {log_path}\n{_tail(log_path, 30)}"
+                )
+
+
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class RunResult:
+    block: str
+    variant: str
+    test: str
+    seed: int
+    passed: bool
+    message: str  # why it failed ("" when passed)
+    log: Path
+    run_dir: Path
+    wall_s: float
+    sim_time_ns: float | None = None
+    waves: Path | None = None
+    response: dict | None = field(default=None)
+
+
+def run(
+    build_: Build,
+    test: str,
+    seed: int,
+    *,
+    module: str | None = None,
+    request: dict | None = None,
+    run_dir: Path | None = None,
+    timeout_s: float | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> RunResult:
+    """Run one cocotb test in a fresh simulator process.
+
+    `request` (JSON) is handed to the test through ASICDV_REQUEST and the test's
+    answer read back from ASICDV_RESPONSE: how the CLI asks the RTL something.
+    """
+    block = build_.block
+    if run_dir is None:
+        run_dir = ROOT / "results" / "runs" / block.name / build_.variant / f"{test}-{seed}"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    results_xml = run_dir / "results.xml"
+    response_path = run_dir / "response.json"
+    for stale in (results_xml, response_path, run_dir / "dump.vcd"):
+        stale.unlink(missing_ok=True)
+    log_path = run_dir / "sim.log"
+
+    config = _cocotb_paths()
+    import find_libpython
+
+    env = toolchain.verilator_env()
+    env.update(extra_env or {})
+    env.update(
+        {
+            "PATH": env["PATH"] + os.pathsep + str(config.libs_dir),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
+            "PYGPI_PYTHON_BIN": sys.executable,
+            "GPI_USERS": f"{find_libpython.find_libpython()};{config.pygpi_entry_point()}",
+            "COCOTB_TOPLEVEL": block.top,
+            "TOPLEVEL_LANG": "verilog",
+            "COCOTB_TEST_MODULES": module or block.test_module,
+            "COCOTB_TEST_FILTER": rf"\.{re.escape(test)}$",
+            "COCOTB_RANDOM_SEED": str(seed),
+            "COCOTB_RESULTS_FILE": str(results_xml),
+            "COCOTB_TRUST_INERTIAL_WRITES": "1",
+            "ASICDV_BLOCK": block.name,
+            "ASICDV_VARIANT": build_.variant,
+            "ASICDV_SEED": str(seed),
+            "ASICDV_RESPONSE": str(response_path),
+        }
+    )
+    if request is not None:
+        request_path = run_dir / "request.json"
+        request_path.write_text(json.dumps(request))
+        env["ASICDV_REQUEST"] = str(request_path)
+    cmd = [str(build_.executable), *(["--trace"] if build_.waves else [])]
+    timeout_s = timeout_s or block.timeout_s
+
+    start = time.monotonic()
+    with open(log_path, "w") as log:
+        # Own process group so a timeout kills the simulator and anything it started.
+        proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            returncode = proc.wait(timeout=timeout_s)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            returncode, timed_out = -9, True
+    wall = time.monotonic() - start
+
+    result = RunResult(
+        block.name, build_.variant, test, seed, False, "", log_path, run_dir, wall,
+        waves=(run_dir / "dump.vcd") if build_.waves else None,
+    )  # fmt: skip
+    if response_path.exists():
+        result.response = json.loads(response_path.read_text())
+    if timed_out:
+        result.message = f"simulation hung: killed after {timeout_s:.0f} s wall-clock\n{_tail(log_path, 15)}"
+        return result
+    outcome = _read_results(results_xml, test)
+    if outcome is None:
+        result.message = (
+            f"simulator exited with code {returncode} and no result for {test} (crash?)\n{_tail(log_path, 25)}"
+        )
+        return result
+    result.passed, result.message, result.sim_time_ns = outcome
+    if result.passed and returncode != 0:
+        result.passed = False
+        result.message = f"test passed but the simulator exited with code {returncode}\n{_tail(log_path, 15)}"
+    return result
+
+
+def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | None:
+    if not path.exists():
+        return None
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError:
+        return None
+    for case in tree.iter("testcase"):
+        if case.get("name") != test:
+            continue
+        sim_time = case.get("sim_time_ns")
+        sim_ns = float(sim_time) if sim_time else None
+        for tag in ("failure", "error"):
+            bad = case.find(tag)
+            if bad is not None:
+                return False, (bad.get("message") or bad.text or tag).strip(), sim_ns
+        if case.find("skipped") is not None:
+            return False, "test was skipped", sim_ns
+        return True, "", sim_ns
+    return None
+
+
+def reproduce_command(block: str, test: str, seed: int, variant: str, default_variant: str) -> str:
+    variant_part = f" VARIANT={variant}" if variant != default_variant else ""
+    return f"make {block} TEST={test} SEED={seed}{variant_part}"

@@ -1,0 +1,47 @@
+// Back half of TFLite's MultiplyByQuantizedMultiplier for one lane, purely
+// combinational, followed by the output zero point and activation clamp.
+//
+// Input is the exact 64-bit product x * M (x already left-shifted, see
+// kpu_post) and the flag for the one overflowing case x == M == INT32_MIN.
+//   SaturatingRoundingDoublingHighMul:
+//     (prod + nudge) / 2^31 with C truncation, nudge = 2^30 or 1 - 2^30
+//   RoundingDivideByPOT(high, rs): gemmlowp mask / remainder / threshold form
+//   out = min(max(result + output_zp, act_min), act_max)   (TFLite's order)
+// act_min/act_max are int8, so the clamp also saturates to int8.
+module kpu_requant (
+    input  wire signed [63:0] prod,      // x * M
+    input  wire               ovf,       // x == M == INT32_MIN: saturate
+    input  wire        [5:0]  rs,        // right shift, 0..31 (32 not supported)
+    input  wire signed [7:0]  out_zp,
+    input  wire signed [7:0]  act_min,
+    input  wire signed [7:0]  act_max,
+    output wire signed [7:0]  q
+);
+    // --- SRDHM -----------------------------------------------------------
+    wire signed [63:0] nudge = prod[63] ? (64'sd1 - 64'sd1073741824) : 64'sd1073741824;
+    wire signed [63:0] t     = prod + nudge;  // |prod| <= 2^62: cannot overflow
+    // Arithmetic shift floors; C division truncates, so negative values with a
+    // non-zero remainder move up by one. Bits above 62 only matter for the
+    // saturating case, which ovf replaces.
+    wire               round_up = t[63] && (t[30:0] != 31'd0);
+    wire signed [31:0] high_raw = t[62:31] + {31'd0, round_up};
+    wire signed [31:0] high     = ovf ? 32'sh7fffffff : high_raw;
+
+    // --- RDBPOT ----------------------------------------------------------
+    // 33 bits so the mask and shift stay well defined for every 6-bit rs.
+    wire signed [32:0] hx        = {high[31], high};
+    wire        [32:0] mask      = (33'd1 << rs) - 33'd1;
+    wire        [32:0] remainder = hx & mask;
+    wire        [32:0] threshold = (mask >> 1) + {32'd0, high[31]};
+    wire signed [32:0] floor_q   = hx >>> rs;
+    wire signed [32:0] scaled    = floor_q + {32'd0, remainder > threshold};
+
+    // --- zero point and clamp --------------------------------------------
+    wire signed [33:0] with_zp = {scaled[32], scaled} + {{26{out_zp[7]}}, out_zp};
+    wire signed [33:0] lo      = {{26{act_min[7]}}, act_min};
+    wire signed [33:0] hi      = {{26{act_max[7]}}, act_max};
+    wire signed [33:0] at_lo   = (with_zp < lo) ? lo : with_zp;
+    wire signed [33:0] clamped = (at_lo > hi) ? hi : at_lo;
+
+    assign q = clamped[7:0];
+endmodule

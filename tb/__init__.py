@@ -1,0 +1,1 @@
+"""Block verification environments (one package per block)."""
