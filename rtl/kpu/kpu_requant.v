@@ -41,7 +41,11 @@ module kpu_requant (
     wire signed [33:0] lo      = {{26{act_min[7]}}, act_min};
     wire signed [33:0] hi      = {{26{act_max[7]}}, act_max};
     wire signed [33:0] at_lo   = (with_zp < lo) ? lo : with_zp;
+    // After the clamp the value is an int8: bits 33:8 are only its sign
+    // extension, hence unused.
+    /* verilator lint_off UNUSEDSIGNAL */
     wire signed [33:0] clamped = (at_lo > hi) ? hi : at_lo;
+    /* verilator lint_on UNUSEDSIGNAL */
 
     assign q = clamped[7:0];
 endmodule

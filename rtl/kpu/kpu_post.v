@@ -1,0 +1,133 @@
+// Post-processing pipeline of the KPU: one output row (COLS int32 accumulators,
+// bias already included) in per cycle, three register stages, one result row out.
+//
+//   stage 1  x    = acc << left_shift        (int32 wrap, as TFLite's reference
+//                                             `x * (1 << left_shift)`)
+//   stage 2  prod = x * multiplier           (exact 64-bit product per column)
+//   stage 3  out  = raw ? acc : sext(kpu_requant(prod, ...))
+//
+// Flow control: the whole pipeline advances when the output register is empty
+// or being taken (en), so with res_ready held high it accepts one row per cycle
+// and never bubbles; a stalled output stalls every stage. in_ready = en.
+// Per-row parameters travel down the pipeline with the row, so the next tile's
+// parameters can enter behind the previous tile's last row.
+module kpu_post #(
+    parameter COLS = 8
+) (
+    input  wire                 clk,
+    input  wire                 rst,        // synchronous, active high
+
+    input  wire                 in_valid,
+    output wire                 in_ready,
+    input  wire                 in_last,    // last row of a tile
+    input  wire [COLS*32-1:0]   in_acc,     // lane c at [32*c +: 32]
+    input  wire [COLS*32-1:0]   in_mult,    // int32 multiplier per lane
+    input  wire [COLS*6-1:0]    in_shift,   // signed shift per lane, -31..30
+    input  wire [7:0]           in_out_zp,
+    input  wire [7:0]           in_act_min,
+    input  wire [7:0]           in_act_max,
+    input  wire                 in_raw,     // pass the accumulators through
+
+    output wire                 out_valid,
+    input  wire                 out_ready,
+    output wire                 out_last,
+    output wire [COLS*32-1:0]   out_data    // int32 (raw) or sign-extended int8
+);
+    reg                 s1_valid, s2_valid, s3_valid;
+    reg                 s1_last,  s2_last,  s3_last;
+    reg                 s1_raw,   s2_raw;
+    reg  [7:0]          s1_zp,    s2_zp;
+    reg  [7:0]          s1_min,   s2_min;
+    reg  [7:0]          s1_max,   s2_max;
+    reg  [COLS*32-1:0]  s1_acc,   s2_acc;   // raw-mode bypass
+    reg  [COLS*32-1:0]  s1_x;
+    reg  [COLS*32-1:0]  s1_mult;
+    reg  [COLS*6-1:0]   s1_rs,    s2_rs;
+    reg  [COLS*64-1:0]  s2_prod;
+    reg  [COLS-1:0]     s2_ovf;
+    reg  [COLS*32-1:0]  s3_data;
+
+    wire                en = !s3_valid || out_ready;
+
+    wire [COLS*32-1:0]  x_new;
+    wire [COLS*6-1:0]   rs_new;
+    wire [COLS*64-1:0]  prod_new;
+    wire [COLS-1:0]     ovf_new;
+    wire [COLS*32-1:0]  data_new;
+
+    assign in_ready  = en;
+    assign out_valid = s3_valid;
+    assign out_last  = s3_last;
+    assign out_data  = s3_data;
+
+    genvar c;
+    generate
+        for (c = 0; c < COLS; c = c + 1) begin : g_col
+            // shift > 0 shifts x left before the multiply, shift < 0 is a
+            // rounding right shift after it (TFLite convention).
+            wire        [5:0]  shift    = in_shift[6*c +: 6];
+            wire        [4:0]  ls       = shift[5] ? 5'd0 : shift[4:0];
+            wire        [31:0] acc      = in_acc[32*c +: 32];
+            wire signed [31:0] x        = s1_x[32*c +: 32];
+            wire signed [31:0] mult     = s1_mult[32*c +: 32];
+            wire signed [7:0]  q;
+
+            assign x_new[32*c +: 32]   = acc << ls;
+            assign rs_new[6*c +: 6]    = shift[5] ? (6'd0 - shift) : 6'd0;
+            assign prod_new[64*c +: 64] = x * mult;  // 64-bit context: exact
+            assign ovf_new[c]          = (x == 32'sh80000000) && (mult == 32'sh80000000);
+
+            kpu_requant u_requant (
+                .prod    (s2_prod[64*c +: 64]),
+                .ovf     (s2_ovf[c]),
+                .rs      (s2_rs[6*c +: 6]),
+                .out_zp  (s2_zp),
+                .act_min (s2_min),
+                .act_max (s2_max),
+                .q       (q)
+            );
+
+            assign data_new[32*c +: 32] = s2_raw ? s2_acc[32*c +: 32] : {{24{q[7]}}, q};
+        end
+    endgenerate
+
+    always @(posedge clk) begin
+        if (rst) begin
+            s1_valid <= 1'b0;
+            s2_valid <= 1'b0;
+            s3_valid <= 1'b0;
+        end else if (en) begin
+            s1_valid <= in_valid;
+            s2_valid <= s1_valid;
+            s3_valid <= s2_valid;
+        end
+    end
+
+    // Datapath registers need no reset: the valid bits gate every use.
+    always @(posedge clk) begin
+        if (en) begin
+            s1_last <= in_last;
+            s1_raw  <= in_raw;
+            s1_zp   <= in_out_zp;
+            s1_min  <= in_act_min;
+            s1_max  <= in_act_max;
+            s1_acc  <= in_acc;
+            s1_x    <= x_new;
+            s1_mult <= in_mult;
+            s1_rs   <= rs_new;
+
+            s2_last <= s1_last;
+            s2_raw  <= s1_raw;
+            s2_zp   <= s1_zp;
+            s2_min  <= s1_min;
+            s2_max  <= s1_max;
+            s2_acc  <= s1_acc;
+            s2_rs   <= s1_rs;
+            s2_prod <= prod_new;
+            s2_ovf  <= ovf_new;
+
+            s3_last <= s2_last;
+            s3_data <= data_new;
+        end
+    end
+endmodule

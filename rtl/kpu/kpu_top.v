@@ -1,0 +1,195 @@
+// KPU-style int8 MAC array: ROWS x COLS multiply-accumulate units computing one
+// output tile C[ROWS, COLS] = (A - input_zp) * B + bias per pass, then TFLite
+// per-channel requantization (or raw int32 accumulators).
+//
+// Architecture: a broadcast outer-product array. Each operand beat carries one
+// k-slice of the tile: column k of the A tile (one int8 per row) and row k of
+// the B tile (one int8 per column); PE(r, c) adds (A[r] - input_zp) * B[c], so a
+// beat is ROWS*COLS MACs and a tile of depth K takes K beats. Compared with a
+// systolic array this needs no skewing of operands or results, and the
+// accumulators sit still, which makes the double buffering below trivial.
+// A - input_zp is formed once per row (9-bit signed, exact) and broadcast.
+//
+// Operand stream (op_*), valid/ready, one k-slice per beat:
+//   op_a[8*r +: 8]  = A[m0 + r, k]   (int8, row r of the tile)
+//   op_b[8*c +: 8]  = B[k, n0 + c]   (int8, column c of the tile)
+//   op_last         = this is the last k of the tile (K = 1 tiles allowed)
+// Per-tile parameters are sampled with the FIRST beat of each tile (they are
+// don't-care on the other beats):
+//   op_bias[32*c +: 32]  int32 bias of column c
+//   op_mult[32*c +: 32]  int32 quantized multiplier of column c
+//   op_shift[6*c +: 6]   signed shift of column c, -31..30 (TFLite: > 0 left)
+//   op_in_zp, op_out_zp  int8 zero points; op_act_min <= op_act_max, int8
+//   op_raw               1: output the int32 accumulators (bias included) and
+//                        ignore mult/shift/out_zp/act_*
+// Partial tiles are the driver's job: pad A rows / B columns with zeros (with
+// input_zp in A padding the padded rows are simply discarded).
+//
+// Result stream (res_*), valid/ready: ROWS beats per tile, beat r = output row
+// m0 + r; res_data[32*c +: 32] is column n0 + c: the int32 accumulator in raw
+// mode, else the int8 result sign-extended to 32 bits. res_last marks row
+// ROWS - 1. Tiles come out in the order they went in.
+//
+// Double buffering: the last beat of a tile writes its sums into a second
+// register per PE (the output buffer) instead of the accumulator, so the next
+// tile's first beat can follow on the next cycle. The buffer drains one row per
+// cycle through kpu_post (3 stages). op_ready drops only for a LAST beat that
+// arrives while the previous tile is still draining (so ready looks at
+// op_last): with res_ready high that happens only for tiles with K < ROWS.
+// Latency: with res_ready high, row r of a tile is on res_* 3 + r cycles after
+// the clock edge that accepted the tile's last beat (valid from that edge + 3).
+//
+// Overflow: |A - input_zp| <= 255 and |B| <= 128 give |product| <= 32,640, so
+// for K <= 4096 |sum| <= 133,693,440 < 2^31; any bias with |bias| <=
+// 2,013,790,207 then also fits. Beyond that the accumulator wraps modulo 2^32
+// (models/kpu.py models the same wrap).
+// Requantization is TFLite's reference MultiplyByQuantizedMultiplier; its left
+// shift wraps in int32 like the reference `x * (1 << left_shift)` (kpu_post).
+module kpu_top #(
+    parameter ROWS = 8,
+    parameter COLS = 8
+) (
+    input  wire                 clk,
+    input  wire                 rst,         // synchronous, active high
+
+    input  wire                 op_valid,
+    output wire                 op_ready,
+    input  wire [ROWS*8-1:0]    op_a,
+    input  wire [COLS*8-1:0]    op_b,
+    input  wire                 op_last,
+    input  wire [COLS*32-1:0]   op_bias,     // sampled on the first beat
+    input  wire [COLS*32-1:0]   op_mult,     //   "
+    input  wire [COLS*6-1:0]    op_shift,    //   "
+    input  wire [7:0]           op_in_zp,    //   "
+    input  wire [7:0]           op_out_zp,   //   "
+    input  wire [7:0]           op_act_min,  //   "
+    input  wire [7:0]           op_act_max,  //   "
+    input  wire                 op_raw,      //   "
+
+    output wire                 res_valid,
+    input  wire                 res_ready,
+    output wire                 res_last,
+    output wire [COLS*32-1:0]   res_data
+);
+    localparam RW = (ROWS > 1) ? $clog2(ROWS) : 1;
+    localparam integer  LAST     = ROWS - 1;
+    localparam [RW-1:0] LAST_ROW = LAST[RW-1:0];
+
+    // Operand side: which beat of a tile we are in, and the tile's parameters.
+    reg                 in_tile;     // first beat accepted, last not yet
+    reg  [7:0]          t_in_zp;
+    reg  [COLS*32-1:0]  t_mult;
+    reg  [COLS*6-1:0]   t_shift;
+    reg  [7:0]          t_out_zp, t_act_min, t_act_max;
+    reg                 t_raw;
+
+    // Drain side: the tile in the output buffer and its parameters.
+    reg                 d_busy;
+    reg  [RW-1:0]       d_row;       // rows already sent to kpu_post
+    reg  [COLS*32-1:0]  d_mult;
+    reg  [COLS*6-1:0]   d_shift;
+    reg  [7:0]          d_out_zp, d_act_min, d_act_max;
+    reg                 d_raw;
+
+    wire                first  = !in_tile;
+    wire                post_ready;
+    wire                issue  = d_busy && post_ready;            // row 0 -> kpu_post
+    wire                d_done = issue && (d_row == LAST_ROW);    // buffer frees now
+    wire                accept = op_valid && op_ready;
+    wire                load   = accept && op_last;
+
+    assign op_ready = !(op_last && d_busy && !d_done);
+
+    // The first beat uses its own parameters directly; later beats the copies.
+    wire [7:0]          in_zp     = first ? op_in_zp   : t_in_zp;
+    wire [COLS*32-1:0]  mult_now  = first ? op_mult    : t_mult;
+    wire [COLS*6-1:0]   shift_now = first ? op_shift   : t_shift;
+    wire [7:0]          out_zp_now  = first ? op_out_zp  : t_out_zp;
+    wire [7:0]          act_min_now = first ? op_act_min : t_act_min;
+    wire [7:0]          act_max_now = first ? op_act_max : t_act_max;
+    wire                raw_now   = first ? op_raw     : t_raw;
+
+    // PE array; pe_res[r] is the output buffer row r (row ROWS reads as zero).
+    wire [COLS*32-1:0]  pe_res [0:ROWS];
+    assign pe_res[ROWS] = {COLS*32{1'b0}};
+
+    genvar r, c;
+    generate
+        for (r = 0; r < ROWS; r = r + 1) begin : g_row
+            wire signed [7:0] a    = op_a[8*r +: 8];
+            wire signed [7:0] zp   = in_zp;
+            wire signed [8:0] a_c  = {a[7], a} - {zp[7], zp};  // exact, 9 bits
+            for (c = 0; c < COLS; c = c + 1) begin : g_col
+                kpu_pe u_pe (
+                    .clk      (clk),
+                    .acc_en   (accept),
+                    .first    (first),
+                    .load     (load),
+                    .a_c      (a_c),
+                    .b        (op_b[8*c +: 8]),
+                    .bias     (op_bias[32*c +: 32]),
+                    .shift    (issue),
+                    .shift_in (pe_res[r + 1][32*c +: 32]),
+                    .res      (pe_res[r][32*c +: 32])
+                );
+            end
+        end
+    endgenerate
+
+    kpu_post #(.COLS(COLS)) u_post (
+        .clk        (clk),
+        .rst        (rst),
+        .in_valid   (d_busy),
+        .in_ready   (post_ready),
+        .in_last    (d_row == LAST_ROW),
+        .in_acc     (pe_res[0]),
+        .in_mult    (d_mult),
+        .in_shift   (d_shift),
+        .in_out_zp  (d_out_zp),
+        .in_act_min (d_act_min),
+        .in_act_max (d_act_max),
+        .in_raw     (d_raw),
+        .out_valid  (res_valid),
+        .out_ready  (res_ready),
+        .out_last   (res_last),
+        .out_data   (res_data)
+    );
+
+    always @(posedge clk) begin
+        if (rst) begin
+            in_tile <= 1'b0;
+            d_busy  <= 1'b0;
+            d_row   <= {RW{1'b0}};
+        end else begin
+            if (accept) in_tile <= !op_last;
+            if (load) begin
+                d_busy <= 1'b1;
+                d_row  <= {RW{1'b0}};
+            end else if (issue) begin
+                d_busy <= !d_done;
+                d_row  <= d_row + 1'b1;
+            end
+        end
+    end
+
+    // Parameter copies need no reset: in_tile / d_busy gate their use.
+    always @(posedge clk) begin
+        if (accept && first) begin
+            t_in_zp   <= op_in_zp;
+            t_mult    <= op_mult;
+            t_shift   <= op_shift;
+            t_out_zp  <= op_out_zp;
+            t_act_min <= op_act_min;
+            t_act_max <= op_act_max;
+            t_raw     <= op_raw;
+        end
+        if (load) begin
+            d_mult    <= mult_now;
+            d_shift   <= shift_now;
+            d_out_zp  <= out_zp_now;
+            d_act_min <= act_min_now;
+            d_act_max <= act_max_now;
+            d_raw     <= raw_now;
+        end
+    end
+endmodule
