@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, Phase, strategies as st
 
 T = TypeVar("T")
 log = logging.getLogger("asicdv.hypothesis")
+log.setLevel(logging.INFO)
 
 
 class PropertyFailure(AssertionError):

@@ -46,6 +46,7 @@ class Scoreboard:
         self.matched = 0
         self.errors = 0
         self.first_mismatch: str | None = None
+        self.last_mismatch: str | None = None
 
     def expect(self, value: Any, context: Any = None) -> None:
         self.expected.append((value, context))
@@ -66,12 +67,16 @@ class Scoreboard:
         self.errors += 1
         if self.first_mismatch is None:
             self.first_mismatch = message
+        self.last_mismatch = message
         return False
 
     def check(self, *, drained: bool = True) -> None:
         """Raise AssertionError if anything mismatched, or (drained) is still expected."""
         if self.errors:
-            raise AssertionError(f"{self.errors} error(s); first: {self.first_mismatch}")
+            text = f"{self.errors} error(s); first: {self.first_mismatch}"
+            if self.errors > 1:
+                text += f"\nlatest: {self.last_mismatch}"
+            raise AssertionError(text)
         if drained and self.expected:
             missing = to_hex(self.expected[0][0])
             raise AssertionError(f"{self.name}: {len(self.expected)} expected transaction(s) never came; first: {missing}")

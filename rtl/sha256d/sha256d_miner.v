@@ -1,0 +1,198 @@
+// SHA-256d (Bitcoin proof-of-work) mining core.
+//
+// A job is 1..4 midstates (e.g. one per rolled header version, AsicBoost), the
+// 12-byte header tail, an inclusive nonce range and a 256-bit target. The core
+// hashes every (nonce, midstate) pair of the range and reports each hit, i.e.
+// each pair whose sha256d(header), read as a little-endian 256-bit integer
+// (Bitcoin's convention), is <= job_target (equality is a hit).
+//
+// Micro-architecture (parameter PIPELINED):
+//   0: sha256d_iterative, one round engine, 129 cycles per (nonce, midstate).
+//   1: sha256d_pipelined, 128 unrolled round stages, one (nonce, midstate)
+//      per cycle in steady state, 128 cycles of latency.
+// Both share this wrapper: job registers, the work sequencer, the target
+// compare and the result FIFO.
+//
+// Issue and report order: nonce ascending from job_nonce_start to
+// job_nonce_end, and for each nonce midstate 0..count-1. Both engines keep
+// order, so hits leave the FIFO in that order (models/bitcoin.py search()).
+// The nonce is the header's nonce integer (stored little-endian at header
+// bytes 76..79); the engines byte-swap it into SHA-256 message word 3.
+//
+// Jobs: job_ready is always 1. A job accepted while another runs aborts it and
+// replaces it (what real miners do on a new block): every item not yet
+// compared -- pipeline contents, the iterative engine's current hash -- is
+// discarded and no done pulse is given for the aborted job. Hits already in
+// the FIFO stay and keep the id of the job that produced them; an item
+// compared in the very cycle the new job is accepted is still the old job's
+// and is reported with the old id. So the hits seen for an aborted job are
+// always a prefix of its full hit list.
+// A job with job_nonce_start > job_nonce_end, or job_midstate_count outside
+// 1..4, is empty: it hashes nothing and just pulses done.
+// The range never wraps: a job ending at 32'hffffffff stops there.
+//
+// busy is high from the cycle after a job is accepted until its last item has
+// been compared (its hit, if any, is then in the FIFO). done pulses for one
+// cycle when a job finishes (range exhausted), the cycle after busy falls is
+// not guaranteed -- done and the fall of busy are the same cycle: done is high
+// in the first cycle busy is low.
+//
+// Results: a first-word-fall-through FIFO of FIFO_DEPTH entries read with
+// res_valid/res_ready. No hit is ever dropped: while the FIFO is full the
+// engine is stalled (the iterative engine holds its finished digest, the
+// pipeline freezes in place), so hashing pauses until the reader makes room.
+module sha256d_miner #(
+    parameter PIPELINED  = 0,
+    parameter FIFO_DEPTH = 8
+) (
+    input  wire          clk,
+    input  wire          rst,                 // synchronous, active high
+
+    // Job (valid/ready; job_ready is always 1, see above).
+    input  wire          job_valid,
+    output wire          job_ready,
+    input  wire [1023:0] job_midstates,       // midstate i in [256*i +: 256], word 0 in its MSBs
+    input  wire [2:0]    job_midstate_count,  // 1..4 midstates in use (slots 0..count-1)
+    input  wire [95:0]   job_tail,            // header bytes 64..75, byte 64 in [95:88]
+    input  wire [31:0]   job_nonce_start,
+    input  wire [31:0]   job_nonce_end,       // inclusive
+    input  wire [255:0]  job_target,          // hit when hash integer <= target
+    input  wire [7:0]    job_id,              // returned with every hit of this job
+
+    // Hits (valid/ready, first word fall-through).
+    output wire          res_valid,
+    input  wire          res_ready,
+    output wire [7:0]    res_job_id,
+    output wire [1:0]    res_midstate_idx,
+    output wire [31:0]   res_nonce,
+
+    output wire          busy,                // a job is being hashed
+    output reg           done                 // one-cycle pulse: the job's range is exhausted
+);
+    localparam TAG_W = 8 + 2 + 32;  // {job id, midstate index, nonce}
+
+    // ---- Job registers ---------------------------------------------------
+    reg [1023:0] midstates_q;
+    reg [1:0]    last_idx_q;   // count - 1
+    reg [95:0]   tail_q;
+    reg [31:0]   nonce_end_q;
+    reg [255:0]  target_q;
+    reg [7:0]    id_q;
+
+    reg          running;      // job accepted and not yet finished
+    reg          issuing;      // items left to hand to the engine
+    reg [31:0]   cur_nonce;
+    reg [1:0]    cur_idx;
+
+    wire job_accept = job_valid && job_ready;
+    wire job_empty  = (job_midstate_count == 3'd0) || (job_midstate_count > 3'd4) ||
+                      (job_nonce_start > job_nonce_end);
+
+    assign job_ready = 1'b1;
+    assign busy      = running;
+
+    // ---- Engine ------------------------------------------------------------
+    wire             eng_in_ready;
+    wire             eng_out_valid;
+    wire             eng_out_ready;
+    wire [255:0]     eng_digest;
+    wire [TAG_W-1:0] eng_tag;
+    wire             eng_idle;
+    wire             fifo_full;
+
+    wire             issue     = issuing && eng_in_ready;
+    wire [TAG_W-1:0] issue_tag = {id_q, cur_idx, cur_nonce};
+    wire [255:0]     issue_mid = midstates_q[256*cur_idx +: 256];
+
+    // Stall the engine rather than lose a hit: results are taken only when
+    // the FIFO has room for one.
+    assign eng_out_ready = !fifo_full;
+
+    generate
+        if (PIPELINED != 0) begin : g_pipelined
+            sha256d_pipelined #(.TAG_W(TAG_W)) u_engine (
+                .clk(clk), .rst(rst), .flush(job_accept),
+                .in_valid(issuing), .in_ready(eng_in_ready),
+                .in_midstate(issue_mid), .in_tail(tail_q), .in_nonce(cur_nonce), .in_tag(issue_tag),
+                .out_valid(eng_out_valid), .out_ready(eng_out_ready),
+                .out_digest(eng_digest), .out_tag(eng_tag),
+                .idle(eng_idle)
+            );
+        end else begin : g_iterative
+            sha256d_iterative #(.TAG_W(TAG_W)) u_engine (
+                .clk(clk), .rst(rst), .flush(job_accept),
+                .in_valid(issuing), .in_ready(eng_in_ready),
+                .in_midstate(issue_mid), .in_tail(tail_q), .in_nonce(cur_nonce), .in_tag(issue_tag),
+                .out_valid(eng_out_valid), .out_ready(eng_out_ready),
+                .out_digest(eng_digest), .out_tag(eng_tag),
+                .idle(eng_idle)
+            );
+        end
+    endgenerate
+
+    // ---- Target compare ------------------------------------------------------
+    // Bitcoin reads the digest bytes as a little-endian integer: digest byte 0
+    // (bits [255:248]) is the least significant byte.
+    wire [255:0] hash_value;
+    genvar b;
+    generate
+        for (b = 0; b < 32; b = b + 1) begin : g_byte_rev
+            assign hash_value[8*b +: 8] = eng_digest[255 - 8*b -: 8];
+        end
+    endgenerate
+
+    // target_q still belongs to the digest's job: a new job flushes the engine
+    // in the same edge that loads its target.
+    wire hit      = (hash_value <= target_q);
+    wire fifo_wr  = eng_out_valid && eng_out_ready && hit;
+
+    sha256d_fifo #(.WIDTH(TAG_W), .DEPTH(FIFO_DEPTH)) u_fifo (
+        .clk(clk), .rst(rst),
+        .wr_en(fifo_wr), .wr_data(eng_tag), .full(fifo_full),
+        .rd_valid(res_valid), .rd_ready(res_ready),
+        .rd_data({res_job_id, res_midstate_idx, res_nonce})
+    );
+
+    // ---- Sequencer -------------------------------------------------------------
+    always @(posedge clk) begin
+        if (rst) begin
+            running <= 1'b0;
+            issuing <= 1'b0;
+            done    <= 1'b0;
+        end else begin
+            done <= 1'b0;
+            if (job_accept) begin
+                running <= 1'b1;
+                issuing <= !job_empty;
+            end else begin
+                if (issue && cur_idx == last_idx_q && cur_nonce == nonce_end_q)
+                    issuing <= 1'b0;  // last item handed over; never wrap past the end
+                if (running && !issuing && eng_idle) begin
+                    running <= 1'b0;
+                    done    <= 1'b1;
+                end
+            end
+        end
+    end
+
+    // Job fields and the item counters need no reset: running/issuing gate them.
+    always @(posedge clk) begin
+        if (job_accept) begin
+            midstates_q <= job_midstates;
+            last_idx_q  <= job_midstate_count[1:0] - 2'd1;
+            tail_q      <= job_tail;
+            nonce_end_q <= job_nonce_end;
+            target_q    <= job_target;
+            id_q        <= job_id;
+            cur_nonce   <= job_nonce_start;
+            cur_idx     <= 2'd0;
+        end else if (issue) begin
+            if (cur_idx == last_idx_q) begin
+                cur_idx <= 2'd0;
+                if (cur_nonce != nonce_end_q) cur_nonce <= cur_nonce + 32'd1;
+            end else begin
+                cur_idx <= cur_idx + 2'd1;
+            end
+        end
+    end
+endmodule

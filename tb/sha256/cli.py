@@ -1,0 +1,56 @@
+"""`asicdv sha256`: hash messages or a NIST CAVP response file on the RTL core."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from asicdv import UserError, rtl
+from models import sha256 as model
+
+
+def parse_hex(text: str, what: str) -> bytes:
+    text = text.strip()
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    if len(text) % 2:
+        raise UserError(f"{what}: odd number of hex digits ({len(text)})")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        bad = next(c for c in text if c not in "0123456789abcdefABCDEF")
+        raise UserError(f"{what}: not hex (found {bad!r})") from None
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("sha256", help="hash on the RTL SHA-256 core (message or NIST CAVP file)")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--msg", metavar="HEX", help="message as hex (empty string for the empty message)")
+    source.add_argument("--cavp", metavar="FILE", type=Path, help="NIST CAVP byte-oriented .rsp (Len/Msg/MD)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.msg is not None:
+        message = parse_hex(args.msg, "--msg")
+        digest = _hash_on_rtl([message])[0]
+        print(digest)
+        return 0
+    path: Path = args.cavp
+    if not path.is_file():
+        raise UserError(f"--cavp: no such file: {path}")
+    try:
+        vectors = model.parse_cavp(path.read_text(errors="replace"), str(path))
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    digests = _hash_on_rtl([v.message for v in vectors])
+    failed = [(i, v, d) for i, (v, d) in enumerate(zip(vectors, digests)) if d != v.digest.hex()]
+    for index, vector, digest in failed[:10]:
+        print(f"FAIL vector {index} (Len = {vector.length_bits}): RTL {digest} != MD {vector.digest.hex()}")
+    print(f"{path.name}: {len(vectors) - len(failed)} passed, {len(failed)} failed")
+    return 0 if not failed else 1
+
+
+def _hash_on_rtl(messages: list[bytes]) -> list[str]:
+    response = rtl.ask("sha256", "tb.sha256.sha256_cli", "CliHash", {"messages": [m.hex() for m in messages]})
+    return response["digests"]
