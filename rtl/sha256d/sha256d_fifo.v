@@ -17,8 +17,9 @@ module sha256d_fifo #(
     output wire [WIDTH-1:0] rd_data
 );
     localparam AW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
-    localparam [AW-1:0] LAST  = DEPTH - 1;
-    localparam [AW:0]   COUNT_FULL = DEPTH;
+    // Sized copies of DEPTH (part-selects keep the widths exact for lint).
+    localparam [AW-1:0] LAST       = DEPTH[AW-1:0] - 1'b1;
+    localparam [AW:0]   COUNT_FULL = DEPTH[AW:0];
 
     reg [WIDTH-1:0] mem [0:DEPTH-1];
     reg [AW-1:0]    wr_ptr;
