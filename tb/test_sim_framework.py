@@ -1,0 +1,34 @@
+"""The simulation runner with a real simulator: build cache, hangs, crashes."""
+
+import time
+
+from asicdv import sim
+from asicdv.blocks import get_block
+
+FIXTURES = "tb.sim_fixtures"
+
+
+def test_build_is_cached_and_keyed_by_flags():
+    block = get_block("sha256")
+    first = sim.build(block)
+    again = sim.build(block)
+    assert again.directory == first.directory and again.seconds == 0.0
+    assert sim._build_key(block, "default", waves=True) != sim._build_key(block, "default", waves=False)
+
+
+def test_hung_simulation_is_killed_and_reported(tmp_path):
+    build = sim.build(get_block("sha256"))
+    start = time.monotonic()
+    result = sim.run(build, "Hangs", 1, module=FIXTURES, run_dir=tmp_path, timeout_s=5)
+    assert time.monotonic() - start < 30
+    assert not result.passed and "hung" in result.message and result.log.exists()
+
+
+def test_crashed_simulation_is_a_failure_with_its_log(tmp_path):
+    result = sim.run(sim.build(get_block("sha256")), "Crashes", 1, module=FIXTURES, run_dir=tmp_path)
+    assert not result.passed and "crash" in result.message
+
+
+def test_failing_assertion_message_reaches_the_result(tmp_path):
+    result = sim.run(sim.build(get_block("sha256")), "FailsAnAssertion", 1, module=FIXTURES, run_dir=tmp_path)
+    assert not result.passed and "0x1234 != 0x1235" in result.message

@@ -1,0 +1,110 @@
+"""Simulator-free tests of the framework: scoreboard, block files, CLI errors."""
+
+import subprocess
+import sys
+
+import pytest
+
+from asicdv import ROOT, UserError
+from asicdv.blocks import all_blocks, get_block, load_block
+from asicdv.scoreboard import Scoreboard
+from asicdv.sim import reproduce_command
+from asicdv import cli
+
+
+def test_scoreboard_reports_first_mismatch_in_hex():
+    board = Scoreboard("demo")
+    board.expect(0xABCD, context=b"\x01")
+    board.expect(0x10)
+    assert not board.observe(0xABCE)
+    assert board.observe(0x10)
+    with pytest.raises(AssertionError, match=r"expected: 0xabcd\n  actual:   0xabce"):
+        board.check()
+
+
+def test_scoreboard_flags_missing_and_unexpected():
+    board = Scoreboard("demo")
+    board.expect({"nonce": 5})
+    with pytest.raises(AssertionError, match="never came"):
+        board.check()
+    board.reset()
+    assert not board.observe(7)
+    with pytest.raises(AssertionError, match="unexpected transaction"):
+        board.check()
+
+
+def test_block_files_load_and_name_real_tests():
+    blocks = all_blocks()
+    assert "sha256" in blocks
+    for block in blocks.values():
+        assert block.sources and block.tests
+        assert all(source.exists() for source in block.sources)
+
+
+def test_every_cocotb_test_is_listed_in_its_block_file():
+    """A test written but not listed would never run; a listed one must exist."""
+    import ast
+
+    for block in all_blocks().values():
+        module = ROOT / (block.test_module.replace(".", "/") + ".py")
+        tree = ast.parse(module.read_text())
+        defined = {
+            node.name
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.ClassDef, ast.AsyncFunctionDef))
+            and any("test" in ast.unparse(d) for d in node.decorator_list)
+        }
+        listed = {t.name for t in block.tests}
+        assert defined == listed, f"{block.name}: only in module {defined - listed}, only in block.yaml {listed - defined}"
+
+
+def test_unknown_test_and_variant_are_user_errors():
+    block = get_block("sha256")
+    with pytest.raises(UserError, match="unknown test 'Nope'.*known tests: FipsExamplesTest"):
+        block.test("Nope")
+    with pytest.raises(UserError, match="unknown variant"):
+        block.variant("fast")
+    with pytest.raises(UserError, match="unknown block"):
+        get_block("sha512")
+
+
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        ("- just a list\n", "YAML mapping"),
+        ("name: x\ntop: t\nsources: [rtl/none/*.v]\ntest_module: m\ntests: []\n", "matches no file"),
+        ("name: x\ntop: t\nsources: [rtl/sha256/*.v]\ntests: []\n", "missing key 'test_module'"),
+        ("name: x\ntop: t\nsources: [rtl/sha256/*.v]\ntest_module: m\ntests: [{name: a, reseed: 2}]\n", "unknown keys"),
+        ("name: [x\n", "cannot read block file"),
+    ],
+)
+def test_malformed_block_file_is_named(tmp_path, text, problem):
+    path = tmp_path / "block.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=problem):
+        load_block(path)
+
+
+def test_reproduce_command():
+    assert reproduce_command("sha256", "T", 5, "default", "default") == "make sha256 TEST=T SEED=5"
+    assert reproduce_command("sha256d", "T", 5, "pipelined", "iterative").endswith("VARIANT=pipelined")
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["sha256", "--msg", "abc"], "odd number of hex digits"),
+        (["sha256", "--msg", "zz"], "not hex"),
+        (["sha256", "--cavp", "/no/such/file.rsp"], "no such file"),
+        (["sha256", "--cavp", str(ROOT / "Makefile")], "not a CAVP"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_cli_usage_error_exits_2():
+    result = subprocess.run([sys.executable, "-m", "asicdv.cli", "sha256"], capture_output=True, text=True)
+    assert result.returncode == 2 and "one of the arguments" in result.stderr
