@@ -248,8 +248,9 @@ def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | Non
     for case in tree.iter("testcase"):
         if case.get("name") != test:
             continue
-        sim_time = case.get("sim_time_ns")
-        sim_ns = float(sim_time) if sim_time else None
+        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        duration = props.get("sim_time_duration")
+        sim_ns = float(duration) if duration and props.get("sim_time_unit") == "ns" else None
         for tag in ("failure", "error"):
             bad = case.find(tag)
             if bad is not None:
