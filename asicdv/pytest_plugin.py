@@ -45,18 +45,12 @@ def pytest_collect_file(file_path: Path, parent):
 
 class BlockFile(pytest.File):
     def collect(self):
-        try:
-            block = load_block(self.path)
-        except UserError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        block = load_block(self.path)
         opts = self.config.option
-        try:
-            tests = [block.test(opts.test)] if opts.test else list(block.tests)
-            variants = [opts.variant] if opts.variant else list(block.variants)
-            for variant in variants:
-                block.variant(variant)
-        except UserError as exc:
-            raise pytest.UsageError(str(exc)) from None
+        tests = [block.test(opts.test)] if opts.test else list(block.tests)
+        variants = [opts.variant] if opts.variant else list(block.variants)
+        for variant in variants:
+            block.variant(variant)
         if not opts.regress and not opts.test:
             tests = [t for t in tests if t.smoke]
         sysrand = random.SystemRandom()
@@ -72,6 +66,12 @@ class BlockFile(pytest.File):
                         seed = zlib.crc32(f"{block.name}:{variant}:{spec.name}".encode()) & 0x7FFFFFFF
                     name = f"{variant}::{spec.name}" + (f"[{index}]" if runs > 1 else "")
                     yield SimItem.from_parent(self, name=name, block=block, variant=variant, test=spec.name, seed=seed)
+
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, UserError):
+            return f"error: {excinfo.value}"
+        return super().repr_failure(excinfo)
 
 
 class SimFailure(Exception):
