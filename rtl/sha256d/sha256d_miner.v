@@ -7,9 +7,11 @@
 // (Bitcoin's convention), is <= job_target (equality is a hit).
 //
 // Micro-architecture (parameter PIPELINED):
-//   0: sha256d_iterative, one round engine, 129 cycles per (nonce, midstate).
+//   0: sha256d_iterative, one round engine, 129 cycles per (nonce, midstate);
+//      done rises 129*N*M + 2 clock edges after the edge that accepts a job
+//      of N nonces x M midstates.
 //   1: sha256d_pipelined, 128 unrolled round stages, one (nonce, midstate)
-//      per cycle in steady state, 128 cycles of latency.
+//      per cycle in steady state; done rises N*M + 129 edges after accept.
 // Both share this wrapper: job registers, the work sequencer, the target
 // compare and the result FIFO.
 //
@@ -31,16 +33,23 @@
 // 1..4, is empty: it hashes nothing and just pulses done.
 // The range never wraps: a job ending at 32'hffffffff stops there.
 //
-// busy is high from the cycle after a job is accepted until its last item has
-// been compared (its hit, if any, is then in the FIFO). done pulses for one
-// cycle when a job finishes (range exhausted), the cycle after busy falls is
-// not guaranteed -- done and the fall of busy are the same cycle: done is high
-// in the first cycle busy is low.
+// busy is high from the cycle after a job is accepted until its last item
+// has been compared. done is a one-cycle pulse in the first cycle busy is low
+// again, given only when the job's range is exhausted; by then every hit of
+// the job is in the FIFO (res_valid may still be high until it is read).
+// An empty job's done rises 1 edge after the accepting edge.
 //
-// Results: a first-word-fall-through FIFO of FIFO_DEPTH entries read with
-// res_valid/res_ready. No hit is ever dropped: while the FIFO is full the
-// engine is stalled (the iterative engine holds its finished digest, the
-// pipeline freezes in place), so hashing pauses until the reader makes room.
+// Results: a first-word-fall-through FIFO of FIFO_DEPTH (>= 1) entries read
+// with res_valid/res_ready; res_* are meaningful only while res_valid. No hit
+// is ever dropped: while the FIFO is full the engine is stalled (the
+// iterative engine holds its finished digest, the whole pipeline freezes in
+// place, hit or not), so hashing pauses until the reader makes room. The
+// reader's res_ready has no combinational path into the engine: the stall
+// comes from the FIFO's registered count.
+//
+// Timing note (pipelined): the last stage's feed-forward add, the digest byte
+// reversal and the 256-bit compare form one combinational path into the FIFO
+// write; a register stage would be added there for a fast clock.
 module sha256d_miner #(
     parameter PIPELINED  = 0,
     parameter FIFO_DEPTH = 8
