@@ -1,0 +1,1 @@
+"""SHA-256d mining core testbench."""
