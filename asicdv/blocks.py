@@ -8,6 +8,7 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     sources: [rtl/sha256/*.v]
     test_module: tb.sha256.sha256_tests
     timeout_s: 600            # wall-clock limit of one simulation run
+    whitebox: false           # true: every internal signal visible to cocotb (slower build)
     variants: {default: {}}   # name -> Verilog parameters
     tests:
       - {name: FipsExamplesTest, reseeds: 1}
@@ -43,6 +44,7 @@ class Block:
     tests: tuple[TestSpec, ...]
     timeout_s: float = 600.0
     build_args: tuple[str, ...] = ()
+    whitebox: bool = False  # make every internal signal visible to cocotb (slower builds)
     path: Path = field(default=Path("."))
 
     def test(self, name: str) -> TestSpec:
@@ -101,6 +103,7 @@ def load_block(path: Path) -> Block:
         tests=tuple(tests),
         timeout_s=float(data.get("timeout_s", 600)),
         build_args=tuple(data.get("build_args", ())),
+        whitebox=bool(data.get("whitebox", False)),
         path=path,
     )
 

@@ -60,6 +60,7 @@ def _build_key(block: Block, variant: str, waves: bool) -> str:
         "parameters": block.variant(variant),
         "waves": waves,
         "build_args": block.build_args,
+        "whitebox": block.whitebox,
         "verilator": toolchain.verilator_version(),
         "cocotb": cocotb.__version__,
         "python": sys.version,
@@ -95,9 +96,18 @@ def _run_build(block: Block, variant: str, waves: bool, directory: Path) -> None
     config = _cocotb_paths()
     directory.mkdir(parents=True, exist_ok=True)
     libs = config.libs_dir
+    if block.whitebox:
+        visibility = ["--public-flat-rw"]  # every internal signal reachable from cocotb
+    else:
+        # Only the top module's signals are VPI-visible: what a black-box testbench needs.
+        # Keeping every internal wire public (cocotb's default) costs 2-3x build time on
+        # large designs such as the unrolled sha256d pipeline.
+        vlt = directory / "visibility.vlt"
+        vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{block.top}" -var "*"\n')
+        visibility = [str(vlt)]
     verilator_cmd = [
         "verilator", "-cc", "--exe", "-Mdir", str(directory), "--top-module", block.top,
-        "--vpi", "--public-flat-rw", "--prefix", "Vtop", "-o", block.top,
+        "--vpi", *visibility, "--prefix", "Vtop", "-o", block.top,
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         *(["--trace", "--trace-structs"] if waves else []),
         *block.build_args,
