@@ -22,8 +22,10 @@
 //   op_in_zp, op_out_zp  int8 zero points; op_act_min <= op_act_max, int8
 //   op_raw               1: output the int32 accumulators (bias included) and
 //                        ignore mult/shift/out_zp/act_*
-// Partial tiles are the driver's job: pad A rows / B columns with zeros (with
-// input_zp in A padding the padded rows are simply discarded).
+// Partial tiles are the driver's job: pad the missing A rows / B columns (e.g.
+// with zeros) and discard those rows / columns of the result. K needs no
+// padding: a tile is as deep as its op_last says. op_shift values 31 and -32
+// fit the field but are outside TFLite's range: not supported.
 //
 // Result stream (res_*), valid/ready: ROWS beats per tile, beat r = output row
 // m0 + r; res_data[32*c +: 32] is column n0 + c: the int32 accumulator in raw
@@ -36,6 +38,7 @@
 // cycle through kpu_post (3 stages). op_ready drops only for a LAST beat that
 // arrives while the previous tile is still draining (so ready looks at
 // op_last): with res_ready high that happens only for tiles with K < ROWS.
+// op_ready therefore has combinational paths from op_last and res_ready.
 // Latency: with res_ready high, row r of a tile is on res_* 3 + r cycles after
 // the clock edge that accepted the tile's last beat (valid from that edge + 3).
 //
