@@ -108,3 +108,24 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 def test_cli_usage_error_exits_2():
     result = subprocess.run([sys.executable, "-m", "asicdv.cli", "sha256"], capture_output=True, text=True)
     assert result.returncode == 2 and "one of the arguments" in result.stderr
+
+
+HEADER = "01" + "00" * 79
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--header", "abc", "--start", "0", "--count", "1"], "odd number of hex digits"),
+        (["--header", "zz" * 80, "--start", "0", "--count", "1"], "not hex"),
+        (["--header", HEADER + "00", "--start", "0", "--count", "1"], "80 bytes"),
+        (["--header", HEADER, "--start", "0", "--count", "0"], "at least 1"),
+        (["--header", HEADER, "--start", "4294967295", "--count", "2"], "runs past"),
+        (["--header", HEADER, "--start", "-1", "--count", "1"], "32-bit nonce"),
+        (["--header", HEADER, "--start", "0", "--count", "1", "--target", "ff"], "32 bytes"),
+    ],
+)
+def test_mine_bad_input_is_one_line_and_exit_2(extra, message, capsys):
+    assert cli.main(["mine", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err
