@@ -52,7 +52,7 @@ sha256d: $(STAMP) ## SHA-256d mining core tests, both variants (TEST= SEED= VARI
 	$(PYTEST) tb/sha256d $(SIMOPTS)
 
 kpu: $(STAMP) ## KPU int8 MAC array tests (TEST= SEED= WAVES=1 ROWS= COLS=)
-	$(PYTEST) tb/kpu $(SIMOPTS)
+	$(PYTEST) tb/kpu $(SIMOPTS) $(if $(ROWS),--param ROWS=$(ROWS)) $(if $(COLS),--param COLS=$(COLS))
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

@@ -6,6 +6,7 @@ Options (the Makefile passes TEST=, SEED=, VARIANT=, WAVES=1 through them):
   --seed N         use this seed for every selected test
   --variant NAME   run only this variant (parameter set) of each block
   --waves          build with tracing and write dump.vcd in the run directory
+  --param N=V      override a Verilog parameter (ROWS=, COLS= of the kpu)
   --regress        nightly mode: fresh random seeds, every test's reseed count,
                    tests marked smoke: false included
 
@@ -34,6 +35,8 @@ def pytest_addoption(parser):
     group.addoption("--seed", type=int, default=None, help="seed for every selected test")
     group.addoption("--variant", default=None, help="run only this variant of the block")
     group.addoption("--waves", action="store_true", help="dump a VCD waveform per run")
+    group.addoption("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a Verilog parameter of the block (e.g. ROWS=4); repeatable")
     group.addoption("--regress", action="store_true", help="random seeds, all reseeds, nightly tests too")
 
 
@@ -43,10 +46,24 @@ def pytest_collect_file(file_path: Path, parent):
     return None
 
 
+def parse_overrides(items: list[str]) -> dict[str, int]:
+    overrides = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            overrides[name.strip()] = int(value, 0)
+        except ValueError:
+            raise UserError(f"--param {item!r}: expected NAME=INTEGER") from None
+        if not sep or not name.strip():
+            raise UserError(f"--param {item!r}: expected NAME=INTEGER")
+    return overrides
+
+
 class BlockFile(pytest.File):
     def collect(self):
         block = load_block(self.path)
         opts = self.config.option
+        overrides = parse_overrides(opts.param)
         tests = [block.test(opts.test)] if opts.test else list(block.tests)
         variants = [opts.variant] if opts.variant else list(block.variants)
         for variant in variants:
@@ -65,7 +82,9 @@ class BlockFile(pytest.File):
                     else:
                         seed = zlib.crc32(f"{block.name}:{variant}:{spec.name}".encode()) & 0x7FFFFFFF
                     name = f"{variant}::{spec.name}" + (f"[{index}]" if runs > 1 else "")
-                    yield SimItem.from_parent(self, name=name, block=block, variant=variant, test=spec.name, seed=seed)
+                    yield SimItem.from_parent(
+                        self, name=name, block=block, variant=variant, test=spec.name, seed=seed, overrides=overrides
+                    )
 
 
     def repr_failure(self, excinfo):
@@ -79,15 +98,16 @@ class SimFailure(Exception):
 
 
 class SimItem(pytest.Item):
-    def __init__(self, *, block: Block, variant: str, test: str, seed: int, **kwargs):
+    def __init__(self, *, block: Block, variant: str, test: str, seed: int, overrides: dict[str, int], **kwargs):
         super().__init__(**kwargs)
         self.block, self.variant, self.test, self.seed = block, variant, test, seed
+        self.overrides = overrides
         self.user_properties.append(("seed", seed))
 
     def runtest(self):
         waves = self.config.option.waves
         try:
-            build = sim.build(self.block, self.variant, waves=waves)
+            build = sim.build(self.block, self.variant, waves=waves, overrides=self.overrides)
         except sim.BuildError as exc:
             raise SimFailure(str(exc)) from None
         result = sim.run(build, self.test, self.seed)
@@ -98,7 +118,9 @@ class SimItem(pytest.Item):
 
     def _failure_text(self, result: sim.RunResult) -> str:
         default_variant = next(iter(self.block.variants))
-        command = sim.reproduce_command(self.block.name, self.test, self.seed, self.variant, default_variant)
+        command = sim.reproduce_command(
+            self.block.name, self.test, self.seed, self.variant, default_variant, self.overrides
+        )
         return "\n".join(
             [
                 f"{self.block.name}[{self.variant}] {self.test} FAILED with seed {self.seed}",

@@ -39,6 +39,7 @@ class Build:
     waves: bool
     directory: Path
     seconds: float  # 0.0 when it came from the cache
+    parameters: tuple[tuple[str, int], ...] = ()  # the Verilog parameters it was built with
 
     @property
     def executable(self) -> Path:
@@ -51,13 +52,18 @@ def _cocotb_paths():
     return config
 
 
-def _build_key(block: Block, variant: str, waves: bool) -> str:
+def parameters(block: Block, variant: str, overrides: dict[str, int] | None = None) -> dict[str, int]:
+    """The variant's Verilog parameters with command-line overrides (e.g. ROWS=4) applied."""
+    return {**block.variant(variant), **(overrides or {})}
+
+
+def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int] | None = None) -> str:
     import cocotb
 
     digest = hashlib.sha256()
     parts = {
         "top": block.top,
-        "parameters": block.variant(variant),
+        "parameters": parameters(block, variant, overrides),
         "waves": waves,
         "build_args": block.build_args,
         "whitebox": block.whitebox,
@@ -72,9 +78,12 @@ def _build_key(block: Block, variant: str, waves: bool) -> str:
     return digest.hexdigest()[:12]
 
 
-def build(block: Block, variant: str = "default", *, waves: bool = False, log=None) -> Build:
+def build(
+    block: Block, variant: str = "default", *, waves: bool = False, overrides: dict[str, int] | None = None, log=None
+) -> Build:
     """Return the build for this configuration, building it only if it is not cached."""
-    key = _build_key(block, variant, waves)
+    key = _build_key(block, variant, waves, overrides)
+    params = tuple(parameters(block, variant, overrides).items())
     directory = BUILD_ROOT / block.name / f"{variant}{'-waves' if waves else ''}-{key}"
     stamp = directory / "build.ok"
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -82,17 +91,17 @@ def build(block: Block, variant: str = "default", *, waves: bool = False, log=No
     with open(directory.parent / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.exists():
-            return Build(block, variant, waves, directory, 0.0)
+            return Build(block, variant, waves, directory, 0.0, params)
         start = time.monotonic()
-        _run_build(block, variant, waves, directory)
+        _run_build(block, dict(params), waves, directory)
         seconds = time.monotonic() - start
         stamp.write_text(f"{seconds:.1f}\n")
         if log:
             log(f"built {block.name}[{variant}] in {seconds:.1f} s -> {directory}")
-        return Build(block, variant, waves, directory, seconds)
+        return Build(block, variant, waves, directory, seconds, params)
 
 
-def _run_build(block: Block, variant: str, waves: bool, directory: Path) -> None:
+def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Path) -> None:
     config = _cocotb_paths()
     directory.mkdir(parents=True, exist_ok=True)
     libs = config.libs_dir
@@ -111,7 +120,7 @@ def _run_build(block: Block, variant: str, waves: bool, directory: Path) -> None
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         *(["--trace", "--trace-structs"] if waves else []),
         *block.build_args,
-        *[f"-G{name}={value}" for name, value in block.variant(variant).items()],
+        *[f"-G{name}={value}" for name, value in params.items()],
         str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
         *[str(source) for source in block.sources],
     ]  # fmt: skip
@@ -128,7 +137,7 @@ def _run_build(block: Block, variant: str, waves: bool, directory: Path) -> None
             result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
             if result.returncode != 0:
                 raise BuildError(
-                    f"build of {block.name}[{variant}] failed ({cmd[0]} exit {result.returncode}); "
+                    f"build of {block.name} {params} failed ({cmd[0]} exit {result.returncode}); "
                     f"log: {log_path}\n{_tail(log_path, 30)}"
                 )
 
@@ -271,6 +280,9 @@ def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | Non
     return None
 
 
-def reproduce_command(block: str, test: str, seed: int, variant: str, default_variant: str) -> str:
+def reproduce_command(
+    block: str, test: str, seed: int, variant: str, default_variant: str, overrides: dict[str, int] | None = None
+) -> str:
     variant_part = f" VARIANT={variant}" if variant != default_variant else ""
-    return f"make {block} TEST={test} SEED={seed}{variant_part}"
+    override_part = "".join(f" {name}={value}" for name, value in (overrides or {}).items())
+    return f"make {block} TEST={test} SEED={seed}{variant_part}{override_part}"

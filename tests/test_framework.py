@@ -129,3 +129,13 @@ def test_mine_bad_input_is_one_line_and_exit_2(extra, message, capsys):
     assert cli.main(["mine", *extra]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err
+
+
+def test_parameter_overrides_parse_and_reach_the_reproduce_command():
+    from asicdv.pytest_plugin import parse_overrides
+
+    assert parse_overrides(["ROWS=4", "COLS=0x10"]) == {"ROWS": 4, "COLS": 16}
+    for bad in ("ROWS", "ROWS=four", "=3"):
+        with pytest.raises(UserError, match="NAME=INTEGER"):
+            parse_overrides([bad])
+    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 ROWS=4"
