@@ -1,0 +1,1 @@
+"""KPU int8 MAC array testbench."""

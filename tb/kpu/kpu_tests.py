@@ -1,0 +1,194 @@
+"""KPU tests: pyuvm tests over KpuBaseTest; names are the TEST= names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyuvm
+from cocotb.triggers import Timer
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from asicdv import clocking
+from asicdv.hypo import check_property
+from models import kpu as model
+from tb.kpu.env import KpuBaseTest, Layer
+
+INT8 = st.one_of(st.sampled_from([-128, 127, 0]), st.integers(-128, 127))
+SIM_LIMIT = {"timeout_time": 500, "timeout_unit": "ms"}
+
+
+def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = None) -> dict:
+    """TFLite-like per-channel parameters: multiplier in [2^30, 2^31), shift mostly right."""
+    zp = int(rng.integers(-128, 128)) if output_zp is None else output_zp
+    lo, hi = sorted(int(x) for x in rng.integers(-128, 128, 2))
+    return {
+        "multiplier": rng.integers(2**30, 2**31, n).astype(np.int32),
+        "shift": rng.integers(-12, 2, n).astype(np.int32),
+        "output_zp": zp, "act_min": lo, "act_max": hi,
+    }  # fmt: skip
+
+
+@st.composite
+def layers(draw, max_mn: int = 20, max_k: int = 40) -> Layer:
+    m, n, k = draw(st.integers(1, max_mn)), draw(st.integers(1, max_mn)), draw(st.integers(1, max_k))
+    a = draw(hnp.arrays(np.int8, (m, k), elements=INT8))
+    b = draw(hnp.arrays(np.int8, (k, n), elements=INT8))
+    bias = draw(hnp.arrays(np.int32, (n,), elements=st.integers(-(2**20), 2**20)))
+    input_zp = draw(INT8)
+    if draw(st.booleans()):
+        return Layer(a, b, bias, input_zp)
+    output_zp = draw(INT8)
+    act = draw(st.sampled_from(["none", "relu", "relu6", "range"]))
+    act_min, act_max = {
+        "none": (-128, 127), "relu": (output_zp, 127), "relu6": (output_zp, min(127, output_zp + 40)),
+        "range": tuple(sorted(draw(st.lists(INT8, min_size=2, max_size=2)))),
+    }[act]  # fmt: skip
+    multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
+    shift = draw(hnp.arrays(np.int32, (n,), elements=st.integers(-31, 30)))
+    return Layer(a, b, bias, input_zp, multiplier, shift, output_zp, act_min, act_max)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RandomGemmTest(KpuBaseTest):
+    """Hypothesis: GEMMs of random shape (partial tiles), values, zero points, raw or requantized."""
+
+    examples = 25
+
+    async def one_layer(self, layer: Layer) -> None:
+        await self.run_layers(layer)
+        self.env.check()
+
+    async def recover(self) -> None:
+        await self.bfm.reset()
+
+    async def stimulus(self):
+        await check_property(layers(), self.one_layer, max_examples=self.examples, recover=self.recover,
+                             describe=lambda layer: f"{layer.describe()}\nA={layer.a.tolist()}\nB={layer.b.tolist()}",
+                             name=type(self).__name__)  # fmt: skip
+
+
+@pyuvm.test(**SIM_LIMIT)
+class ExtremesTest(KpuBaseTest):
+    """All -128 / all 127 operands against zero points at both extremes, raw and requantized."""
+
+    def layers(self):
+        out = []
+        for a_val in (-128, 127):
+            for b_val in (-128, 127):
+                for zp in (-128, 127, 0):
+                    a = np.full((9, 33), a_val, np.int8)
+                    b = np.full((33, 11), b_val, np.int8)
+                    out.append(Layer(a, b, None, zp))
+                    out.append(Layer(a, b, None, zp, **random_requant(self.np_rng, 11, output_zp=zp)))
+        return out
+
+
+@pyuvm.test(**SIM_LIMIT)
+class OverflowBoundTest(KpuBaseTest):
+    """K = 4096 at the int8 extremes: |sum| reaches 133,693,440 and must not wrap."""
+
+    def layers(self):
+        k = 4096
+        a = np.full((8, k), -128, np.int8)
+        b = np.full((k, 8), -128, np.int8)
+        b[:, 1::2] = 127
+        layer = Layer(a, b, None, 127)  # (A - zp) = -255 everywhere
+        assert abs(int(layer.model().min())) == 255 * 128 * k == model.ACC_BOUND
+        return [layer]
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantCornersTest(KpuBaseTest):
+    """Per-channel multipliers/shifts over TFLite's whole range, bias extremes, saturation both ways."""
+
+    def layers(self):
+        out = []
+        for _ in range(6):
+            m, n, k = (int(x) for x in self.np_rng.integers(1, 24, 3))
+            a = self.np_rng.integers(-128, 128, (m, k)).astype(np.int8)
+            b = self.np_rng.integers(-128, 128, (k, n)).astype(np.int8)
+            bias = self.np_rng.integers(-(2**31), 2**31, n).astype(np.int32)
+            params = random_requant(self.np_rng, n)
+            params["shift"] = self.np_rng.integers(-31, 31, n).astype(np.int32)
+            params["multiplier"][: n // 2] = self.np_rng.integers(-(2**31), 2**31, n // 2).astype(np.int32)
+            out.append(Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **params))
+        return out
+
+
+@pyuvm.test(**SIM_LIMIT)
+class Conv2dTest(KpuBaseTest):
+    """Conv2d 1x1 and 3x3, stride 1 and 2, same and valid, via im2col on the array, vs models.kpu.conv2d."""
+
+    async def stimulus(self):
+        for kernel in (1, 3):
+            for stride in (1, 2):
+                for padding in ("same", "valid"):
+                    h, w = (int(x) for x in self.np_rng.integers(3, 9, 2))
+                    cin, cout = (int(x) for x in self.np_rng.integers(1, 12, 2))
+                    image = self.np_rng.integers(-128, 128, (h, w, cin)).astype(np.int8)
+                    weights = self.np_rng.integers(-128, 128, (cout, kernel, kernel, cin)).astype(np.int8)
+                    bias = self.np_rng.integers(-5000, 5000, cout).astype(np.int32)
+                    zp = int(self.np_rng.integers(-128, 128))
+                    requant = random_requant(self.np_rng, cout)
+                    patches, (oh, ow) = model.im2col(image, kernel, kernel, stride=stride, padding=padding, input_zp=zp)
+                    layer = Layer(patches, model.conv_weights_as_gemm(weights), bias, zp, **requant)
+                    (item,) = await self.run_layers(layer)
+                    expected = model.conv2d(image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp,
+                                            **requant)  # fmt: skip
+                    got = item.result.reshape(oh, ow, cout)
+                    assert np.array_equal(got, expected), (
+                        f"conv2d {kernel}x{kernel} stride {stride} {padding}: first difference at "
+                        f"{tuple(int(i) for i in np.argwhere(got != expected)[0])}"
+                    )
+
+
+@pyuvm.test(**SIM_LIMIT)
+class BackPressureTest(RandomGemmTest):
+    """The same random GEMMs with random idle cycles on the operand stream and res_ready stalls."""
+
+    stalls = True
+    examples = 12
+
+
+@pyuvm.test(**SIM_LIMIT)
+class ResetMidTileTest(KpuBaseTest):
+    """Reset while tiles are in flight, then an exact GEMM and no stale row."""
+
+    async def stimulus(self):
+        stale = Layer(self.np_rng.integers(-128, 128, (16, 64)).astype(np.int8),
+                      self.np_rng.integers(-128, 128, (64, 16)).astype(np.int8))  # fmt: skip
+        for m0, n0 in self.bfm.tiles(stale):
+            self.bfm.send_tile_nowait(stale, m0, n0)
+        await Timer(clocking.PERIOD_NS * self.rng.randint(5, 200), "ns")
+        await self.bfm.reset()
+        self.bfm.sink.clear()
+        fresh = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
+                      self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
+                      **random_requant(self.np_rng, 12))  # fmt: skip
+        await self.run_layers(fresh)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class UtilizationTest(KpuBaseTest):
+    """M, N multiples of the array and K = 256: useful MACs / (array MACs x cycles) >= 90%."""
+
+    async def stimulus(self):
+        rows, cols = self.bfm.rows, self.bfm.cols
+        layer = Layer(self.np_rng.integers(-128, 128, (2 * rows, 256)).astype(np.int8),
+                      self.np_rng.integers(-128, 128, (256, 2 * cols)).astype(np.int8))  # fmt: skip
+        (item,) = await self.run_layers(layer)
+        cycles = (item.end_ns - item.start_ns) / clocking.PERIOD_NS
+        utilization = layer.a.size * layer.b.shape[1] / (rows * cols * cycles)
+        self.logger.info("utilization %.1f%% (%d cycles, M=N=%d, K=256)", 100 * utilization, cycles, 2 * rows)
+        assert utilization >= 0.90, f"MAC utilization {utilization:.1%} < 90%"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class LargeGemmTest(KpuBaseTest):
+    """64 x 64 x 1024 GEMM, requantized (nightly)."""
+
+    def layers(self):
+        a = self.np_rng.integers(-128, 128, (64, 1024)).astype(np.int8)
+        b = self.np_rng.integers(-128, 128, (1024, 64)).astype(np.int8)
+        return [Layer(a, b, self.np_rng.integers(-9999, 9999, 64).astype(np.int32), -7,
+                      **random_requant(self.np_rng, 64))]  # fmt: skip
