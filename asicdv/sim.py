@@ -251,6 +251,10 @@ def run(
         )
         return result
     result.passed, result.message, result.sim_time_ns = outcome
+    if result.message.startswith("Multiple exceptions"):
+        # cocotb summarizes an exception group; the log has the errors themselves.
+        errors = re.findall(r"\b(\w+(?:Error|Exception): .*)", log_path.read_text(errors="replace"))
+        result.message += "\n" + "\n".join(dict.fromkeys(e.strip() for e in errors[:6]))
     if result.passed and returncode != 0:
         result.passed = False
         result.message = f"test passed but the simulator exited with code {returncode}\n{_tail(log_path, 15)}"

@@ -138,6 +138,7 @@ class LayerItem(uvm_sequence_item):
         super().__init__(name)
         self.layer = layer
         self.result: np.ndarray | None = None  # the DUT's [M, N], filled by the scoreboard
+        self.done = Event()  # set by the scoreboard when the last row is checked
         self.start_ns = 0.0
         self.end_ns = 0.0
 
@@ -166,7 +167,6 @@ class KpuDriver(uvm_driver):
     async def run_phase(self):
         while True:
             item = await self.seq_item_port.get_next_item()
-            item.done = Event()
             self.issued.write(item)  # the scoreboard predicts before the first row can come back
             item.start_ns = get_sim_time("ns")
             for m0, n0 in self.bfm.tiles(item.layer):

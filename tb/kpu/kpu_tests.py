@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 from asicdv import clocking
 from asicdv.hypo import check_property
 from models import kpu as model
-from tb.kpu.env import KpuBaseTest, Layer
+from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
 INT8 = st.one_of(st.sampled_from([-128, 127, 0]), st.integers(-128, 127))
 SIM_LIMIT = {"timeout_time": 500, "timeout_unit": "ms"}
@@ -92,8 +92,8 @@ class OverflowBoundTest(KpuBaseTest):
         a = np.full((8, k), -128, np.int8)
         b = np.full((k, 8), -128, np.int8)
         b[:, 1::2] = 127
-        layer = Layer(a, b, None, 127)  # (A - zp) = -255 everywhere
-        assert abs(int(layer.model().min())) == 255 * 128 * k == model.ACC_BOUND
+        layer = Layer(a, b, None, 127)  # (A - zp) = -255 everywhere: even columns reach +255*128*K
+        assert int(layer.model().max()) == 255 * 128 * k == model.ACC_BOUND
         return [layer]
 
 
@@ -157,6 +157,7 @@ class ResetMidTileTest(KpuBaseTest):
     async def stimulus(self):
         stale = Layer(self.np_rng.integers(-128, 128, (16, 64)).astype(np.int8),
                       self.np_rng.integers(-128, 128, (64, 16)).astype(np.int8))  # fmt: skip
+        self.env.scoreboard.predict(LayerItem("stale", stale))  # rows before the reset are checked too
         for m0, n0 in self.bfm.tiles(stale):
             self.bfm.send_tile_nowait(stale, m0, n0)
         await Timer(clocking.PERIOD_NS * self.rng.randint(5, 200), "ns")
