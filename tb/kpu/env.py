@@ -236,7 +236,7 @@ class KpuScoreboard(uvm_component):
             return
         row = self.pending.popleft()
         width = len(row.values)
-        label = (row.m, row.n0)
+        label = {"row m": row.m, "column n0": row.n0}
         if row.m < row.item.result.shape[0]:
             row.item.result[row.m, row.n0 : row.n0 + width] = data[:width]
         self.board.expect({"row": row.values.tolist(), "last": row.last}, context=label)

@@ -14,6 +14,7 @@ from models import kpu as model
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
 INT8 = st.one_of(st.sampled_from([-128, 127, 0]), st.integers(-128, 127))
+SMALL = st.integers(-4, 4)  # small sums keep requantized outputs in range, where rounding shows
 SIM_LIMIT = {"timeout_time": 500, "timeout_unit": "ms"}
 
 
@@ -23,7 +24,7 @@ def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = Non
     lo, hi = sorted(int(x) for x in rng.integers(-128, 128, 2))
     return {
         "multiplier": rng.integers(2**30, 2**31, n).astype(np.int32),
-        "shift": rng.integers(-12, 2, n).astype(np.int32),
+        "shift": np.where(rng.random(n) < 0.5, rng.integers(-3, 1, n), rng.integers(-12, 2, n)).astype(np.int32),
         "output_zp": zp, "act_min": lo, "act_max": hi,
     }  # fmt: skip
 
@@ -31,8 +32,9 @@ def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = Non
 @st.composite
 def layers(draw, max_mn: int = 20, max_k: int = 40) -> Layer:
     m, n, k = draw(st.integers(1, max_mn)), draw(st.integers(1, max_mn)), draw(st.integers(1, max_k))
-    a = draw(hnp.arrays(np.int8, (m, k), elements=INT8))
-    b = draw(hnp.arrays(np.int8, (k, n), elements=INT8))
+    values = draw(st.sampled_from([INT8, SMALL]))
+    a = draw(hnp.arrays(np.int8, (m, k), elements=values))
+    b = draw(hnp.arrays(np.int8, (k, n), elements=values))
     bias = draw(hnp.arrays(np.int32, (n,), elements=st.integers(-(2**20), 2**20)))
     input_zp = draw(INT8)
     if draw(st.booleans()):
@@ -44,7 +46,8 @@ def layers(draw, max_mn: int = 20, max_k: int = 40) -> Layer:
         "range": tuple(sorted(draw(st.lists(INT8, min_size=2, max_size=2)))),
     }[act]  # fmt: skip
     multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
-    shift = draw(hnp.arrays(np.int32, (n,), elements=st.integers(-31, 30)))
+    # Small right shifts make exact rounding ties common (round half away from zero).
+    shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
     return Layer(a, b, bias, input_zp, multiplier, shift, output_zp, act_min, act_max)
 
 
@@ -112,6 +115,22 @@ class RequantCornersTest(KpuBaseTest):
             params["shift"] = self.np_rng.integers(-31, 31, n).astype(np.int32)
             params["multiplier"][: n // 2] = self.np_rng.integers(-(2**31), 2**31, n // 2).astype(np.int32)
             out.append(Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **params))
+        return out
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RoundingTiesTest(KpuBaseTest):
+    """Small sums and right shifts of 1..3 with M0 = 2^30 (x 0.5): exact halves, positive and
+    negative, must round away from zero (gemmlowp RoundingDivideByPOT)."""
+
+    def layers(self):
+        out = []
+        for right_shift in (1, 2, 3):
+            a = self.np_rng.integers(-6, 7, (16, 8)).astype(np.int8)
+            b = self.np_rng.integers(-6, 7, (8, 16)).astype(np.int8)
+            n = b.shape[1]
+            out.append(Layer(a, b, self.np_rng.integers(-40, 40, n).astype(np.int32), 0,
+                             np.full(n, 2**30, np.int32), np.full(n, -right_shift, np.int32)))  # fmt: skip
         return out
 
 
