@@ -133,6 +133,22 @@ class KpuBfm:
             self.source.send_nowait(beat)
 
 
+    async def gemm(self, layer: Layer) -> np.ndarray:
+        """Run a whole layer and assemble its [M, N] result (no checking: the CLI's path)."""
+        m, n = layer.a.shape[0], layer.b.shape[1]
+        result = np.zeros((m, n), dtype=np.int64)
+        tiles = self.tiles(layer)
+        for m0, n0 in tiles:
+            self.send_tile_nowait(layer, m0, n0)
+        for m0, n0 in tiles:
+            for r in range(self.rows):
+                beat = await self.sink.recv()
+                if m0 + r < m:
+                    width = min(self.cols, n - n0)
+                    result[m0 + r, n0 : n0 + width] = unpack_int32(beat["data"], self.cols)[:width]
+        return result
+
+
 class LayerItem(uvm_sequence_item):
     def __init__(self, name: str, layer: Layer):
         super().__init__(name)

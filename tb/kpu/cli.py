@@ -1,0 +1,126 @@
+"""`asicdv kpu run LAYER.npz --out OUT.npy [--raw] [--model]`: one quantized layer on the RTL."""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from asicdv import UserError, rtl
+from models import kpu as model
+
+GEMM_KEYS = {"a", "b"}
+CONV_KEYS = {"input", "weights", "stride", "padding"}
+OPTIONAL = {"op", "bias", "input_zp", "multiplier", "shift", "output_zp", "act_min", "act_max"}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("kpu", help="run a quantized layer on the RTL KPU array")
+    commands = parser.add_subparsers(dest="kpu_command", required=True)
+    run_parser = commands.add_parser("run", help="run one layer (.npz) and write the output (.npy)")
+    run_parser.add_argument("layer", type=Path, metavar="LAYER.npz")
+    run_parser.add_argument("--out", type=Path, required=True, metavar="OUT.npy")
+    run_parser.add_argument("--raw", action="store_true", help="output the raw int32 accumulators")
+    run_parser.add_argument("--model", action="store_true", help="compute with the golden model, not the RTL")
+    run_parser.set_defaults(handler=run)
+
+
+def load_layer(path: Path) -> dict:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path}: not an .npz file (not a zip archive)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            data = {key: f[key] for key in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise UserError(f"{path}: not a readable .npz file ({exc})") from None
+    if "op" not in data:
+        raise UserError(f"{path}: missing key 'op' (\"gemm\" or \"conv2d\")")
+    op = str(data["op"])
+    required = {"gemm": GEMM_KEYS, "conv2d": CONV_KEYS}.get(op)
+    if required is None:
+        raise UserError(f"{path}: op must be \"gemm\" or \"conv2d\", got {op!r}")
+    missing = sorted(required - data.keys())
+    if missing:
+        raise UserError(f"{path}: {op} layer is missing key(s) {', '.join(missing)}")
+    unknown = sorted(data.keys() - required - OPTIONAL)
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}")
+    data["op"] = op
+    return data
+
+
+def _scalar(data: dict, key: str, default: int) -> int:
+    if key not in data:
+        return default
+    value = data[key]
+    if value.shape != () or not np.issubdtype(value.dtype, np.integer):
+        raise UserError(f"{key} must be an integer scalar, got {value.dtype} {value.shape}")
+    return int(value)
+
+
+def requant_args(data: dict, raw: bool) -> dict:
+    args = {
+        "bias": data.get("bias"),
+        "input_zp": _scalar(data, "input_zp", 0),
+        "output_zp": _scalar(data, "output_zp", 0),
+        "act_min": _scalar(data, "act_min", -128),
+        "act_max": _scalar(data, "act_max", 127),
+    }
+    has_mult, has_shift = "multiplier" in data, "shift" in data
+    if has_mult != has_shift:
+        raise UserError("multiplier and shift come together: give both or neither")
+    if has_mult and not raw:
+        args["multiplier"], args["shift"] = data["multiplier"], data["shift"]
+    return args
+
+
+def conv_as_gemm(data: dict, input_zp: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int], dict]:
+    """im2col: the conv2d layer as the GEMM the driver streams through the array."""
+    weights = data["weights"]
+    if weights.ndim != 4:
+        raise ValueError(f"weights must be int8 [Cout, KH, KW, Cin], got shape {list(weights.shape)}")
+    conv = {"stride": _scalar(data, "stride", 1), "padding": str(data["padding"])}
+    a, (oh, ow) = model.im2col(data["input"], weights.shape[1], weights.shape[2], input_zp=input_zp, **conv)
+    return a, model.conv_weights_as_gemm(weights), (oh, ow, weights.shape[0]), conv
+
+
+def run(args: argparse.Namespace) -> int:
+    data = load_layer(args.layer)
+    requant = requant_args(data, args.raw)
+    try:
+        if data["op"] == "gemm":
+            a, b = data["a"], data["b"]
+            reference = model.gemm(a, b, **requant)  # also validates dtypes, shapes and ranges
+        else:
+            a, b, out_shape, conv = conv_as_gemm(data, requant["input_zp"])
+            reference = model.conv2d(data["input"], data["weights"], **conv, **requant)
+    except ValueError as exc:
+        raise UserError(f"{args.layer}: {exc}") from None
+
+    if args.model:
+        result = reference
+    else:
+        result, cycles = _gemm_on_rtl(a, b, requant)
+        result = result.reshape(reference.shape)
+        print(f"RTL: {a.shape[0]}x{b.shape[1]}x{a.shape[1]} GEMM on the array in {cycles} cycles")
+    result = result.astype(reference.dtype)
+    np.save(args.out, result)
+    print(f"wrote {args.out}: {result.dtype} {list(result.shape)} from the {'model' if args.model else 'RTL'}")
+    return 0
+
+
+def _gemm_on_rtl(a: np.ndarray, b: np.ndarray, requant: dict) -> tuple[np.ndarray, int]:
+    with tempfile.TemporaryDirectory() as tmp:
+        layer, out = Path(tmp) / "layer.npz", Path(tmp) / "out.npy"
+        arrays = {"a": a, "b": b}
+        arrays.update({k: requant[k] for k in ("bias", "multiplier", "shift") if requant.get(k) is not None})
+        np.savez(layer, **arrays)
+        request = {"layer": str(layer), "out": str(out),
+                   **{k: requant[k] for k in ("input_zp", "output_zp", "act_min", "act_max")}}  # fmt: skip
+        response = rtl.ask("kpu", "tb.kpu.kpu_cli", "CliGemm", request)
+        return np.load(out), response["cycles"]
