@@ -139,3 +139,10 @@ def test_parameter_overrides_parse_and_reach_the_reproduce_command():
         with pytest.raises(UserError, match="NAME=INTEGER"):
             parse_overrides([bad])
     assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 ROWS=4"
+
+
+def test_every_rtl_file_belongs_to_a_block():
+    """`make lint` and the simulations see only block sources: no RTL file may be orphaned."""
+    covered = {source for block in all_blocks().values() for source in block.sources}
+    orphans = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "rtl").rglob("*.v")) if p not in covered]
+    assert not orphans, f"RTL files in no tb/<block>/block.yaml: {orphans}"
