@@ -115,6 +115,13 @@ class RequantCornersTest(KpuBaseTest):
             params["shift"] = self.np_rng.integers(-31, 31, n).astype(np.int32)
             params["multiplier"][: n // 2] = self.np_rng.integers(-(2**31), 2**31, n // 2).astype(np.int32)
             out.append(Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **params))
+        # Zero operands make acc == bias, so the int32 corners reach the requantizer directly:
+        # INT32_MIN x INT32_MIN saturation, left shifts that wrap, the largest right shifts.
+        corners = np.array([-(2**31), 2**31 - 1, -1, 1, 0, 12345, -(2**30), 2**30], dtype=np.int64)
+        for multipliers, shifts in (([-(2**31)] * 8, [0] * 8), ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29])):
+            n = len(corners)
+            out.append(Layer(np.zeros((3, 2), np.int8), np.zeros((2, n), np.int8), corners.astype(np.int32), 0,
+                             np.array(multipliers, np.int32), np.array(shifts, np.int32)))  # fmt: skip
         return out
 
 
