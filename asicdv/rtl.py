@@ -7,6 +7,10 @@ the log's path, never a silently wrong answer.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 from asicdv import sim
 from asicdv.blocks import get_block
 
@@ -14,9 +18,13 @@ from asicdv.blocks import get_block
 def ask(block_name: str, module: str, test: str, request: dict, *, variant: str = "default", seed: int = 1) -> dict:
     block = get_block(block_name)
     build = sim.build(block, variant)
-    result = sim.run(build, test, seed, module=module, request=request,
-                     run_dir=sim.ROOT / "results" / "cli" / block_name / variant)  # fmt: skip
+    # A directory per call: CLI runs may go on in parallel (tests, several shells).
+    parent = sim.ROOT / "results" / "cli" / block_name
+    parent.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=parent))
+    result = sim.run(build, test, seed, module=module, request=request, run_dir=run_dir)
     if not result.passed or result.response is None:
         raise RuntimeError(f"RTL simulation failed: {result.message}\nlog: {result.log}")
+    shutil.rmtree(run_dir, ignore_errors=True)  # kept only when the run failed
     result.response.setdefault("wall_s", result.wall_s)
     return result.response
