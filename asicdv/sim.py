@@ -183,7 +183,9 @@ def run(
     """
     block = build_.block
     if run_dir is None:
-        run_dir = ROOT / "results" / "runs" / block.name / build_.variant / f"{test}-{seed}"
+        defaults = block.variant(build_.variant)
+        overridden = "".join(f"-{k}{v}" for k, v in build_.parameters if defaults.get(k) != v)
+        run_dir = ROOT / "results" / "runs" / block.name / (build_.variant + overridden) / f"{test}-{seed}"
     run_dir.mkdir(parents=True, exist_ok=True)
     results_xml = run_dir / "results.xml"
     response_path = run_dir / "response.json"
