@@ -22,7 +22,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from asicdv import ROOT, UserError, toolchain
+from asicdv import ROOT, toolchain
 from asicdv.blocks import Block
 
 BUILD_ROOT = ROOT / "build"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 
-import cocotb
 import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
