@@ -159,3 +159,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             json.dumps([{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d in rows], indent=1)
         )
         terminalreporter.write_line(f"results written to {out}")
+
+
+def pytest_collection_modifyitems(config, items):
+    """With --test NAME only that simulation test runs, not the block's plain pytest tests."""
+    if config.option.test:
+        keep = [item for item in items if isinstance(item, SimItem)]
+        config.hook.pytest_deselected(items=[item for item in items if not isinstance(item, SimItem)])
+        items[:] = keep
