@@ -5,7 +5,7 @@ Options (the Makefile passes TEST=, SEED=, VARIANT=, WAVES=1 through them):
   --test NAME      run only this test (unknown names are an error, not an empty run)
   --seed N         use this seed for every selected test
   --variant NAME   run only this variant (parameter set) of each block
-  --waves          build with tracing and write dump.vcd in the run directory
+  --waves          build with tracing; each run writes dump.fst (dump.vcd without lz4.h)
   --param N=V      override a Verilog parameter (ROWS=, COLS= of the kpu)
   --regress        nightly mode: fresh random seeds, every test's reseed count,
                    tests marked smoke: false included
@@ -26,15 +26,12 @@ import pytest
 from asicdv import UserError, sim
 from asicdv.blocks import Block, load_block
 
-_RESULTS: list[sim.RunResult] = []
-
-
 def pytest_addoption(parser):
     group = parser.getgroup("asicdv")
     group.addoption("--test", default=None, help="run only this test of the block")
     group.addoption("--seed", type=int, default=None, help="seed for every selected test")
     group.addoption("--variant", default=None, help="run only this variant of the block")
-    group.addoption("--waves", action="store_true", help="dump a VCD waveform per run")
+    group.addoption("--waves", action="store_true", help="dump a waveform (FST, or VCD without lz4.h) per run")
     group.addoption("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a Verilog parameter of the block (e.g. ROWS=4); repeatable")
     group.addoption("--regress", action="store_true", help="random seeds, all reseeds, nightly tests too")
@@ -111,8 +108,9 @@ class SimItem(pytest.Item):
         except sim.BuildError as exc:
             raise SimFailure(str(exc)) from None
         result = sim.run(build, self.test, self.seed)
-        _RESULTS.append(result)
         self.user_properties.append(("log", str(result.log)))
+        if result.waves:
+            self.user_properties.append(("waves", str(result.waves)))
         if not result.passed:
             raise SimFailure(self._failure_text(result))
 
@@ -127,6 +125,7 @@ class SimItem(pytest.Item):
                 result.message,
                 f"reproduce: {command}   (add WAVES=1 for a waveform)",
                 f"log:       {result.log}",
+                *([f"waves:     {result.waves}"] if result.waves else []),
             ]
         )
 
@@ -146,17 +145,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     for report in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
         props = dict(report.user_properties)
         if "seed" in props and report.when == "call":
-            rows.append((report.nodeid, report.outcome, props["seed"], report.duration))
+            waves = f"  waves: {props['waves']}" if "waves" in props else ""
+            rows.append((report.nodeid, report.outcome, props["seed"], report.duration, waves))
     if not rows:
         return
     terminalreporter.section("asicdv simulation runs")
-    for nodeid, outcome, seed, duration in sorted(rows):
-        terminalreporter.write_line(f"{outcome.upper():6} seed={seed:<11} {duration:7.1f}s  {nodeid}")
+    for nodeid, outcome, seed, duration, waves in sorted(rows):
+        terminalreporter.write_line(f"{outcome.upper():6} seed={seed:<11} {duration:7.1f}s  {nodeid}{waves}")
     if config.option.regress:
         out = Path("results") / "regress.json"
         out.parent.mkdir(exist_ok=True)
         out.write_text(
-            json.dumps([{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d in rows], indent=1)
+            json.dumps([{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d, _ in rows], indent=1)
         )
         terminalreporter.write_line(f"results written to {out}")
 

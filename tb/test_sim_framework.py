@@ -32,3 +32,13 @@ def test_crashed_simulation_is_a_failure_with_its_log(tmp_path):
 def test_failing_assertion_message_reaches_the_result(tmp_path):
     result = sim.run(sim.build(get_block("sha256")), "FailsAnAssertion", 1, module=FIXTURES, run_dir=tmp_path)
     assert not result.passed and "0x1234 != 0x1235" in result.message
+
+
+def test_waves_build_writes_a_waveform(tmp_path):
+    from asicdv import toolchain
+
+    build = sim.build(get_block("sha256"), waves=True)
+    result = sim.run(build, "FipsExamplesTest", 3, run_dir=tmp_path)
+    assert result.passed, result.message
+    assert result.waves == tmp_path / f"dump.{toolchain.waveform_format()}"
+    assert result.waves.stat().st_size > 1000
