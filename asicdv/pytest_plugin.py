@@ -105,7 +105,7 @@ class SimItem(pytest.Item):
         waves = self.config.option.waves
         try:
             build = sim.build(self.block, self.variant, waves=waves, overrides=self.overrides)
-        except sim.BuildError as exc:
+        except (sim.BuildError, UserError) as exc:  # a broken build or a missing simulator
             raise SimFailure(str(exc)) from None
         result = sim.run(build, self.test, self.seed)
         self.user_properties.append(("log", str(result.log)))
