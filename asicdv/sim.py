@@ -88,7 +88,7 @@ def build(
     stamp = directory / "build.ok"
     directory.parent.mkdir(parents=True, exist_ok=True)
     # Parallel test workers may ask for the same build at once: one builds, the rest wait.
-    with open(directory.parent / ".lock", "w") as lock:
+    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.exists():
             return Build(block, variant, waves, directory, 0.0, params)
