@@ -22,7 +22,6 @@ from pyuvm import (
     uvm_component,
     uvm_driver,
     uvm_env,
-    uvm_sequence,
     uvm_sequence_item,
     uvm_sequencer,
     uvm_subscriber,
@@ -31,6 +30,7 @@ from pyuvm import (
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
+from asicdv.uvm import ItemsSeq
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from models import sha256 as model
 
@@ -91,19 +91,6 @@ class HashItem(uvm_sequence_item):
 
     def __str__(self) -> str:
         return f"{self.get_name()}: {len(self.message)} bytes {self.message[:16].hex()}..."
-
-
-class ItemsSeq(uvm_sequence):
-    """Sends the given items in order; each is done (digest filled) when body returns."""
-
-    def __init__(self, name: str, items: list[HashItem]):
-        super().__init__(name)
-        self.items = items
-
-    async def body(self):
-        for item in self.items:
-            await self.start_item(item)
-            await self.finish_item(item)
 
 
 class Sha256Driver(uvm_driver):

@@ -13,11 +13,12 @@ import random
 import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequence, uvm_sequence_item
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequence_item
 from pyuvm import uvm_sequencer, uvm_subscriber, uvm_test
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
+from asicdv.uvm import ItemsSeq
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from models import bitcoin
 
@@ -66,17 +67,6 @@ class JobItem(uvm_sequence_item):
     def __str__(self) -> str:
         j = self.job
         return f"job {j.job_id}: {len(j.midstates)} midstate(s), nonces {j.nonce_start:#x}..{j.nonce_end:#x}, target {j.target:#066x}"
-
-
-class JobsSeq(uvm_sequence):
-    def __init__(self, name: str, items: list[JobItem]):
-        super().__init__(name)
-        self.items = items
-
-    async def body(self):
-        for item in self.items:
-            await self.start_item(item)
-            await self.finish_item(item)
 
 
 class MinerDriver(uvm_driver):
@@ -196,7 +186,7 @@ class MinerBaseTest(uvm_test):
 
     async def run_jobs(self, *jobs: bitcoin.Job) -> list[JobItem]:
         items = [JobItem(f"job{i}", job) for i, job in enumerate(jobs)]
-        await JobsSeq("jobs", items).start(self.env.sequencer)
+        await ItemsSeq("jobs", items).start(self.env.sequencer)
         return items
 
     async def stimulus(self):
