@@ -19,7 +19,8 @@ from typing import Any, TypeVar
 import cocotb
 import cocotb.task
 import hypothesis
-from hypothesis import HealthCheck, Phase, strategies as st
+from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
 
 T = TypeVar("T")
 log = logging.getLogger("asicdv.hypothesis")

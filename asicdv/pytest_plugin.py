@@ -26,6 +26,7 @@ import pytest
 from asicdv import UserError, sim
 from asicdv.blocks import Block, load_block
 
+
 def pytest_addoption(parser):
     group = parser.getgroup("asicdv")
     group.addoption("--test", default=None, help="run only this test of the block")

@@ -15,7 +15,6 @@ from collections import deque
 
 import cocotb
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import RisingEdge
 from pyuvm import (
     ConfigDB,
     uvm_analysis_port,
@@ -25,13 +24,12 @@ from pyuvm import (
     uvm_sequence_item,
     uvm_sequencer,
     uvm_subscriber,
-    uvm_test,
 )
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
-from asicdv.uvm import ItemsSeq
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
+from asicdv.uvm import BlockTest, ItemsSeq
 from models import sha256 as model
 
 
@@ -181,26 +179,11 @@ class Sha256Env(uvm_env):
         self.block_sb.board.check()
 
 
-class Sha256BaseTest(uvm_test):
-    """Builds the env around cocotb.top; subclasses give `messages()` or override `stimulus()`."""
+class Sha256BaseTest(BlockTest):
+    """Subclasses give `messages()` (message, expected digest) pairs or override `stimulus()`."""
 
-    stalls = False
-
-    def build_phase(self):
-        self.rng = random.Random(cocotb.RANDOM_SEED)
-        self.bfm = Sha256Bfm(cocotb.top, self.rng, stalls=self.stalls)
-        ConfigDB().set(None, "*", "BFM", self.bfm)
-        self.env = Sha256Env("env", self)
-
-    async def run_phase(self):
-        self.raise_objection()
-        try:
-            await self.bfm.reset()
-            await self.stimulus()
-            await RisingEdge(cocotb.top.clk)
-            self.env.check()
-        finally:
-            self.drop_objection()
+    bfm_class = Sha256Bfm
+    env_class = Sha256Env
 
     async def send(self, *items: HashItem) -> None:
         await ItemsSeq("items", list(items)).start(self.env.sequencer)

@@ -10,16 +10,23 @@ from __future__ import annotations
 
 import random
 
-import cocotb
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import FallingEdge, RisingEdge
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequence_item
-from pyuvm import uvm_sequencer, uvm_subscriber, uvm_test
+from pyuvm import (
+    ConfigDB,
+    uvm_analysis_port,
+    uvm_component,
+    uvm_driver,
+    uvm_env,
+    uvm_sequence_item,
+    uvm_sequencer,
+    uvm_subscriber,
+)
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
-from asicdv.uvm import ItemsSeq
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
+from asicdv.uvm import BlockTest, ItemsSeq
 from models import bitcoin
 
 JOB_FIELDS = ("job_midstates", "job_midstate_count", "job_tail", "job_nonce_start", "job_nonce_end", "job_target", "job_id")
@@ -162,27 +169,15 @@ class MinerEnv(uvm_env):
     def check(self) -> None:
         self.scoreboard.board.check()
 
+    def coverage(self) -> dict[str, int]:
+        return self.scoreboard.coverage
 
-class MinerBaseTest(uvm_test):
-    """Builds the env around cocotb.top; subclasses give `jobs()` or override `stimulus()`."""
 
-    stalls = False
+class MinerBaseTest(BlockTest):
+    """Subclasses give `jobs()` or override `stimulus()`."""
 
-    def build_phase(self):
-        self.rng = random.Random(cocotb.RANDOM_SEED)
-        self.bfm = MinerBfm(cocotb.top, self.rng, stalls=self.stalls)
-        ConfigDB().set(None, "*", "BFM", self.bfm)
-        self.env = MinerEnv("env", self)
-
-    async def run_phase(self):
-        self.raise_objection()
-        try:
-            await self.bfm.reset()
-            await self.stimulus()
-            self.env.check()
-            self.logger.info("coverage: %s", dict(sorted(self.env.scoreboard.coverage.items())))
-        finally:
-            self.drop_objection()
+    bfm_class = MinerBfm
+    env_class = MinerEnv
 
     async def run_jobs(self, *jobs: bitcoin.Job) -> list[JobItem]:
         items = [JobItem(f"job{i}", job) for i, job in enumerate(jobs)]
