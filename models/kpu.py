@@ -38,6 +38,12 @@ Parameter ranges accepted (ValueError naming the problem otherwise):
 conv2d is TFLite Conv2D (NHWC, OHWI weights, per-output-channel quantization)
 with one image; `im2col` + `conv_weights_as_gemm` turn it into a gemm, which is
 how the testbench runs a convolution on the array.
+
+Max-pool (the RTL's op_pool): `conv2d(..., pool=True)` applies TFLite MaxPool
+2x2 stride 2 VALID (`maxpool2x2`) to the requantized (or raw int32) result.
+On the array the driver orders the im2col rows with `pool_order(OH, OW)` so
+that every 4 consecutive GEMM rows are one pooling window; the array then
+outputs the lane-wise max of each group of 4 rows (`maxpool_rows`).
 """
 
 from __future__ import annotations
@@ -315,6 +321,39 @@ def conv_weights_as_gemm(weights: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(weights.reshape(weights.shape[0], -1).T)
 
 
+def maxpool2x2(x: np.ndarray) -> np.ndarray:
+    """TFLite MaxPool 2x2 stride 2 VALID of [H, W, C]: [H // 2, W // 2, C], same dtype.
+
+    An odd last row/column belongs to no full window and is dropped (floor)."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"maxpool2x2 needs [H, W, C], got shape {list(x.shape)}")
+    oh, ow, c = x.shape[0] // 2, x.shape[1] // 2, x.shape[2]
+    if oh == 0 or ow == 0:
+        raise ValueError(f"2x2 max-pool needs at least 2x2 pixels, got {x.shape[0]}x{x.shape[1]}")
+    return x[: 2 * oh, : 2 * ow].reshape(oh, 2, ow, 2, c).max(axis=(1, 3))
+
+
+def pool_order(oh: int, ow: int) -> np.ndarray:
+    """Row permutation of an [OH*OW, ...] raster-order matrix (row y*OW + x) for pooling.
+
+    Window by window in raster order of the pooled [OH//2, OW//2] output, each
+    window's 4 pixels (y, x), (y, x+1), (y+1, x), (y+1, x+1); pixels in no full
+    window are left out. Returns int64 indices, 4 * (OH//2) * (OW//2) of them."""
+    py, px = np.meshgrid(np.arange(oh // 2), np.arange(ow // 2), indexing="ij")
+    dy, dx = np.array([0, 0, 1, 1]), np.array([0, 1, 0, 1])
+    rows = (2 * py[..., None] + dy) * ow + (2 * px[..., None] + dx)
+    return rows.reshape(-1).astype(np.int64)
+
+
+def maxpool_rows(x: np.ndarray) -> np.ndarray:
+    """What the array's pool stage outputs: the column-wise max of each group of 4 rows."""
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] % 4 != 0:
+        raise ValueError(f"pooled rows come in groups of 4: got shape {list(x.shape)}")
+    return x.reshape(x.shape[0] // 4, 4, x.shape[1]).max(axis=1)
+
+
 def conv2d(
     inp: np.ndarray,
     weights: np.ndarray,
@@ -328,8 +367,11 @@ def conv2d(
     output_zp: int = 0,
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
+    pool: bool = False,
 ) -> np.ndarray:
     """TFLite int8 Conv2D of one NHWC image: returns [OH, OW, Cout].
+
+    pool=True follows it with `maxpool2x2` (after requantization): [OH//2, OW//2, Cout].
 
     inp int8 [H, W, Cin], weights int8 [Cout, KH, KW, Cin] (1x1 or 3x3).
     Raw int32 when multiplier is None, else int8 (per-channel requant), as gemm;
@@ -369,9 +411,11 @@ def conv2d(
         if shift is not None:
             raise ValueError("shift given without multiplier")
         _requant_scalars(output_zp, act_min, act_max)
-        return acc.astype(np.int32)
-    if shift is None:
-        raise ValueError("multiplier given without shift")
-    m = _per_channel("multiplier", multiplier, cout, INT32_MIN, INT32_MAX)
-    s = _per_channel("shift", shift, cout, SHIFT_MIN, SHIFT_MAX)
-    return requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max)
+        out = acc.astype(np.int32)
+    else:
+        if shift is None:
+            raise ValueError("multiplier given without shift")
+        m = _per_channel("multiplier", multiplier, cout, INT32_MIN, INT32_MAX)
+        s = _per_channel("shift", shift, cout, SHIFT_MIN, SHIFT_MAX)
+        out = requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max)
+    return maxpool2x2(out) if pool else out

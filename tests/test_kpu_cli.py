@@ -33,6 +33,12 @@ def layer(tmp_path, **arrays):
           "padding": "same"}, "stride must be 1 or 2"),
         ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
           "padding": "full"}, "padding must be"),
+        ({"op": "gemm", "a": np.zeros((4, 3), I8), "b": np.zeros((3, 2), I8), "pool": "max2x2"},
+         'pool "max2x2" is for conv2d layers only'),
+        ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
+          "padding": "same", "pool": "avg2x2"}, 'pool must be "none" or "max2x2"'),
+        ({"op": "conv2d", "input": np.zeros((1, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
+          "padding": "same", "pool": "max2x2"}, "2x2 max-pool needs at least 2x2 pixels"),
     ],
 )  # fmt: skip
 def test_bad_layer_is_one_line_and_exit_2(tmp_path, arrays, message, capsys):
@@ -59,3 +65,17 @@ def test_model_mode_writes_the_model_result(tmp_path):
     assert cli.main(["kpu", "run", str(layer(tmp_path, op="gemm", a=a, b=b, input_zp=3)), "--out", str(out), "--model"]) == 0
     result = np.load(out)
     assert result.dtype == np.int32 and np.array_equal(result, (a.astype(np.int64) - 3) @ b.astype(np.int64))
+
+
+def test_model_mode_pools_conv2d(tmp_path):
+    rng = np.random.default_rng(5)
+    inp, weights = rng.integers(-128, 128, (5, 7, 3)).astype(I8), rng.integers(-128, 128, (4, 1, 1, 3)).astype(I8)
+    arrays = dict(op="conv2d", input=inp, weights=weights, stride=1, padding="valid")
+    plain, pooled = tmp_path / "plain.npy", tmp_path / "pooled.npy"
+    assert cli.main(["kpu", "run", str(layer(tmp_path, **arrays)), "--out", str(plain), "--model"]) == 0
+    assert cli.main(["kpu", "run", str(layer(tmp_path, **arrays, pool="none")), "--out", str(pooled), "--model"]) == 0
+    assert np.array_equal(np.load(plain), np.load(pooled))
+    assert cli.main(["kpu", "run", str(layer(tmp_path, **arrays, pool="max2x2")), "--out", str(pooled), "--model"]) == 0
+    full = np.load(plain)
+    want = np.maximum.reduce([full[0:4:2, 0:6:2], full[0:4:2, 1:6:2], full[1:4:2, 0:6:2], full[1:4:2, 1:6:2]])
+    assert np.load(pooled).shape == (2, 3, 4) and np.array_equal(np.load(pooled), want)

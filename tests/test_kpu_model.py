@@ -361,3 +361,76 @@ def test_conv2d_validation(kwargs, match):
     inp, weights = args.pop("inp"), args.pop("weights")
     with pytest.raises(ValueError, match=match):
         kpu.conv2d(inp, weights, **args)
+
+
+# ---------------------------------------------------------------- max-pool
+
+
+def ref_maxpool(x) -> list:
+    """2x2 stride-2 VALID max-pool as nested loops over Python ints."""
+    h, w, c = len(x), len(x[0]), len(x[0][0])
+    return [[[max(int(x[2 * y + dy][2 * xx + dx][ch]) for dy in (0, 1) for dx in (0, 1)) for ch in range(c)]
+             for xx in range(w // 2)] for y in range(h // 2)]  # fmt: skip
+
+
+@medium
+@given(st.integers(2, 9), st.integers(2, 9), st.integers(1, 4), st.sampled_from([np.int8, np.int32]),
+       st.integers(0, 2**32 - 1))  # fmt: skip
+def test_maxpool2x2_matches_loops(h, w, c, dtype, seed):
+    rng = np.random.default_rng(seed)
+    info = np.iinfo(dtype)
+    x = rng.integers(info.min, info.max, (h, w, c), endpoint=True).astype(dtype)
+    got = kpu.maxpool2x2(x)
+    assert got.dtype == dtype and got.shape == (h // 2, w // 2, c)
+    assert got.tolist() == ref_maxpool(x.tolist())
+
+
+def test_maxpool2x2_extremes_and_errors():
+    x = np.full((2, 2, 2), -128, np.int8)
+    x[1, 1, 0] = 127
+    assert kpu.maxpool2x2(x).tolist() == [[[127, -128]]]
+    with pytest.raises(ValueError, match="at least 2x2"):
+        kpu.maxpool2x2(np.zeros((1, 4, 1), np.int8))
+    with pytest.raises(ValueError, match=r"\[H, W, C\]"):
+        kpu.maxpool2x2(np.zeros((4, 4), np.int8))
+
+
+@pytest.mark.parametrize("oh, ow", [(2, 2), (3, 5), (4, 4), (5, 2), (6, 7)])
+def test_pool_order_is_windows_in_raster_order(oh, ow):
+    order = kpu.pool_order(oh, ow).tolist()
+    want = [(2 * py + dy) * ow + 2 * px + dx
+            for py in range(oh // 2) for px in range(ow // 2) for dy in (0, 1) for dx in (0, 1)]  # fmt: skip
+    assert order == want and len(set(order)) == len(order)
+
+
+def test_maxpool_rows_groups_of_four():
+    x = np.arange(24).reshape(8, 3)[::-1]
+    assert kpu.maxpool_rows(x).tolist() == [[21, 22, 23], [9, 10, 11]]
+    with pytest.raises(ValueError, match="groups of 4"):
+        kpu.maxpool_rows(np.zeros((6, 2)))
+
+
+@medium
+@given(conv_cases, st.booleans())
+def test_conv2d_pool_matches_loops_and_gemm_rows(case, requant):
+    """conv2d(pool=True) == nested-loop max-pool of conv2d, and == the array's view: pooled groups of
+    the GEMM over pool_order-ed im2col rows."""
+    h, w, cin, cout, k, stride, padding, zp, seed = case
+    if padding == "valid" and min(h, w) < k:
+        return
+    rng = np.random.default_rng(seed)
+    inp, weights = i8(rng, h, w, cin), i8(rng, cout, k, k, cin)
+    bias = rng.integers(-(2**20), 2**20, size=cout).astype(np.int32)
+    q = dict(multiplier=rng.integers(2**30, 2**31, size=cout), shift=rng.integers(-12, 2, size=cout),
+             output_zp=-5, act_min=-100, act_max=120) if requant else {}  # fmt: skip
+    full = kpu.conv2d(inp, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, **q)
+    oh, ow = full.shape[:2]
+    if min(oh, ow) < 2:
+        with pytest.raises(ValueError, match="at least 2x2"):
+            kpu.conv2d(inp, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, pool=True, **q)
+        return
+    pooled = kpu.conv2d(inp, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, pool=True, **q)
+    assert pooled.dtype == full.dtype and pooled.tolist() == ref_maxpool(full.tolist())
+    patches, _ = kpu.im2col(inp, k, k, stride=stride, padding=padding, input_zp=zp)
+    rows = kpu.gemm(patches[kpu.pool_order(oh, ow)], kpu.conv_weights_as_gemm(weights), bias=bias, input_zp=zp, **q)
+    assert np.array_equal(kpu.maxpool_rows(rows).reshape(pooled.shape), pooled)

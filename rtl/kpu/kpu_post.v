@@ -5,6 +5,16 @@
 //                                             `x * (1 << left_shift)`)
 //   stage 2  prod = x * multiplier           (exact 64-bit product per column)
 //   stage 3  out  = raw ? acc : sext(kpu_requant(prod, ...))
+//            pool: out = lane-wise signed max of the 4 rows of a pooling group
+//
+// Pooling (in_pool, in_grp = the row's position 0..3 in its group of 4
+// consecutive rows): stage 3 keeps a running max in the output register
+// instead of presenting rows 0..2 of a group: row 0 loads it, rows 1..3 take
+// the signed max (of the int32 raw values or the sign-extended int8 results,
+// which orders the same as int8), and only row 3 makes out_valid. A pooled
+// row therefore leaves on the same cycle the group's last row would have left
+// unpooled; rows that are not presented never stall the pipeline, and a
+// non-pooled row takes exactly the path it always did.
 //
 // Flow control: the whole pipeline advances when the output register is empty
 // or being taken (en), so with res_ready held high it accepts one row per cycle
@@ -27,6 +37,8 @@ module kpu_post #(
     input  wire [7:0]           in_act_min,
     input  wire [7:0]           in_act_max,
     input  wire                 in_raw,     // pass the accumulators through
+    input  wire                 in_pool,    // max-pool groups of 4 rows
+    input  wire [1:0]           in_grp,     // row's position in its group
 
     output wire                 out_valid,
     input  wire                 out_ready,
@@ -36,6 +48,8 @@ module kpu_post #(
     reg                 s1_valid, s2_valid, s3_valid;
     reg                 s1_last,  s2_last,  s3_last;
     reg                 s1_raw,   s2_raw;
+    reg                 s1_pool,  s2_pool;
+    reg  [1:0]          s1_grp,   s2_grp;
     reg  [7:0]          s1_zp,    s2_zp;
     reg  [7:0]          s1_min,   s2_min;
     reg  [7:0]          s1_max,   s2_max;
@@ -54,6 +68,9 @@ module kpu_post #(
     wire [COLS*64-1:0]  prod_new;
     wire [COLS-1:0]     ovf_new;
     wire [COLS*32-1:0]  data_new;
+    wire [COLS*32-1:0]  pooled;     // max(s3_data, data_new) per lane
+    wire                s2_pool_hold = s2_pool && (s2_grp != 2'd3);  // not presented
+    wire                s2_pool_acc  = s2_pool && (s2_grp != 2'd0);  // max with s3
 
     assign in_ready  = en;
     assign out_valid = s3_valid;
@@ -88,6 +105,10 @@ module kpu_post #(
             );
 
             assign data_new[32*c +: 32] = s2_raw ? s2_acc[32*c +: 32] : {{24{q[7]}}, q};
+
+            wire signed [31:0] held = s3_data[32*c +: 32];
+            wire signed [31:0] next = data_new[32*c +: 32];
+            assign pooled[32*c +: 32] = (next > held) ? next : held;
         end
     endgenerate
 
@@ -99,7 +120,7 @@ module kpu_post #(
         end else if (en) begin
             s1_valid <= in_valid;
             s2_valid <= s1_valid;
-            s3_valid <= s2_valid;
+            s3_valid <= s2_valid && !s2_pool_hold;
         end
     end
 
@@ -108,6 +129,8 @@ module kpu_post #(
         if (en) begin
             s1_last <= in_last;
             s1_raw  <= in_raw;
+            s1_pool <= in_pool;
+            s1_grp  <= in_grp;
             s1_zp   <= in_out_zp;
             s1_min  <= in_act_min;
             s1_max  <= in_act_max;
@@ -118,6 +141,8 @@ module kpu_post #(
 
             s2_last <= s1_last;
             s2_raw  <= s1_raw;
+            s2_pool <= s1_pool;
+            s2_grp  <= s1_grp;
             s2_zp   <= s1_zp;
             s2_min  <= s1_min;
             s2_max  <= s1_max;
@@ -127,7 +152,8 @@ module kpu_post #(
             s2_ovf  <= ovf_new;
 
             s3_last <= s2_last;
-            s3_data <= data_new;
+            // A bubble must not disturb a pooling group's running max.
+            if (s2_valid) s3_data <= s2_pool_acc ? pooled : data_new;
         end
     end
 endmodule

@@ -22,6 +22,7 @@
 //   op_in_zp, op_out_zp  int8 zero points; op_act_min <= op_act_max, int8
 //   op_raw               1: output the int32 accumulators (bias included) and
 //                        ignore mult/shift/out_zp/act_*
+//   op_pool              1: 2x2 max-pool the tile's result (see Max-pool below)
 // Partial tiles are the driver's job: pad the missing A rows / B columns (e.g.
 // with zeros) and discard those rows / columns of the result. K needs no
 // padding: a tile is as deep as its op_last says. op_shift values 31 and -32
@@ -41,6 +42,24 @@
 // op_ready therefore has combinational paths from op_last and res_ready.
 // Latency: with res_ready high, row r of a tile is on res_* 3 + r cycles after
 // the clock edge that accepted the tile's last beat (valid from that edge + 3).
+//
+// Max-pool (op_pool, the optional K210-style 2x2 / stride-2 stage): the array
+// only sees GEMM rows, so the 2x2 windows are the driver's job: for a pooled
+// conv2d it orders the im2col rows window by window, each group of 4
+// consecutive GEMM rows (rows 4j..4j+3 of a tile) being the 4 pixels of one
+// pooling window, windows in raster order of the pooled output, and leaves out
+// pixels in no full window (odd OH/OW: TFLite MaxPool 2x2 stride 2 VALID). A
+// tile with op_pool set produces ROWS/4 result beats instead of ROWS: beat j
+// is the lane-wise signed max of rows 4j..4j+3 after requantization and
+// activation (of the int32 accumulators in raw mode); res_last marks beat
+// ROWS/4 - 1. Beat j leaves when row 4j+3 would have left unpooled (3 + 4j + 3
+// cycles after the last operand beat), and draining still takes ROWS cycles,
+// so op_ready and throughput are those of an unpooled tile. Pooled and
+// unpooled tiles can follow each other back to back. A partial tile's padding
+// rows must form whole groups (M a multiple of 4, so padding starts on a
+// group boundary) or copy a real row of their group, or they leak into a max.
+// Pooling needs ROWS % 4 == 0: for other ROWS op_pool is ignored (the tile
+// comes out unpooled, ROWS beats).
 //
 // Overflow: |A - input_zp| <= 255 and |B| <= 128 give |product| <= 32,640, so
 // for K <= 4096 |sum| <= 133,693,440 < 2^31; any bias with |bias| <=
@@ -68,6 +87,7 @@ module kpu_top #(
     input  wire [7:0]           op_act_min,  //   "
     input  wire [7:0]           op_act_max,  //   "
     input  wire                 op_raw,      //   "
+    input  wire                 op_pool,     //   " (ignored if ROWS % 4 != 0)
 
     output wire                 res_valid,
     input  wire                 res_ready,
@@ -77,6 +97,7 @@ module kpu_top #(
     localparam RW = (ROWS > 1) ? $clog2(ROWS) : 1;
     localparam integer  LAST     = ROWS - 1;
     localparam [RW-1:0] LAST_ROW = LAST[RW-1:0];
+    localparam          POOL_OK  = (ROWS % 4 == 0);
 
     // Operand side: which beat of a tile we are in, and the tile's parameters.
     reg                 in_tile;     // first beat accepted, last not yet
@@ -85,6 +106,7 @@ module kpu_top #(
     reg  [COLS*6-1:0]   t_shift;
     reg  [7:0]          t_out_zp, t_act_min, t_act_max;
     reg                 t_raw;
+    reg                 t_pool;
 
     // Drain side: the tile in the output buffer and its parameters.
     reg                 d_busy;
@@ -93,6 +115,8 @@ module kpu_top #(
     reg  [COLS*6-1:0]   d_shift;
     reg  [7:0]          d_out_zp, d_act_min, d_act_max;
     reg                 d_raw;
+    reg                 d_pool;
+    wire [1:0]          d_grp;       // position of row d_row in its pool group
 
     wire                first  = !in_tile;
     wire                post_ready;
@@ -111,6 +135,15 @@ module kpu_top #(
     wire [7:0]          act_min_now = first ? op_act_min : t_act_min;
     wire [7:0]          act_max_now = first ? op_act_max : t_act_max;
     wire                raw_now   = first ? op_raw     : t_raw;
+    wire                pool_now  = first ? op_pool    : t_pool;
+
+    generate
+        if (POOL_OK) begin : g_grp
+            assign d_grp = d_row[1:0];
+        end else begin : g_no_grp
+            assign d_grp = 2'd0;
+        end
+    endgenerate
 
     // PE array; pe_res[r] is the output buffer row r (row ROWS reads as zero).
     wire [COLS*32-1:0]  pe_res [0:ROWS];
@@ -152,6 +185,8 @@ module kpu_top #(
         .in_act_min (d_act_min),
         .in_act_max (d_act_max),
         .in_raw     (d_raw),
+        .in_pool    (d_pool),
+        .in_grp     (d_grp),
         .out_valid  (res_valid),
         .out_ready  (res_ready),
         .out_last   (res_last),
@@ -185,6 +220,7 @@ module kpu_top #(
             t_act_min <= op_act_min;
             t_act_max <= op_act_max;
             t_raw     <= op_raw;
+            t_pool    <= op_pool;
         end
         if (load) begin
             d_mult    <= mult_now;
@@ -193,6 +229,7 @@ module kpu_top #(
             d_act_min <= act_min_now;
             d_act_max <= act_max_now;
             d_raw     <= raw_now;
+            d_pool    <= pool_now && POOL_OK;
         end
     end
 endmodule

@@ -14,7 +14,8 @@ from models import kpu as model
 
 GEMM_KEYS = {"a", "b"}
 CONV_KEYS = {"input", "weights", "stride", "padding"}
-OPTIONAL = {"op", "bias", "input_zp", "multiplier", "shift", "output_zp", "act_min", "act_max"}
+OPTIONAL = {"op", "bias", "input_zp", "multiplier", "shift", "output_zp", "act_min", "act_max", "pool"}
+POOLS = ("none", "max2x2")
 
 
 def register(subparsers) -> None:
@@ -50,7 +51,12 @@ def load_layer(path: Path) -> dict:
     unknown = sorted(data.keys() - required - OPTIONAL)
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}")
-    data["op"] = op
+    pool = str(data.get("pool", "none"))
+    if pool not in POOLS:
+        raise UserError(f"{path}: pool must be \"none\" or \"max2x2\", got {pool!r}")
+    if pool != "none" and op != "conv2d":
+        raise UserError(f"{path}: pool \"{pool}\" is for conv2d layers only (op is {op!r})")
+    data["op"], data["pool"] = op, pool == "max2x2"
     return data
 
 
@@ -98,29 +104,32 @@ def run(args: argparse.Namespace) -> int:
             reference = model.gemm(a, b, **requant)  # also validates dtypes, shapes and ranges
         else:
             a, b, out_shape, conv = conv_as_gemm(data, requant["input_zp"])
-            reference = model.conv2d(data["input"], data["weights"], **conv, **requant)
+            reference = model.conv2d(data["input"], data["weights"], **conv, **requant, pool=data["pool"])
+            if data["pool"]:  # the driver's row order: each 4 GEMM rows are one 2x2 window
+                a = a[model.pool_order(out_shape[0], out_shape[1])]
     except ValueError as exc:
         raise UserError(f"{args.layer}: {exc}") from None
 
     if args.model:
         result = reference
     else:
-        result, cycles = _gemm_on_rtl(a, b, requant)
+        result, cycles = _gemm_on_rtl(a, b, requant, data["pool"])
         result = result.reshape(reference.shape)
-        print(f"RTL: {a.shape[0]}x{b.shape[1]}x{a.shape[1]} GEMM on the array in {cycles} cycles")
+        pooled = " + 2x2 max-pool" if data["pool"] else ""
+        print(f"RTL: {a.shape[0]}x{b.shape[1]}x{a.shape[1]} GEMM{pooled} on the array in {cycles} cycles")
     result = result.astype(reference.dtype)
     np.save(args.out, result)
     print(f"wrote {args.out}: {result.dtype} {list(result.shape)} from the {'model' if args.model else 'RTL'}")
     return 0
 
 
-def _gemm_on_rtl(a: np.ndarray, b: np.ndarray, requant: dict) -> tuple[np.ndarray, int]:
+def _gemm_on_rtl(a: np.ndarray, b: np.ndarray, requant: dict, pool: bool) -> tuple[np.ndarray, int]:
     with tempfile.TemporaryDirectory() as tmp:
         layer, out = Path(tmp) / "layer.npz", Path(tmp) / "out.npy"
         arrays = {"a": a, "b": b}
         arrays.update({k: requant[k] for k in ("bias", "multiplier", "shift") if requant.get(k) is not None})
         np.savez(layer, **arrays)
-        request = {"layer": str(layer), "out": str(out),
+        request = {"layer": str(layer), "out": str(out), "pool": pool,
                    **{k: requant[k] for k in ("input_zp", "output_zp", "act_min", "act_max")}}  # fmt: skip
         response = rtl.ask("kpu", "tb.kpu.kpu_cli", "CliGemm", request)
         return np.load(out), response["cycles"]

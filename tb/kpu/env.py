@@ -6,6 +6,13 @@ zeros), streams each tile's K k-slices back to back, and publishes the item
 as issued; the scoreboard predicts every result row with models.kpu.gemm and
 checks each row the passive monitor sees, in order, assembling the DUT's
 result matrix in the item. Coverage bins are counted as rows are checked.
+
+A pooled layer (Layer.pool, the RTL's op_pool) has M a multiple of 4: every
+group of 4 consecutive GEMM rows is one 2x2 window (for a conv2d the rows are
+ordered by models.kpu.pool_order) and the array returns one row per group,
+ROWS/4 per tile. Tiles start on multiples of ROWS (a multiple of 4), so the
+zero rows padding a partial tile form whole groups of their own and never
+meet a real row in a max.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from asicdv.scoreboard import Scoreboard
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from models import kpu as model
 
-OP_PARAMS = ("op_bias", "op_mult", "op_shift", "op_in_zp", "op_out_zp", "op_act_min", "op_act_max", "op_raw")
+OP_PARAMS = ("op_bias", "op_mult", "op_shift", "op_in_zp", "op_out_zp", "op_act_min", "op_act_max", "op_raw", "op_pool")
 
 
 def pack(values, width: int) -> int:
@@ -54,19 +61,31 @@ class Layer:
     output_zp: int = 0
     act_min: int = -128
     act_max: int = 127
+    pool: bool = False  # max of each group of 4 rows (op_pool): M must be a multiple of 4
+
+    def __post_init__(self):
+        if self.pool and self.a.shape[0] % 4 != 0:
+            raise ValueError(f"a pooled layer needs M a multiple of 4 (whole 2x2 windows), got M={self.a.shape[0]}")
 
     @property
     def raw(self) -> bool:
         return self.multiplier is None
 
+    @property
+    def group(self) -> int:
+        """GEMM rows per result row: 4 when pooled, else 1."""
+        return 4 if self.pool else 1
+
     def model(self) -> np.ndarray:
-        return model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
-                          shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max)  # fmt: skip
+        """The result the array returns: [M, N], or [M/4, N] when pooled."""
+        out = model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
+                         shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max)  # fmt: skip
+        return model.maxpool_rows(out) if self.pool else out
 
     def describe(self) -> str:
         m, k = self.a.shape
         mode = "raw" if self.raw else f"requant zp {self.output_zp} act [{self.act_min}, {self.act_max}]"
-        return f"gemm M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}"
+        return f"gemm M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
 
 
 class KpuBfm:
@@ -97,7 +116,14 @@ class KpuBfm:
         m, n = layer.a.shape[0], layer.b.shape[1]
         return [(m0, n0) for m0 in range(0, m, self.rows) for n0 in range(0, n, self.cols)]
 
+    def out_rows(self, layer: Layer) -> int:
+        """Result beats per tile: ROWS, or ROWS/4 when pooled."""
+        if layer.pool and self.rows % 4 != 0:
+            raise ValueError(f"pooling needs ROWS % 4 == 0 (the RTL ignores op_pool otherwise), ROWS={self.rows}")
+        return self.rows // layer.group
+
     def send_tile_nowait(self, layer: Layer, m0: int, n0: int) -> None:
+        self.out_rows(layer)  # refuses a pooled layer on an array that cannot pool
         k = layer.a.shape[1]
         n = layer.b.shape[1]
         a_tile = np.zeros((k, self.rows), dtype=np.int8)
@@ -120,6 +146,7 @@ class KpuBfm:
             "op_shift": pack(per_column(layer.shift), 6),
             "op_in_zp": layer.input_zp & 0xFF, "op_out_zp": layer.output_zp & 0xFF,
             "op_act_min": layer.act_min & 0xFF, "op_act_max": layer.act_max & 0xFF, "op_raw": int(layer.raw),
+            "op_pool": int(layer.pool),
         }  # fmt: skip
         a_bytes, b_bytes = a_tile.tobytes(), b_tile.tobytes()
         for kk in range(k):
@@ -134,18 +161,21 @@ class KpuBfm:
 
 
     async def gemm(self, layer: Layer) -> np.ndarray:
-        """Run a whole layer and assemble its [M, N] result (no checking: the CLI's path)."""
-        m, n = layer.a.shape[0], layer.b.shape[1]
+        """Run a whole layer and assemble its result (no checking: the CLI's path):
+        [M, N], or [M/4, N] when pooled."""
+        out_rows = self.out_rows(layer)
+        m, n = layer.a.shape[0] // layer.group, layer.b.shape[1]
         result = np.zeros((m, n), dtype=np.int64)
         tiles = self.tiles(layer)
         for m0, n0 in tiles:
             self.send_tile_nowait(layer, m0, n0)
         for m0, n0 in tiles:
-            for r in range(self.rows):
+            for r in range(out_rows):
                 beat = await self.sink.recv()
-                if m0 + r < m:
+                row = m0 // layer.group + r
+                if row < m:
                     width = min(self.cols, n - n0)
-                    result[m0 + r, n0 : n0 + width] = unpack_int32(beat["data"], self.cols)[:width]
+                    result[row, n0 : n0 + width] = unpack_int32(beat["data"], self.cols)[:width]
         return result
 
 
@@ -153,7 +183,7 @@ class LayerItem(uvm_sequence_item):
     def __init__(self, name: str, layer: Layer):
         super().__init__(name)
         self.layer = layer
-        self.result: np.ndarray | None = None  # the DUT's [M, N], filled by the scoreboard
+        self.result: np.ndarray | None = None  # the DUT's [M, N] ([M/4, N] pooled), filled by the scoreboard
         self.done = Event()  # set by the scoreboard when the last row is checked
         self.start_ns = 0.0
         self.end_ns = 0.0
@@ -209,7 +239,7 @@ class RowMonitor(uvm_component):
 @dataclass
 class ExpectedRow:
     item: LayerItem
-    m: int  # output row, >= M for a padding row (not compared)
+    m: int  # result row (pooled row when pooled), >= the result's rows for padding (not compared)
     n0: int
     values: np.ndarray  # expected valid columns
     last: int
@@ -217,7 +247,8 @@ class ExpectedRow:
 
 
 class KpuScoreboard(uvm_component):
-    """Predicts each result row from models.kpu.gemm; compares in order; counts coverage."""
+    """Predicts each result row from models.kpu.gemm (pooled: maxpool_rows of it); compares in order;
+    counts coverage."""
 
     def build_phase(self):
         self.bfm: KpuBfm = ConfigDB().get(self, "", "BFM")
@@ -233,16 +264,18 @@ class KpuScoreboard(uvm_component):
             self.coverage[name] = self.coverage.get(name, 0) + 1
 
     def predict(self, item: LayerItem) -> None:
-        layer, rows, cols = item.layer, self.bfm.rows, self.bfm.cols
+        layer, cols = item.layer, self.bfm.cols
         expected = layer.model().astype(np.int64)
         m, n = expected.shape
+        out_rows = self.bfm.out_rows(layer)
         item.result = np.zeros_like(expected)
         tiles = self.bfm.tiles(layer)
         for index, (m0, n0) in enumerate(tiles):
-            for r in range(rows):
-                values = expected[m0 + r, n0 : n0 + cols] if m0 + r < m else np.zeros(0, np.int64)
-                self.pending.append(ExpectedRow(item, m0 + r, n0, values, int(r == rows - 1),
-                                                index == len(tiles) - 1 and r == rows - 1))  # fmt: skip
+            for r in range(out_rows):
+                row = m0 // layer.group + r
+                values = expected[row, n0 : n0 + cols] if row < m else np.zeros(0, np.int64)
+                self.pending.append(ExpectedRow(item, row, n0, values, int(r == out_rows - 1),
+                                                index == len(tiles) - 1 and r == out_rows - 1))  # fmt: skip
         self._cover_layer(layer, expected)
 
     def check_row(self, observed) -> None:
@@ -272,6 +305,7 @@ class KpuScoreboard(uvm_component):
         self.cover("k_1", k == 1)
         self.cover("k_ge_256", k >= 256)
         self.cover("input_zp_extreme", layer.input_zp in (-128, 127))
+        self.cover("pool", layer.pool)
         if layer.raw:
             self.cover("mode_raw")
             return

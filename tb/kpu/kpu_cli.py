@@ -1,4 +1,5 @@
-"""Service test behind `asicdv kpu run`: one GEMM on the RTL array."""
+"""Service test behind `asicdv kpu run`: one GEMM on the RTL array (pooled: the array's 2x2 max-pool
+stage, rows already in window order)."""
 
 import cocotb
 import numpy as np
@@ -17,6 +18,7 @@ async def CliGemm(dut):
         arrays["a"], arrays["b"], arrays.get("bias"), int(request["input_zp"]),
         arrays.get("multiplier"), arrays.get("shift"),
         int(request["output_zp"]), int(request["act_min"]), int(request["act_max"]),
+        bool(request.get("pool", False)),
     )  # fmt: skip
     bfm = KpuBfm(dut)
     await bfm.reset()

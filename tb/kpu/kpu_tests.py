@@ -203,6 +203,77 @@ class Conv2dTest(KpuBaseTest):
 
 
 @pyuvm.test(**SIM_LIMIT)
+class Conv2dPoolTest(KpuBaseTest):
+    """Conv2d + 2x2/stride-2 max-pool (op_pool): 1x1 and 3x3, stride 1 and 2, same and valid, raw and
+    requantized, im2col rows in models.kpu.pool_order, vs models.kpu.conv2d(..., pool=True); then
+    pooled GEMMs with partial tiles (M a multiple of 4, not of ROWS; N partial; K < ROWS) queued back
+    to back with unpooled ones, so op_pool is taken per tile. Skipped when ROWS % 4 != 0."""
+
+    async def stimulus(self):
+        if self.bfm.rows % 4 != 0:
+            self.logger.info("skipped: pooling needs ROWS %% 4 == 0, ROWS=%d", self.bfm.rows)
+            return
+        for kernel in (1, 3):
+            for stride in (1, 2):
+                for padding in ("same", "valid"):
+                    for raw in (True, False):
+                        await self.conv_pool(kernel, stride, padding, raw)
+        await self.mixed_gemms()
+
+    async def conv_pool(self, kernel: int, stride: int, padding: str, raw: bool) -> None:
+        h, w = (int(x) for x in self.np_rng.integers(5, 11, 2))  # OH, OW >= 2 for every case
+        cin, cout = (int(x) for x in self.np_rng.integers(1, 12, 2))
+        image = self.np_rng.integers(-128, 128, (h, w, cin)).astype(np.int8)
+        weights = self.np_rng.integers(-128, 128, (cout, kernel, kernel, cin)).astype(np.int8)
+        bias = self.np_rng.integers(-5000, 5000, cout).astype(np.int32)
+        zp = int(self.np_rng.integers(-128, 128))
+        requant = {} if raw else random_requant(self.np_rng, cout)
+        patches, (oh, ow) = model.im2col(image, kernel, kernel, stride=stride, padding=padding, input_zp=zp)
+        layer = Layer(patches[model.pool_order(oh, ow)], model.conv_weights_as_gemm(weights), bias, zp,
+                      **requant, pool=True)  # fmt: skip
+        (item,) = await self.run_layers(layer)
+        expected = model.conv2d(image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, pool=True,
+                                **requant)  # fmt: skip
+        got = item.result.reshape(oh // 2, ow // 2, cout)
+        assert np.array_equal(got, expected), (
+            f"conv2d {kernel}x{kernel} stride {stride} {padding} {'raw' if raw else 'requant'} + max-pool "
+            f"({oh}x{ow} -> {oh // 2}x{ow // 2}): first difference at "
+            f"{tuple(int(i) for i in np.argwhere(got != expected)[0])}"
+        )
+
+    async def mixed_gemms(self) -> None:
+        rows = self.bfm.rows
+        items = []
+        for index in range(8):
+            pool = index % 3 != 1
+            m = 4 * int(self.np_rng.integers(1, 2 * rows // 4 + 2))
+            if pool and m % rows == 0:
+                m += 4  # a partial last tile: padding rows start on a group boundary
+            if not pool:
+                m -= int(self.np_rng.integers(0, 4))  # any M when unpooled
+            n, k = int(self.np_rng.integers(1, 21)), int(self.np_rng.choice([1, 2, rows - 1, rows, 37]))
+            values = (-128, 128) if index % 2 else (-3, 4)  # small values make ties and equal maxima
+            a = self.np_rng.integers(*values, (m, k)).astype(np.int8)
+            b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
+            bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
+            requant = random_requant(self.np_rng, n) if index % 4 else {}
+            items.append(LayerItem(f"mixed{index}", Layer(a, b, bias, int(self.np_rng.integers(-128, 128)),
+                                                          **requant, pool=pool)))  # fmt: skip
+        for item in items:  # every tile of every layer queued back to back
+            self.env.scoreboard.predict(item)
+            for m0, n0 in self.bfm.tiles(item.layer):
+                self.bfm.send_tile_nowait(item.layer, m0, n0)
+        await items[-1].done.wait()
+
+
+@pyuvm.test(**SIM_LIMIT)
+class PoolBackPressureTest(Conv2dPoolTest):
+    """Conv2dPoolTest with random idle cycles on the operand stream and random res_ready stalls."""
+
+    stalls = True
+
+
+@pyuvm.test(**SIM_LIMIT)
 class BackPressureTest(RandomGemmTest):
     """The same random GEMMs with random idle cycles on the operand stream and res_ready stalls."""
 

@@ -1,4 +1,5 @@
-"""`asicdv kpu run` on the RTL is bit-exact against `--model` on random gemm and conv2d layers."""
+"""`asicdv kpu run` on the RTL is bit-exact against `--model` on random gemm and conv2d layers (and conv2d +
+2x2 max-pool)."""
 
 import zlib
 
@@ -9,6 +10,7 @@ from asicdv import cli
 
 
 def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:
+    pool = op == "conv2d+pool"
     if op == "gemm":
         m, n, k = (int(x) for x in rng.integers(1, 30, 3))
         arrays = {"op": "gemm", "a": rng.integers(-128, 128, (m, k)).astype(np.int8),
@@ -19,6 +21,9 @@ def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:
         arrays = {"op": "conv2d", "input": rng.integers(-128, 128, (6, 7, cin)).astype(np.int8),
                   "weights": rng.integers(-128, 128, (cout, kernel, kernel, cin)).astype(np.int8),
                   "stride": int(rng.choice([1, 2])), "padding": str(rng.choice(["same", "valid"]))}
+        if pool:  # an odd output size, so pixels in no full window are dropped too
+            arrays.update(input=rng.integers(-128, 128, (11, 9, cin)).astype(np.int8), stride=1, padding="same",
+                          pool="max2x2")
         n = cout
     arrays.update(bias=rng.integers(-3000, 3000, n).astype(np.int32), input_zp=int(rng.integers(-128, 128)))
     if requant:
@@ -28,7 +33,7 @@ def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:
     return arrays  # fmt: skip
 
 
-@pytest.mark.parametrize("op", ["gemm", "conv2d"])
+@pytest.mark.parametrize("op", ["gemm", "conv2d", "conv2d+pool"])
 @pytest.mark.parametrize("requant", [False, True], ids=["raw", "requant"])
 def test_rtl_matches_model(tmp_path, op, requant):
     rng = np.random.default_rng(zlib.crc32(f"{op}{requant}".encode()))
