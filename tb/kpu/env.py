@@ -25,12 +25,20 @@ import cocotb
 import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_driver, uvm_env, uvm_sequence, uvm_sequence_item
-from pyuvm import uvm_sequencer, uvm_subscriber, uvm_test
+from pyuvm import (
+    ConfigDB,
+    uvm_analysis_port,
+    uvm_component,
+    uvm_driver,
+    uvm_env,
+    uvm_sequence_item,
+    uvm_sequencer,
+)
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
+from asicdv.uvm import BlockTest, Forward, ItemsSeq
 from models import kpu as model
 
 OP_PARAMS = ("op_bias", "op_mult", "op_shift", "op_in_zp", "op_out_zp", "op_act_min", "op_act_max", "op_raw", "op_pool")
@@ -192,17 +200,6 @@ class LayerItem(uvm_sequence_item):
         return f"{self.get_name()}: {self.layer.describe()}"
 
 
-class LayersSeq(uvm_sequence):
-    def __init__(self, name: str, items: list[LayerItem]):
-        super().__init__(name)
-        self.items = items
-
-    async def body(self):
-        for item in self.items:
-            await self.start_item(item)
-            await self.finish_item(item)
-
-
 class KpuDriver(uvm_driver):
     """Queues every tile of a layer back to back; done when the last row is checked."""
 
@@ -255,8 +252,8 @@ class KpuScoreboard(uvm_component):
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
         self.coverage: dict[str, int] = {}
-        self.issued_in = _Forward("issued_in", self, self.predict)
-        self.rows_in = _Forward("rows_in", self, self.check_row)
+        self.issued_in = Forward("issued_in", self, self.predict)
+        self.rows_in = Forward("rows_in", self, self.check_row)
         self.bfm.reset_listeners.append(self.pending.clear)
 
     def cover(self, name: str, hit: bool = True) -> None:
@@ -322,17 +319,6 @@ class KpuScoreboard(uvm_component):
         self.cover("saturate_low", bool((scaled < layer.act_min).any()))
 
 
-class _Forward(uvm_subscriber):
-    """One analysis input of a component with two: forwards each write to a method."""
-
-    def __init__(self, name: str, parent, method):
-        super().__init__(name, parent)
-        self.method = method
-
-    def write(self, transaction):
-        self.method(transaction)
-
-
 class KpuEnv(uvm_env):
     def build_phase(self):
         self.sequencer = uvm_sequencer("sequencer", self)
@@ -348,32 +334,23 @@ class KpuEnv(uvm_env):
     def check(self) -> None:
         self.scoreboard.board.check()
 
+    def coverage(self) -> dict[str, int]:
+        return self.scoreboard.coverage
 
-class KpuBaseTest(uvm_test):
-    """Builds the env around cocotb.top; subclasses give `layers()` or override `stimulus()`."""
 
-    stalls = False
+class KpuBaseTest(BlockTest):
+    """Subclasses give `layers()` or override `stimulus()`; `np_rng` is seeded like `rng`."""
+
+    bfm_class = KpuBfm
+    env_class = KpuEnv
 
     def build_phase(self):
-        self.rng = random.Random(cocotb.RANDOM_SEED)
+        super().build_phase()
         self.np_rng = np.random.default_rng(cocotb.RANDOM_SEED)
-        self.bfm = KpuBfm(cocotb.top, self.rng, stalls=self.stalls)
-        ConfigDB().set(None, "*", "BFM", self.bfm)
-        self.env = KpuEnv("env", self)
-
-    async def run_phase(self):
-        self.raise_objection()
-        try:
-            await self.bfm.reset()
-            await self.stimulus()
-            self.env.check()
-            self.logger.info("coverage: %s", dict(sorted(self.env.scoreboard.coverage.items())))
-        finally:
-            self.drop_objection()
 
     async def run_layers(self, *layers: Layer) -> list[LayerItem]:
         items = [LayerItem(f"layer{i}", layer) for i, layer in enumerate(layers)]
-        await LayersSeq("layers", items).start(self.env.sequencer)
+        await ItemsSeq("layers", items).start(self.env.sequencer)
         return items
 
     async def stimulus(self):
