@@ -36,6 +36,7 @@ from pyuvm import (
 )
 
 from asicdv import clocking
+from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from asicdv.uvm import BlockTest, Forward, ItemsSeq
@@ -96,28 +97,19 @@ class Layer:
         return f"gemm M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
 
 
-class KpuBfm:
+class KpuBfm(Bfm):
     """Signal-level access to kpu_top: stream k-slices in, result rows out, reset."""
 
     def __init__(self, dut, rng: random.Random | None = None, stalls: bool = False):
-        self.dut = dut
+        super().__init__(dut)
         self.rows = len(dut.op_a) // 8
         self.cols = len(dut.op_b) // 8
-        clocking.start_clock(dut.clk)
         period = clocking.PERIOD_NS
         fields = {name: getattr(dut, name) for name in ("op_a", "op_b", "op_last", *OP_PARAMS)}
         self.source = StreamSource(dut.clk, dut.op_valid, dut.op_ready, fields, period,
                                    random_pauses(rng, 0.2, 3) if stalls else no_pauses())  # fmt: skip
         self.sink = StreamSink(dut.clk, dut.res_valid, dut.res_ready, {"data": dut.res_data, "last": dut.res_last},
                                period, random_pauses(rng, 0.4, 6) if stalls else no_pauses())  # fmt: skip
-        self.reset_listeners: list = []
-
-    async def reset(self) -> None:
-        self.source.clear()
-        await clocking.reset(self.dut.clk, self.dut.rst)
-        self.sink.clear()
-        for listener in self.reset_listeners:
-            listener()
 
     def tiles(self, layer: Layer):
         """(m0, n0) of every output tile, in the order the driver sends them."""

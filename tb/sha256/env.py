@@ -27,6 +27,7 @@ from pyuvm import (
 )
 
 from asicdv import clocking
+from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from asicdv.uvm import BlockTest, ItemsSeq
@@ -37,12 +38,11 @@ def state_to_int(state: model.State) -> int:
     return int.from_bytes(model.state_to_bytes(state), "big")
 
 
-class Sha256Bfm:
+class Sha256Bfm(Bfm):
     """Signal-level access to sha256_core: send blocks, receive digests, reset."""
 
     def __init__(self, dut, rng: random.Random | None = None, stalls: bool = False):
-        self.dut = dut
-        clocking.start_clock(dut.clk)
+        super().__init__(dut)
         pauses_in = random_pauses(rng) if stalls else no_pauses()
         pauses_out = random_pauses(rng) if stalls else no_pauses()
         period = clocking.PERIOD_NS
@@ -50,14 +50,6 @@ class Sha256Bfm:
             dut.clk, dut.in_valid, dut.in_ready, {"chain": dut.in_chain, "block": dut.in_block}, period, pauses_in
         )
         self.sink = StreamSink(dut.clk, dut.out_valid, dut.out_ready, {"digest": dut.out_digest}, period, pauses_out)
-        self.reset_listeners: list = []
-
-    async def reset(self) -> None:
-        self.source.clear()
-        await clocking.reset(self.dut.clk, self.dut.rst)
-        self.sink.clear()
-        for listener in self.reset_listeners:
-            listener()
 
     def send_nowait(self, chain: model.State, block: bytes) -> None:
         self.source.send_nowait({"chain": state_to_int(chain), "block": int.from_bytes(block, "big")})

@@ -24,6 +24,7 @@ from pyuvm import (
 )
 
 from asicdv import clocking
+from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
 from asicdv.uvm import BlockTest, ItemsSeq
@@ -32,12 +33,11 @@ from models import bitcoin
 JOB_FIELDS = ("job_midstates", "job_midstate_count", "job_tail", "job_nonce_start", "job_nonce_end", "job_target", "job_id")
 
 
-class MinerBfm:
+class MinerBfm(Bfm):
     """Signal-level access to sha256d_miner: load a job, read hits, wait for done, reset."""
 
     def __init__(self, dut, rng: random.Random | None = None, stalls: bool = False):
-        self.dut = dut
-        clocking.start_clock(dut.clk)
+        super().__init__(dut)
         period = clocking.PERIOD_NS
         self.jobs = StreamSource(dut.clk, dut.job_valid, dut.job_ready, {f: getattr(dut, f) for f in JOB_FIELDS}, period)
         self.hits = StreamSink(
@@ -45,14 +45,6 @@ class MinerBfm:
             {"job_id": dut.res_job_id, "midstate_index": dut.res_midstate_idx, "nonce": dut.res_nonce},
             period, random_pauses(rng, 0.5, 8) if stalls else no_pauses(),
         )  # fmt: skip
-        self.reset_listeners: list = []
-
-    async def reset(self) -> None:
-        self.jobs.clear()
-        await clocking.reset(self.dut.clk, self.dut.rst)
-        self.hits.clear()
-        for listener in self.reset_listeners:
-            listener()
 
     async def load(self, job: bitcoin.Job) -> None:
         await self.jobs.send(bitcoin.job_port_values(job))
