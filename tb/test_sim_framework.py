@@ -42,3 +42,12 @@ def test_waves_build_writes_a_waveform(tmp_path):
     assert result.passed, result.message
     assert result.waves == tmp_path / f"dump.{toolchain.waveform_format()}"
     assert result.waves.stat().st_size > 1000
+
+
+def test_same_seed_same_stimulus(tmp_path):
+    """Hypothesis and the test's RNG both follow the run seed: equal seeds, equal runs."""
+    build = sim.build(get_block("sha256"))
+    runs = [sim.run(build, "RandomMessagesTest", seed, run_dir=tmp_path / f"{i}") for i, seed in enumerate((5, 5, 6))]
+    assert all(r.passed for r in runs), [r.message for r in runs]
+    assert runs[0].sim_time_ns == runs[1].sim_time_ns
+    assert runs[0].sim_time_ns != runs[2].sim_time_ns
