@@ -10,6 +10,7 @@ input through the simulation, and the raised error names the minimal input.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,7 @@ async def check_property(
     recover_blocking = cocotb.task.resume(recover) if recover else None
     stats = PropertyStats()
     state = {"dirty": False, "last_failing": None}
+    fingerprint = hashlib.sha256()  # of every example drawn: equal seeds give equal fingerprints
 
     @hypothesis.settings(
         max_examples=max_examples,
@@ -86,6 +88,7 @@ async def check_property(
             recover_blocking()
         state["dirty"] = False
         stats.examples += 1
+        fingerprint.update(describe(example).encode())
         try:
             drive_blocking(example)
         except BaseException:
@@ -110,7 +113,7 @@ async def check_property(
         raise PropertyFailure(message, minimal, exc) from exc
     stats.seconds = time.perf_counter() - start
     log.info(
-        "%s: %d examples passed in %.2f s (%.0f examples/s through the DUT)",
-        name, stats.examples, stats.seconds, stats.rate,
+        "%s: %d examples passed in %.2f s (%.0f examples/s through the DUT); stimulus fingerprint %s",
+        name, stats.examples, stats.seconds, stats.rate, fingerprint.hexdigest()[:16],
     )  # fmt: skip
     return stats
