@@ -12,6 +12,19 @@ from asicdv import ROOT, UserError, toolchain
 from asicdv.blocks import all_blocks
 
 
+def parse_hex(text: str, what: str) -> bytes:
+    text = text.strip()
+    if text.lower().startswith("0x"):
+        text = text[2:]
+    if len(text) % 2:
+        raise UserError(f"{what}: odd number of hex digits ({len(text)})")
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        bad = next(c for c in text if c not in "0123456789abcdefABCDEF")
+        raise UserError(f"{what}: not hex (found {bad!r})") from None
+
+
 def lint(args: argparse.Namespace) -> int:
     """Verilator --lint-only -Wall over each block's RTL, top by top."""
     failures = 0

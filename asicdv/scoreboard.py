@@ -80,7 +80,3 @@ class Scoreboard:
         if drained and self.expected:
             missing = to_hex(self.expected[0][0])
             raise AssertionError(f"{self.name}: {len(self.expected)} expected transaction(s) never came; first: {missing}")
-
-    def reset(self) -> None:
-        """Forget pending expectations (after a DUT reset); errors are kept."""
-        self.expected.clear()

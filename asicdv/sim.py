@@ -19,8 +19,10 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import cocotb_tools.config as config
 
 from asicdv import ROOT, toolchain
 from asicdv.blocks import Block
@@ -44,12 +46,6 @@ class Build:
     @property
     def executable(self) -> Path:
         return self.directory / self.block.top
-
-
-def _cocotb_paths():
-    import cocotb_tools.config as config
-
-    return config
 
 
 def parameters(block: Block, variant: str, overrides: dict[str, int] | None = None) -> dict[str, int]:
@@ -102,7 +98,6 @@ def build(
 
 
 def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Path) -> None:
-    config = _cocotb_paths()
     directory.mkdir(parents=True, exist_ok=True)
     libs = config.libs_dir
     if block.whitebox:
@@ -162,7 +157,7 @@ class RunResult:
     wall_s: float
     sim_time_ns: float | None = None
     waves: Path | None = None
-    response: dict | None = field(default=None)
+    response: dict | None = None
 
 
 def run(
@@ -194,7 +189,6 @@ def run(
         stale.unlink(missing_ok=True)
     log_path = run_dir / "sim.log"
 
-    config = _cocotb_paths()
     import find_libpython
 
     env = toolchain.verilator_env()

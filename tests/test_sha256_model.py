@@ -3,7 +3,8 @@
 import hashlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asicdv import DATA
 from models import sha256 as model

@@ -45,12 +45,7 @@ module sha256_core (
 
     // H(i) = H(i-1) + working state, word by word modulo 2^32.
     wire [255:0] sum;
-    genvar i;
-    generate
-        for (i = 0; i < 8; i = i + 1) begin : g_add
-            assign sum[32*i +: 32] = chain[32*i +: 32] + working[32*i +: 32];
-        end
-    endgenerate
+    sha256_state_add u_add (.chain(chain), .working(working), .sum(sum));
 
     always @(posedge clk) begin
         if (rst) begin

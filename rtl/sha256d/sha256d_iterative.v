@@ -52,7 +52,7 @@ module sha256d_iterative #(
     sha256_k          u_k      (.round(round), .k(k));
     sha256_w_next     u_w_next (.window(window), .w_next(w_next));
     sha256_round      u_round  (.state_in(working), .k(k), .w(window[511:480]), .state_out(working_next));
-    sha256d_state_add u_add    (.chain(chain), .working(working_next), .sum(sum));
+    sha256_state_add u_add    (.chain(chain), .working(working_next), .sum(sum));
     sha256d_block1    u_block1 (.tail(in_tail), .nonce(in_nonce), .block(first_block));
     sha256d_block2    u_block2 (.digest(sum), .block(second_block));
 

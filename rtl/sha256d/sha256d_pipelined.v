@@ -73,7 +73,7 @@ module sha256d_pipelined #(
 
     // Between the hashes: feed-forward of the first digest, which becomes the
     // second hash's message; the second hash starts from IV.
-    sha256d_state_add u_add1   (.chain(h1_side[64][SIDE1_W-1 -: 256]), .working(h1_state[64]), .sum(hash1));
+    sha256_state_add u_add1   (.chain(h1_side[64][SIDE1_W-1 -: 256]), .working(h1_state[64]), .sum(hash1));
     sha256d_block2    u_block2 (.digest(hash1), .block(second_block));
 
     assign h2_valid[0]  = h1_valid[64];
@@ -91,7 +91,7 @@ module sha256d_pipelined #(
         end
     endgenerate
 
-    sha256d_state_add u_add2 (.chain(IV), .working(h2_state[64]), .sum(out_digest));
+    sha256_state_add u_add2 (.chain(IV), .working(h2_state[64]), .sum(out_digest));
 
     assign out_valid = h2_valid[64];
     assign out_tag   = h2_side[64];

@@ -134,8 +134,8 @@ class KpuBfm(Bfm):
         b_tile[:, : b_part.shape[1]] = b_part
         cols = slice(n0, min(n0 + self.cols, n))
 
-        def per_column(values, fill=0):
-            out = np.full(self.cols, fill, dtype=np.int64)
+        def per_column(values):
+            out = np.zeros(self.cols, dtype=np.int64)
             if values is not None:
                 out[: cols.stop - cols.start] = np.asarray(values, dtype=np.int64)[cols]
             return out
@@ -158,7 +158,6 @@ class KpuBfm(Bfm):
             if kk == 0:
                 beat.update(first)
             self.source.send_nowait(beat)
-
 
     async def gemm(self, layer: Layer) -> np.ndarray:
         """Run a whole layer and assemble its result (no checking: the CLI's path):

@@ -95,11 +95,8 @@ class RandomGemmTest(KpuBaseTest):
         await self.run_layers(layer)
         self.env.check()
 
-    async def recover(self) -> None:
-        await self.bfm.reset()
-
     async def stimulus(self):
-        await check_property(layers(), self.one_layer, max_examples=self.examples, recover=self.recover,
+        await check_property(layers(), self.one_layer, max_examples=self.examples, recover=self.bfm.reset,
                              describe=describe_layer,
                              name=type(self).__name__)  # fmt: skip
 
@@ -293,7 +290,6 @@ class ResetMidTileTest(KpuBaseTest):
             self.bfm.send_tile_nowait(stale, m0, n0)
         await Timer(clocking.PERIOD_NS * self.rng.randint(5, 200), "ns")
         await self.bfm.reset()
-        self.bfm.sink.clear()
         fresh = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
                       self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
                       **random_requant(self.np_rng, 12))  # fmt: skip

@@ -6,20 +6,8 @@ import argparse
 from pathlib import Path
 
 from asicdv import UserError, rtl
+from asicdv.cli import parse_hex
 from models import sha256 as model
-
-
-def parse_hex(text: str, what: str) -> bytes:
-    text = text.strip()
-    if text.lower().startswith("0x"):
-        text = text[2:]
-    if len(text) % 2:
-        raise UserError(f"{what}: odd number of hex digits ({len(text)})")
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        bad = next(c for c in text if c not in "0123456789abcdefABCDEF")
-        raise UserError(f"{what}: not hex (found {bad!r})") from None
 
 
 def register(subparsers) -> None:

@@ -6,8 +6,8 @@ import argparse
 import json
 
 from asicdv import UserError, rtl
+from asicdv.cli import parse_hex
 from models import bitcoin
-from tb.sha256.cli import parse_hex
 
 
 def _int(text: str) -> int:

@@ -110,6 +110,7 @@ class HitCollector(uvm_subscriber):
     def build_phase(self):
         self.seen: list[bitcoin.Hit] = []
         self.others: list[bitcoin.Hit] = []  # hits of other (aborted) jobs
+        ConfigDB().get(self, "", "BFM").reset_listeners.append(self.clear)
 
     def write(self, hit: bitcoin.Hit):
         self.seen.append(hit)

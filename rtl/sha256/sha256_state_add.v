@@ -1,6 +1,6 @@
 // Feed-forward of a compression: H(i) = H(i-1) + working state, eight
 // independent 32-bit additions modulo 2^32.
-module sha256d_state_add (
+module sha256_state_add (
     input  wire [255:0] chain,    // H(i-1), word 0 in [255:224]
     input  wire [255:0] working,  // a..h after round 63
     output wire [255:0] sum
