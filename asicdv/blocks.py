@@ -6,6 +6,7 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     name: sha256
     top: sha256_core
     sources: [rtl/sha256/*.v]
+    uses: []                  # other blocks whose RTL this one instantiates (their sources come too)
     test_module: tb.sha256.sha256_tests
     timeout_s: 600            # wall-clock limit of one simulation run
     whitebox: false           # true: every internal signal visible to cocotb (slower build)
@@ -19,7 +20,7 @@ A new block needs a new file and nothing in the framework.
 from __future__ import annotations
 
 import glob
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -45,6 +46,7 @@ class Block:
     timeout_s: float = 600.0
     build_args: tuple[str, ...] = ()
     whitebox: bool = False  # make every internal signal visible to cocotb (slower builds)
+    uses: tuple[str, ...] = ()  # blocks whose RTL this one instantiates
     path: Path = field(default=Path("."))
 
     def test(self, name: str) -> TestSpec:
@@ -104,6 +106,7 @@ def load_block(path: Path) -> Block:
         timeout_s=float(data.get("timeout_s", 600)),
         build_args=tuple(data.get("build_args", ())),
         whitebox=bool(data.get("whitebox", False)),
+        uses=tuple(_require(data, "uses", list, path)) if "uses" in data else (),
         path=path,
     )
 
@@ -113,7 +116,20 @@ def all_blocks() -> dict[str, Block]:
     for path in sorted((ROOT / "tb").glob("*/block.yaml")):
         block = load_block(path)
         blocks[block.name] = block
-    return blocks
+    return {name: _with_used_sources(block, blocks) for name, block in blocks.items()}
+
+
+def _with_used_sources(block: Block, blocks: dict[str, Block], seen: tuple[str, ...] = ()) -> Block:
+    """Add the sources of every block named in `uses` (transitively) after the block's own."""
+    sources = list(block.sources)
+    for name in block.uses:
+        if name not in blocks:
+            raise UserError(f"{block.path}: uses unknown block {name!r}; known blocks: {', '.join(blocks)}")
+        if name in seen or name == block.name:
+            raise UserError(f"{block.path}: 'uses' forms a cycle through {name!r}")
+        used = _with_used_sources(blocks[name], blocks, (*seen, block.name))
+        sources += [s for s in used.sources if s not in sources]
+    return replace(block, sources=tuple(sources))
 
 
 def get_block(name: str) -> Block:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from asicdv import UserError, sim
-from asicdv.blocks import Block, load_block
+from asicdv.blocks import Block, get_block, load_block
 
 
 def pytest_addoption(parser):
@@ -59,7 +59,7 @@ def parse_overrides(items: list[str]) -> dict[str, int]:
 
 class BlockFile(pytest.File):
     def collect(self):
-        block = load_block(self.path)
+        block = get_block(load_block(self.path).name)  # with the sources of the blocks it uses
         opts = self.config.option
         overrides = parse_overrides(opts.param)
         tests = [block.test(opts.test)] if opts.test else list(block.tests)

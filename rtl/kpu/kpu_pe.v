@@ -11,6 +11,8 @@
 // buffer slot), freeing the accumulator for the next tile on the very next
 // cycle. While the tile drains, `res` shifts up one row per step (shift_in is
 // the PE below), so kpu_top always reads row 0 and needs no row multiplexer.
+`default_nettype none
+
 module kpu_pe (
     input  wire               clk,
 
@@ -26,20 +28,22 @@ module kpu_pe (
     output wire        [31:0] res
 );
     reg  [31:0] acc;
-    reg  [31:0] res_reg;
+    reg  [31:0] result;
 
     wire signed [16:0] prod = a_c * b;  // exact: 9 + 8 bits
     wire        [31:0] base = first ? bias : acc;
     // Two's complement wrap on overflow, exactly like the model's wrap32.
     wire        [31:0] sum  = base + {{15{prod[16]}}, prod};
 
-    assign res = res_reg;
+    assign res = result;
 
     // Datapath only, no reset: `first` overwrites acc before it is ever used
     // and kpu_top only reads res after a load.
     always @(posedge clk) begin
         if (acc_en) acc <= sum;
-        if (load)       res_reg <= sum;
-        else if (shift) res_reg <= shift_in;
+        if (load)       result <= sum;
+        else if (shift) result <= shift_in;
     end
 endmodule
+
+`default_nettype wire

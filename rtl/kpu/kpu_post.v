@@ -21,6 +21,8 @@
 // and never bubbles; a stalled output stalls every stage. in_ready = en.
 // Per-row parameters travel down the pipeline with the row, so the next tile's
 // parameters can enter behind the previous tile's last row.
+`default_nettype none
+
 module kpu_post #(
     parameter COLS = 8
 ) (
@@ -157,3 +159,5 @@ module kpu_post #(
         end
     end
 endmodule
+
+`default_nettype wire

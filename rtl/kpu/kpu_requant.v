@@ -8,6 +8,8 @@
 //   RoundingDivideByPOT(high, rs): gemmlowp mask / remainder / threshold form
 //   out = min(max(result + output_zp, act_min), act_max)   (TFLite's order)
 // act_min/act_max are int8, so the clamp also saturates to int8.
+`default_nettype none
+
 module kpu_requant (
     input  wire signed [63:0] prod,      // x * M
     input  wire               ovf,       // x == M == INT32_MIN: saturate
@@ -49,3 +51,5 @@ module kpu_requant (
 
     assign q = clamped[7:0];
 endmodule
+
+`default_nettype wire

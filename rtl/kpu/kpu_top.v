@@ -67,6 +67,8 @@
 // (models/kpu.py models the same wrap).
 // Requantization is TFLite's reference MultiplyByQuantizedMultiplier; its left
 // shift wraps in int32 like the reference `x * (1 << left_shift)` (kpu_post).
+`default_nettype none
+
 module kpu_top #(
     parameter ROWS = 8,
     parameter COLS = 8
@@ -233,3 +235,5 @@ module kpu_top #(
         end
     end
 endmodule
+
+`default_nettype wire

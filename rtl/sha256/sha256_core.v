@@ -7,6 +7,8 @@
 // A new block is accepted in the same cycle the previous digest is taken, so a
 // stream of blocks runs back to back with no idle cycle.
 // Padding and message chaining are the user's job (the testbench driver does it).
+`default_nettype none
+
 module sha256_core (
     input  wire         clk,
     input  wire         rst,        // synchronous, active high
@@ -83,3 +85,5 @@ module sha256_core (
         if (phase == FINAL) digest <= sum;
     end
 endmodule
+
+`default_nettype wire

@@ -1,5 +1,7 @@
 // SHA-256 round constants K[0..63] (FIPS 180-4 section 4.2.2).
 // A case ROM so synthesis maps it to LUTs and each user picks its own index.
+`default_nettype none
+
 module sha256_k (
     input  wire [5:0]  round,
     output reg  [31:0] k
@@ -41,3 +43,5 @@ module sha256_k (
         endcase
     end
 endmodule
+
+`default_nettype wire

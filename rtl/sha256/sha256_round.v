@@ -2,6 +2,8 @@
 // combinational. The single definition of a round: the iterative core and the
 // sha256d mining cores (iterative and unrolled) all instantiate this module.
 // State words are packed a..h from the most significant end: state[255:224] = a.
+`default_nettype none
+
 module sha256_round (
     input  wire [255:0] state_in,
     input  wire [31:0]  k,
@@ -27,3 +29,5 @@ module sha256_round (
 
     assign state_out = {t1 + t2, a, b, c, d + t1, e, f, g};
 endmodule
+
+`default_nettype wire

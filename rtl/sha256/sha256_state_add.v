@@ -1,5 +1,7 @@
 // Feed-forward of a compression: H(i) = H(i-1) + working state, eight
 // independent 32-bit additions modulo 2^32.
+`default_nettype none
+
 module sha256_state_add (
     input  wire [255:0] chain,    // H(i-1), word 0 in [255:224]
     input  wire [255:0] working,  // a..h after round 63
@@ -12,3 +14,5 @@ module sha256_state_add (
         end
     endgenerate
 endmodule
+
+`default_nettype wire

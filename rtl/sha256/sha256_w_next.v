@@ -1,5 +1,7 @@
 // Message schedule step (FIPS 180-4 section 6.2.2 step 1): given the 16-word
 // window W[t-16..t-1] (window[511:480] = W[t-16]), produce W[t].
+`default_nettype none
+
 module sha256_w_next (
     // The recurrence taps only W[t-16], W[t-15], W[t-7] and W[t-2] of the window.
     /* verilator lint_off UNUSEDSIGNAL */
@@ -17,3 +19,5 @@ module sha256_w_next (
 
     assign w_next = small_sigma1 + w_minus7 + small_sigma0 + w_minus16;
 endmodule
+
+`default_nettype wire

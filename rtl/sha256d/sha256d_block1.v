@@ -2,6 +2,8 @@
 // The header stores the nonce little-endian (bytes 76..79 = nonce[7:0] first)
 // while SHA-256 reads words big-endian, so message word 3 is the byte-swapped
 // nonce. The rest is fixed padding for an 80-byte (640-bit) message.
+`default_nettype none
+
 module sha256d_block1 (
     input  wire [95:0]  tail,   // header bytes 64..75, byte 64 in [95:88]
     input  wire [31:0]  nonce,  // the header's nonce integer
@@ -13,3 +15,5 @@ module sha256d_block1 (
                     320'd0,         // words 5..14
                     32'h00000280};  // message length: 640 bits
 endmodule
+
+`default_nettype wire

@@ -1,6 +1,8 @@
 // Result FIFO, first-word fall-through: rd_data is valid whenever rd_valid.
 // The writer must not write when full (the miner stalls hashing instead);
 // a write while full is ignored, never overwrites. Any DEPTH >= 1.
+`default_nettype none
+
 module sha256d_fifo #(
     parameter WIDTH = 42,
     parameter DEPTH = 8
@@ -51,3 +53,5 @@ module sha256d_fifo #(
         if (do_write) mem[wr_ptr] <= wr_data;
     end
 endmodule
+
+`default_nettype wire

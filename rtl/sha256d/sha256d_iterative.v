@@ -9,6 +9,8 @@
 // item is accepted in the cycle the digest is taken, so back-to-back items
 // cost 129 cycles each.
 // flush drops the item in flight (digest not yet taken) and wins over accept.
+`default_nettype none
+
 module sha256d_iterative #(
     parameter TAG_W = 42
 ) (
@@ -30,13 +32,14 @@ module sha256d_iterative #(
 
     output wire             idle          // nothing in flight, no digest pending
 );
-    localparam [255:0] IV = 256'h6a09e667_bb67ae85_3c6ef372_a54ff53a_510e527f_9b05688c_1f83d9ab_5be0cd19;
+    wire [255:0] iv;
+    sha256_iv u_iv (.iv(iv));
 
     localparam [1:0] IDLE = 2'd0, HASH1 = 2'd1, HASH2 = 2'd2, DONE = 2'd3;
 
     reg  [1:0]       phase;
     reg  [5:0]       round;
-    reg  [255:0]     chain;    // midstate during HASH1, IV during HASH2
+    reg  [255:0]     chain;    // midstate during HASH1, iv during HASH2
     reg  [255:0]     working;  // a..h
     reg  [511:0]     window;   // W[t..t+15], W[t] in [511:480]
     reg  [255:0]     digest;
@@ -101,10 +104,10 @@ module sha256d_iterative #(
             tag     <= in_tag;
         end else if (hashing) begin
             if (phase == HASH1 && last_round) begin
-                // First digest done: start the second hash from IV in the same
+                // First digest done: start the second hash from iv in the same
                 // cycle, so the two hashes run back to back.
-                chain   <= IV;
-                working <= IV;
+                chain   <= iv;
+                working <= iv;
                 window  <= second_block;
             end else begin
                 working <= working_next;
@@ -114,3 +117,5 @@ module sha256d_iterative #(
         end
     end
 endmodule
+
+`default_nettype wire

@@ -50,6 +50,8 @@
 // Timing note (pipelined): the last stage's feed-forward add, the digest byte
 // reversal and the 256-bit compare form one combinational path into the FIFO
 // write; a register stage would be added there for a fast clock.
+`default_nettype none
+
 module sha256d_miner #(
     parameter PIPELINED  = 0,
     parameter FIFO_DEPTH = 8
@@ -205,3 +207,5 @@ module sha256d_miner #(
         end
     end
 endmodule
+
+`default_nettype wire

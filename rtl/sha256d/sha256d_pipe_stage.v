@@ -3,6 +3,8 @@
 // registered. `side` carries whatever the stage does not compute on (the
 // midstate for the feed-forward, the item's tag) in lock step with the data.
 // The whole pipeline advances together on `en`; `flush` empties it.
+`default_nettype none
+
 module sha256d_pipe_stage #(
     parameter [5:0] ROUND  = 6'd0,
     parameter       SIDE_W = 1
@@ -44,3 +46,5 @@ module sha256d_pipe_stage #(
         end
     end
 endmodule
+
+`default_nettype wire

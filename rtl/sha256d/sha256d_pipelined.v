@@ -10,6 +10,8 @@
 // (in_ready = out_ready), so nothing is ever dropped on a stall.
 // flush empties every stage (clears the valid bits) and wins over accept.
 // The message schedule is computed on the fly, one sha256_w_next per stage.
+`default_nettype none
+
 module sha256d_pipelined #(
     parameter TAG_W = 42
 ) (
@@ -31,7 +33,8 @@ module sha256d_pipelined #(
 
     output wire             idle          // no stage holds an item
 );
-    localparam [255:0] IV = 256'h6a09e667_bb67ae85_3c6ef372_a54ff53a_510e527f_9b05688c_1f83d9ab_5be0cd19;
+    wire [255:0] iv;
+    sha256_iv u_iv (.iv(iv));
 
     // The first hash also carries its midstate, needed for the feed-forward.
     localparam SIDE1_W = 256 + TAG_W;
@@ -72,12 +75,12 @@ module sha256d_pipelined #(
     endgenerate
 
     // Between the hashes: feed-forward of the first digest, which becomes the
-    // second hash's message; the second hash starts from IV.
+    // second hash's message; the second hash starts from iv.
     sha256_state_add u_add1   (.chain(h1_side[64][SIDE1_W-1 -: 256]), .working(h1_state[64]), .sum(hash1));
     sha256d_block2    u_block2 (.digest(hash1), .block(second_block));
 
     assign h2_valid[0]  = h1_valid[64];
-    assign h2_state[0]  = IV;
+    assign h2_state[0]  = iv;
     assign h2_window[0] = second_block;
     assign h2_side[0]   = h1_side[64][TAG_W-1:0];
 
@@ -91,7 +94,7 @@ module sha256d_pipelined #(
         end
     endgenerate
 
-    sha256_state_add u_add2 (.chain(IV), .working(h2_state[64]), .sum(out_digest));
+    sha256_state_add u_add2 (.chain(iv), .working(h2_state[64]), .sum(out_digest));
 
     assign out_valid = h2_valid[64];
     assign out_tag   = h2_side[64];
@@ -106,3 +109,5 @@ module sha256d_pipelined #(
     endgenerate
     assign idle = ~|valid_bits;
 endmodule
+
+`default_nettype wire
