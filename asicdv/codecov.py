@@ -42,7 +42,7 @@ class Point:
     column: int
     kind: str  # line | branch | toggle
     comment: str  # "if", "else", "block", "case", or "signal[bit]:0->1"
-    span: tuple[int, int]  # first and last source line the point stands for
+    span: tuple[int, ...]  # the source lines the point stands for (Verilator's S: "52", "53-55", "1,4-6")
 
     @property
     def signal(self) -> str:
@@ -74,10 +74,13 @@ def parse(path: Path) -> dict[tuple, int]:
 def _point(fields: tuple) -> Point:
     data = dict(fields)
     line = int(data.get("l", 0))
-    span = data.get("S", "")
-    first, _, last = span.partition("-")
-    span_range = (int(first), int(last or first)) if first.isdigit() else (line, line)
-    return Point(data.get("f", "?"), line, int(data.get("n", 0)), data.get("t", "?"), data.get("o", ""), span_range)
+    lines: list[int] = []
+    for part in data.get("S", "").split(","):
+        first, _, last = part.partition("-")
+        if first.strip().isdigit():
+            lines.extend(range(int(first), int(last if last.strip().isdigit() else first) + 1))
+    span = tuple(sorted(set(lines))) or (line,)
+    return Point(data.get("f", "?"), line, int(data.get("n", 0)), data.get("t", "?"), data.get("o", ""), span)
 
 
 def merge_counts(dat_files: list[Path]) -> dict[Point, int]:
@@ -107,7 +110,7 @@ class Exclusion:
     def matches(self, point: Point) -> bool:
         if Path(point.file).name != self.file or (self.kind and point.kind != self.kind):
             return False
-        if self.lines and not any(point.span[0] <= n <= point.span[1] or n == point.line for n in self.lines):
+        if self.lines and not any(n in point.span or n == point.line for n in self.lines):
             return False
         return not self.pattern or re.search(self.pattern, point.comment) is not None
 
@@ -195,7 +198,7 @@ def _line_counts(points: dict[Point, int], excluded: set[Point]) -> dict[str, di
         if point.kind not in ("line", "branch") or point in excluded:
             continue
         lines = per_file[point.file]
-        for number in range(point.span[0], point.span[1] + 1):
+        for number in point.span:
             lines[number] = min(lines.get(number, count), count)
     return per_file
 
@@ -239,7 +242,7 @@ def write_html(points: dict[Point, int], excluded: set[Point], figures: dict, ou
     toggles: dict[str, list[tuple[Point, int]]] = defaultdict(list)
     for point, count in points.items():
         if point in excluded:
-            excluded_lines[point.file].update(range(point.span[0], point.span[1] + 1))
+            excluded_lines[point.file].update(point.span)
         elif point.kind == "toggle":
             toggles[point.file].append((point, count))
     files = sorted(set(per_file) | set(toggles) | set(excluded_lines))
