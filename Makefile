@@ -17,7 +17,7 @@ SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint regress bench sha256 sha256d kpu clean
+.PHONY: help venv test unit lint regress bench sha256 sha256d kpu cov mutate clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,14 @@ sha256d: $(STAMP) ## SHA-256d mining core tests, both variants (TEST= SEED= VARI
 
 kpu: $(STAMP) ## KPU int8 MAC array tests (TEST= SEED= WAVES=1 ROWS= COLS=)
 	$(PYTEST) tb/kpu $(SIMOPTS) $(if $(ROWS),--param ROWS=$(ROWS)) $(if $(COLS),--param COLS=$(COLS))
+
+cov: $(STAMP) ## code coverage: every block's smoke tests on coverage builds, merged into results/coverage/
+	$(PY) -m asicdv.covrun -j 2 --out results/coverage
+
+mutate: $(STAMP) ## mutation testing: make mutate BLOCK=sha256 [N=30] [SEED=] [JOBS=1] [VARIANT=]
+	@test -n "$(BLOCK)" || { echo "make mutate: give BLOCK=<block> (e.g. BLOCK=sha256)"; exit 2; }
+	$(VENV)/bin/asicdv mutate $(BLOCK) -n $(or $(N),30) -j $(or $(JOBS),1) $(if $(SEED),--seed $(SEED)) \
+		$(if $(VARIANT),--variant $(VARIANT))
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

@@ -383,6 +383,9 @@ def mutate(args: argparse.Namespace) -> int:
     for t in tests:
         block.test(t)
     walls = {v: baseline(block, v, tests, work, print) for v in variants}
+    baseline_failures = {v: [t for t in tests if t not in w] for v, w in walls.items()}
+    if not all(walls.values()):
+        raise RuntimeError(f"no test passes on the unmutated {block.name} ({', '.join(variants)}): nothing to measure")
     equivalents = load_equivalents(block)
     print(f"{len(mutants)} mutant(s); tests per variant, fastest first: "
           + "; ".join(f"{v}: {len(w)} ({sum(w.values()):.0f} s)" for v, w in walls.items()), flush=True)  # fmt: skip
@@ -403,6 +406,7 @@ def mutate(args: argparse.Namespace) -> int:
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = list(pool.map(one, mutants))
     report = summarize(block.name, seed, outcomes, walls, time.monotonic() - start)
+    report["baseline_failures"] = baseline_failures  # tests left out: they fail without a mutant
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
     (out_dir / "summary.md").write_text(markdown(report))
     print(headline(report))
@@ -437,6 +441,9 @@ def markdown(report: dict) -> str:
              f"Seed {report['seed']}; {report['seconds']} s. Tests: "
              + "; ".join(f"{v}: {', '.join(t)}" for v, t in report["tests"].items()), "",
              "| mutant | status | killed by / reason |", "|---|---|---|"]  # fmt: skip
+    left_out = {v: t for v, t in report.get("baseline_failures", {}).items() if t}
+    if left_out:
+        lines[4:4] = [f"**Left out (fail on the unmutated design):** {left_out}", ""]
     for o in report["outcomes"]:
         why = o["killed_by"] or (o["detail"] if o["status"] == "equivalent" else "")
         lines.append(f"| {o['name']} `{o['original']}` → `{o['replacement']}` | {o['status']} | {why} |")

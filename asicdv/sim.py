@@ -57,8 +57,8 @@ class Build:
     def command(self, seed: int) -> list[str]:
         """The simulator command line of one run with this seed."""
         if self.simulator == "icarus":
-            vpi = Path(config.lib_name_path("vpi", "icarus"))
-            return ["vvp", "-M", str(vpi.parent), "-m", vpi.stem.removeprefix("lib"), str(self.executable)]
+            # -none: no waveform; the cocotb VPI module by its full path (as cocotb's own runner does).
+            return ["vvp", "-m", str(config.lib_entry("vpi", "icarus")), str(self.executable), "-none"]
         cmd = [str(self.executable), *(["--trace"] if self.waves else [])]
         # Registers without a reset start from seed-dependent values (built with --x-initial unique).
         cmd += [f"+verilator+seed+{verilator_seed(seed)}", "+verilator+rand+reset+2"]
@@ -96,7 +96,8 @@ def _build_key(
         "whitebox": block.whitebox,
         "simulator": simulator,
         "coverage": coverage,
-        "x_init": X_INIT_FLAGS,
+        "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
+        "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
         "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
         "cocotb": cocotb.__version__,
         "python": sys.version,
@@ -157,6 +158,7 @@ def build(
 # (seeded by +verilator+seed), so a register that misses its reset is not a lucky zero.
 X_INIT_FLAGS = ("--x-assign", "unique", "--x-initial", "unique")
 COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
+ICARUS_TIMESCALE = "1ns/1ps"
 
 
 @cache
@@ -171,8 +173,11 @@ def icarus_version() -> str:
 def _run_icarus_build(block: Block, params: dict[str, int], directory: Path) -> None:
     icarus_version()  # a clear error when iverilog is missing
     directory.mkdir(parents=True, exist_ok=True)
+    # The RTL has no `timescale; cocotb's clock needs a resolution finer than its 10 ns period.
+    command_file = directory / "cmds.f"
+    command_file.write_text(f"+timescale+{ICARUS_TIMESCALE}\n")
     cmd = [
-        "iverilog", "-g2012", "-o", str(directory / "sim.vvp"), "-s", block.top,
+        "iverilog", "-g2012", "-c", str(command_file), "-o", str(directory / "sim.vvp"), "-s", block.top,
         *[f"-P{block.top}.{name}={value}" for name, value in params.items()],
         *[str(source) for source in block.sources],
     ]  # fmt: skip
@@ -294,13 +299,16 @@ def run(
             "COCOTB_TEST_FILTER": rf"\.{re.escape(test)}$",
             "COCOTB_RANDOM_SEED": str(seed),
             "COCOTB_RESULTS_FILE": str(results_xml),
-            "COCOTB_TRUST_INERTIAL_WRITES": "1",
             "ASICDV_BLOCK": block.name,
             "ASICDV_VARIANT": build_.variant,
             "ASICDV_SEED": str(seed),
             "ASICDV_RESPONSE": str(response_path),
         }
     )
+    if build_.simulator == "verilator":
+        # Verilator applies cocotb's writes inertially (as the testbench convention assumes); for
+        # Icarus cocotb schedules them itself, which keeps a write at an edge out of that edge.
+        env["COCOTB_TRUST_INERTIAL_WRITES"] = "1"
     if request is not None:
         request_path = run_dir / "request.json"
         request_path.write_text(json.dumps(request))

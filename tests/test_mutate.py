@@ -1,0 +1,95 @@
+"""The mutant generator (asicdv.mutate): deterministic, one change each, every mutant parses;
+and one mutant of the SHA-256 core built and killed by a real test."""
+
+import argparse
+import difflib
+
+import pytest
+from pyslang import syntax
+
+from asicdv import UserError, mutate
+from asicdv.blocks import get_block
+
+
+@pytest.fixture(scope="module")
+def sha256_mutants():
+    return mutate.generate(get_block("sha256"), 60, seed=7)
+
+
+def test_same_seed_same_mutants_other_seed_other_order(sha256_mutants):
+    block = get_block("sha256")
+    assert mutate.generate(block, 60, seed=7) == sha256_mutants
+    other = mutate.generate(block, 60, seed=8)
+    assert [m.name for m in other] != [m.name for m in sha256_mutants]
+    # a prefix of a longer list: -n only cuts, it does not reshuffle
+    assert mutate.generate(block, 20, seed=7) == sha256_mutants[:20]
+
+
+def test_every_operator_is_drawn(sha256_mutants):
+    assert {m.operator for m in sha256_mutants} == set(mutate.OPERATORS)
+    assert [m.index for m in sha256_mutants] == list(range(len(sha256_mutants)))
+
+
+def test_each_mutant_is_one_change_and_parses(sha256_mutants):
+    for mutant in sha256_mutants:
+        before = mutant.file.read_bytes()
+        after = mutant.apply(before)
+        assert after != before, mutant.name
+        # exactly one contiguous edited region, at the mutant's own range
+        blocks = [op for op in difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes() if op[0] != "equal"]
+        assert len({(b[1], b[2]) for b in blocks}) >= 1
+        assert before[: mutant.start] == after[: mutant.start]
+        assert before[mutant.end :] == after[mutant.start + len(mutant.replacement) :]
+        tree = syntax.SyntaxTree.fromText(after.decode(), mutant.file.name)
+        errors = [d for d in tree.diagnostics if d.isError()]
+        assert not errors, f"{mutant.name}: {mutant.replacement!r} does not parse"
+        assert mutant.diff().count("\n-") >= 1 and mutant.diff().count("\n+") >= 1
+
+
+def test_operators_change_what_they_say(sha256_mutants):
+    for mutant in sha256_mutants:
+        if mutant.operator == "binary":
+            assert mutate.SWAPS[mutant.original] == mutant.replacement
+        elif mutant.operator == "cond":
+            assert mutant.replacement == f"!({mutant.original})"
+        elif mutant.operator == "drop":
+            assert mutant.replacement == ";" and "<=" in mutant.original or "=" in mutant.original
+        elif mutant.operator == "stuck":
+            assert mutant.original in mutant.replacement and "'d1 <<" in mutant.replacement
+        elif mutant.operator == "const":
+            assert mutant.original.split("'")[0] == mutant.replacement.split("'")[0]  # same size
+
+
+@pytest.mark.parametrize(
+    "size, base, digits, expected",
+    [("6", "'d", "63", ["6'd62"]), ("2", "'b", "00", ["2'b1"]), ("32", "'h", "ffff_ffff", ["32'hfffffffe"]),
+     ("", "'h", "a", ["'h9", "'hb"]), ("4", "'b", "1x0", [])],
+)  # fmt: skip
+def test_constant_plus_minus_one_keeps_size_and_base(size, base, digits, expected):
+    assert mutate._const_replacements(size, base, digits) == expected
+
+
+def test_sites_follow_the_variant():
+    """A pipelined-engine mutant is never run on the iterative variant (it could not be killed there)."""
+    block = get_block("sha256d")
+    iterative = mutate.generate(block, 0, seed=1, variants=["iterative"])
+    assert iterative and not any(m.file.name == "sha256d_pipelined.v" for m in iterative)
+    assert any(m.file.name == "sha256d_iterative.v" for m in iterative)
+    # only the block's own RTL: the SHA-256 core's files are mutated with the sha256 block
+    assert all(m.file.parent.name == "sha256d" for m in iterative)
+
+
+def test_equivalents_file_needs_a_reason(tmp_path, monkeypatch):
+    block = get_block("sha256")
+    rtl = tmp_path / "rtl" / "sha256"
+    rtl.mkdir(parents=True)
+    (rtl / "mutation_equivalents.yaml").write_text("- {file: sha256_core.v, line: 3, original: a, replacement: b}\n")
+    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    with pytest.raises(UserError, match="reason"):
+        mutate.load_equivalents(block)
+
+
+def test_unknown_block_is_a_user_error():
+    from asicdv.cli import main
+
+    assert main(["mutate", "nosuchblock", "-n", "1"]) == 2
