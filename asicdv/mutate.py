@@ -121,6 +121,19 @@ def _const_replacements(size: str, base: str, digits: str) -> list[str]:
     return out
 
 
+def _literal_value(node) -> int | None:
+    """The value of a sized or unsized literal without x/z, else None."""
+    kind = _kind(node)
+    if kind == "IntegerLiteralExpression" and node.literal.rawText.isdigit():
+        return int(node.literal.rawText)
+    if kind == "IntegerVectorExpression":
+        radix = {"d": 10, "h": 16, "b": 2, "o": 8}.get(node.base.rawText.lower().lstrip("'s")[:1])
+        digits = node.value.rawText.replace("_", "")
+        if radix and digits and not re.search(r"[xXzZ?]", digits):
+            return int(digits, radix)
+    return None
+
+
 def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], int], set[tuple[str, int]]]:
     """With the variant's parameters: {(file, offset of an assignment): LHS width} and the set of
     (file, offset) of every expression/statement the elaborated design contains."""
@@ -205,8 +218,12 @@ def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], int]) -
                     r_start, r_end = _range(node.right)
                     value = text[r_start:r_end].decode()
                     bit = zlib.crc32(f"{path.name}:{start}".encode()) % width
-                    add("stuck", r_start, r_end, f"(({value}) | ({width}'d1 << {bit}))", start)
-                    add("stuck", r_start, r_end, f"(({value}) & ~({width}'d1 << {bit}))", start)
+                    constant = _literal_value(node.right)
+                    # On a constant, the polarity the bit already has is no change at all: skip it.
+                    if constant is None or not constant >> bit & 1:
+                        add("stuck", r_start, r_end, f"(({value}) | ({width}'d1 << {bit}))", start)
+                    if constant is None or constant >> bit & 1:
+                        add("stuck", r_start, r_end, f"(({value}) & ~({width}'d1 << {bit}))", start)
     return out
 
 
