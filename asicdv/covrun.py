@@ -84,7 +84,9 @@ def _main(args: argparse.Namespace) -> int:
         variants = [args.variant] if args.variant else list(block.variants)
         for variant in variants:
             tests = [block.test(args.test).name] if args.test else smoke_tests(block)
-            build = sim.build(block, variant, coverage=args.coverage, simulator=args.simulator, log=print)
+            build = sim.build(block, variant, coverage=args.coverage, simulator=args.simulator)
+            if build.seconds:
+                print(f"built {block.name}[{variant}] in {build.seconds:.1f} s -> {build.directory}")
             run_root = ROOT / "results" / "runs" / block.name / f"{variant}-{label}"
             start = time.monotonic()
             results = run_tests(build, tests, seed=args.seed, jobs=args.jobs, run_root=run_root)

@@ -334,7 +334,7 @@ def mutant_block(block: Block, mutant: Mutant, directory: Path) -> Block:
 
 def baseline(block: Block, variant: str, tests: list[str], run_root: Path, log) -> dict[str, float]:
     """Run the unmutated design: every test's wall time. Tests that fail here are left out."""
-    build = sim.build(block, variant, build_root=MUTANT_BUILD_ROOT, log=log)
+    build = sim.build(block, variant, build_root=MUTANT_BUILD_ROOT)
     walls: dict[str, float] = {}
     for test in tests:
         result = sim.run(build, test, smoke_seed(block.name, variant, test), run_dir=run_root / "baseline" / variant / test)
