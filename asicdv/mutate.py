@@ -134,8 +134,22 @@ def _literal_value(node) -> int | None:
     return None
 
 
-def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], int], set[tuple[str, int]]]:
-    """With the variant's parameters: {(file, offset of an assignment): LHS width} and the set of
+def _constant(expression, context) -> int | None:
+    """The value of an expression the elaborated design fixes (a literal, a localparam), else None."""
+    import pyslang
+
+    try:
+        value = getattr(expression.eval(context), "value", None)
+        if isinstance(value, pyslang.SVInt) and not value.hasUnknown:
+            return int(value)
+    except Exception:  # not a constant expression: slang says so in its own way
+        return None
+    return None
+
+
+def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], tuple[int, int | None]], set[tuple[str, int]]]:
+    """With the variant's parameters: {(file, offset of an assignment): (LHS width, RHS value when
+    constant)} and the set of
     (file, offset) of every expression/statement the elaborated design contains."""
     import pyslang
     from pyslang import ast, syntax
@@ -146,24 +160,27 @@ def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], int], 
     compilation = ast.Compilation(pyslang.Bag([options]))
     for source in block.sources:
         compilation.addSyntaxTree(syntax.SyntaxTree.fromFile(str(source)))
-    widths: dict[tuple[str, int], int] = {}
+    widths: dict[tuple[str, int], tuple[int, int | None]] = {}
     present: set[tuple[str, int]] = set()
     manager = compilation.sourceManager
+    context = ast.EvalContext(compilation.getRoot())
 
     def visit(obj):
+        if isinstance(obj, ast.GenerateBlockSymbol) and obj.isUninstantiated:
+            return ast.VisitAction.Skip  # the branch of a generate-if these parameters do not build
         node = getattr(obj, "syntax", None)
         if node is not None and isinstance(obj, (ast.Expression, ast.Statement)):
             key = (str(Path(manager.getFileName(node.sourceRange.start)).resolve()), node.sourceRange.start.offset)
             present.add(key)
             if isinstance(obj, ast.AssignmentExpression) and obj.left.type.bitWidth:
-                widths[key] = obj.left.type.bitWidth
-        return True
+                widths[key] = (obj.left.type.bitWidth, _constant(obj.right, context))
+        return ast.VisitAction.Advance
 
     compilation.getRoot().visit(visit)
     return widths, present
 
 
-def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], int]) -> list[Mutant]:
+def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], tuple[int, int | None]]) -> list[Mutant]:
     """Every mutation site of the given files, in source order."""
     from pyslang import syntax
 
@@ -213,12 +230,13 @@ def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], int]) -
                 if in_behaviour:
                     add("drop", start, end, ";", start)
             if kind in ("NonblockingAssignmentExpression", "AssignmentExpression") and in_behaviour:
-                width = widths.get((resolved, start))
+                width, constant = widths.get((resolved, start), (0, None))
                 if width:
                     r_start, r_end = _range(node.right)
                     value = text[r_start:r_end].decode()
                     bit = zlib.crc32(f"{path.name}:{start}".encode()) % width
-                    constant = _literal_value(node.right)
+                    if constant is None:
+                        constant = _literal_value(node.right)
                     # On a constant, the polarity the bit already has is no change at all: skip it.
                     if constant is None or not constant >> bit & 1:
                         add("stuck", r_start, r_end, f"(({value}) | ({width}'d1 << {bit}))", start)
