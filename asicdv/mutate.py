@@ -206,7 +206,8 @@ def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], tuple[i
             is_assignment = "Assignment" in kind  # `x <= y` is an assignment, not a comparison
             if kind.endswith("Expression") and hasattr(node, "operatorToken") and hasattr(node, "left") and not is_assignment:
                 token = node.operatorToken
-                if token.rawText in SWAPS and in_behaviour:
+                # a replication count is a width, not a value: {(AW+1){1'b0}} -> {(AW-1){1'b0}} is still zero
+                if token.rawText in SWAPS and in_behaviour and "MultipleConcatenationExpression" not in ancestors:
                     offset = token.location.offset
                     add("binary", offset, offset + len(token.rawText), SWAPS[token.rawText], start)
             elif kind in ("IntegerVectorExpression", "IntegerLiteralExpression"):
