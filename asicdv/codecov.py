@@ -319,8 +319,13 @@ def merge(dat_files: list[Path], out_dir: Path, exclusions: list[Exclusion] | No
                 "counts": counts,
                 "runs": len(dat_files),
                 "excluded": [
-                    {"file": p.file, "line": p.line, "type": p.kind, "what": p.comment,
-                     "reason": next(e.reason for e in exclusions if e.matches(p))}
+                    {
+                        "file": p.file,
+                        "line": p.line,
+                        "type": p.kind,
+                        "what": p.comment,
+                        "reason": next(e.reason for e in exclusions if e.matches(p)),
+                    }
                     for p in sorted(excluded_list, key=lambda p: (p.file, p.line, p.column, p.comment))
                 ],
                 "unused_exclusions": [{"file": e.file, "lines": list(e.lines), "reason": e.reason} for e in unused],

@@ -147,7 +147,9 @@ def _constant(expression, context) -> int | None:
     return None
 
 
-def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], tuple[int, int | None]], set[tuple[str, int]]]:
+def _elaborate(
+    block: Block, variant: str
+) -> tuple[dict[tuple[str, int], tuple[int, int | None]], set[tuple[str, int]]]:
     """With the variant's parameters: {(file, offset of an assignment): (LHS width, RHS value when
     constant)} and the set of
     (file, offset) of every expression/statement the elaborated design contains."""
@@ -182,67 +184,74 @@ def _elaborate(block: Block, variant: str) -> tuple[dict[tuple[str, int], tuple[
 
 def sites(block: Block, files: list[Path], widths: dict[tuple[str, int], tuple[int, int | None]]) -> list[Mutant]:
     """Every mutation site of the given files, in source order."""
+    return [mutant for path in files for mutant in _file_sites(path, widths)]
+
+
+_ASSIGNMENTS = ("NonblockingAssignmentExpression", "AssignmentExpression")
+
+
+def _file_sites(path: Path, widths: dict[tuple[str, int], tuple[int, int | None]]) -> list[Mutant]:
     from pyslang import syntax
 
     out: list[Mutant] = []
-    for path in files:
-        text = path.read_bytes()
-        tree = syntax.SyntaxTree.fromFile(str(path))
-        nodes = []
-        tree.root.visit(lambda n: nodes.append(n) if not str(n.kind).startswith("TokenKind") else None)
-        resolved = str(path.resolve())
+    text = path.read_bytes()
+    nodes = []
+    syntax.SyntaxTree.fromFile(str(path)).root.visit(
+        lambda n: nodes.append(n) if not str(n.kind).startswith("TokenKind") else None
+    )
+    resolved = str(path.resolve())
 
-        def add(operator, start, end, replacement, anchor):
-            original = text[start:end].decode()
-            if replacement != original:
-                line = text.count(b"\n", 0, start) + 1
-                out.append(Mutant(operator, path, start, end, original, replacement, line, anchor))
+    def add(operator, start, end, replacement, anchor):
+        original = text[start:end].decode()
+        if replacement != original:
+            line = text.count(b"\n", 0, start) + 1
+            out.append(Mutant(operator, path, start, end, original, replacement, line, anchor))
 
-        for node in nodes:
-            kind = _kind(node)
-            ancestors = set(_ancestors(node))
-            in_behaviour = bool(ancestors & _BEHAVIOUR)
-            start, end = _range(node)
-            is_assignment = "Assignment" in kind  # `x <= y` is an assignment, not a comparison
-            if kind.endswith("Expression") and hasattr(node, "operatorToken") and hasattr(node, "left") and not is_assignment:
-                token = node.operatorToken
-                # a replication count is a width, not a value: {(AW+1){1'b0}} -> {(AW-1){1'b0}} is still zero
-                if token.rawText in SWAPS and in_behaviour and "MultipleConcatenationExpression" not in ancestors:
-                    offset = token.location.offset
-                    add("binary", offset, offset + len(token.rawText), SWAPS[token.rawText], start)
-            elif kind in ("IntegerVectorExpression", "IntegerLiteralExpression"):
-                if not in_behaviour or ancestors & _NO_CONST_UNDER:
-                    continue
-                if kind == "IntegerLiteralExpression":
-                    if node.literal.rawText.isdigit():
-                        value = int(node.literal.rawText)
-                        for new in (value - 1, value + 1):
-                            if new >= 0:
-                                add("const", start, end, str(new), start)
-                else:
-                    size = node.size.rawText if node.size is not None else ""
-                    for new in _const_replacements(size, node.base.rawText, node.value.rawText):
-                        add("const", start, end, new, start)
-            elif kind in ("ConditionalStatement", "ConditionalExpression") and in_behaviour:
-                predicate = node.predicate
-                p_start, p_end = _range(predicate)
-                add("cond", p_start, p_end, f"!({text[p_start:p_end].decode()})", p_start if kind == "ConditionalExpression" else start)
-            elif kind == "ExpressionStatement" and _kind(node.expr) in ("NonblockingAssignmentExpression", "AssignmentExpression"):
-                if in_behaviour:
-                    add("drop", start, end, ";", start)
-            if kind in ("NonblockingAssignmentExpression", "AssignmentExpression") and in_behaviour:
-                width, constant = widths.get((resolved, start), (0, None))
-                if width:
-                    r_start, r_end = _range(node.right)
-                    value = text[r_start:r_end].decode()
-                    bit = zlib.crc32(f"{path.name}:{start}".encode()) % width
-                    if constant is None:
-                        constant = _literal_value(node.right)
-                    # On a constant, the polarity the bit already has is no change at all: skip it.
-                    if constant is None or not constant >> bit & 1:
-                        add("stuck", r_start, r_end, f"(({value}) | ({width}'d1 << {bit}))", start)
-                    if constant is None or constant >> bit & 1:
-                        add("stuck", r_start, r_end, f"(({value}) & ~({width}'d1 << {bit}))", start)
+    for node in nodes:
+        kind = _kind(node)
+        ancestors = set(_ancestors(node))
+        if not ancestors & _BEHAVIOUR:
+            continue  # declarations, parameters, generate structure: not behaviour
+        start, end = _range(node)
+        is_assignment = "Assignment" in kind  # `x <= y` is an assignment, not a comparison
+        if kind.endswith("Expression") and hasattr(node, "operatorToken") and hasattr(node, "left"):
+            token = node.operatorToken
+            # a replication count is a width, not a value: {(AW+1){1'b0}} -> {(AW-1){1'b0}} is still zero
+            if not is_assignment and token.rawText in SWAPS and "MultipleConcatenationExpression" not in ancestors:
+                offset = token.location.offset
+                add("binary", offset, offset + len(token.rawText), SWAPS[token.rawText], start)
+        elif kind in ("IntegerVectorExpression", "IntegerLiteralExpression"):
+            if ancestors & _NO_CONST_UNDER:
+                continue
+            if kind == "IntegerLiteralExpression":
+                if node.literal.rawText.isdigit():
+                    value = int(node.literal.rawText)
+                    for new in (value - 1, value + 1):
+                        if new >= 0:
+                            add("const", start, end, str(new), start)
+            else:
+                size = node.size.rawText if node.size is not None else ""
+                for new in _const_replacements(size, node.base.rawText, node.value.rawText):
+                    add("const", start, end, new, start)
+        elif kind in ("ConditionalStatement", "ConditionalExpression"):
+            p_start, p_end = _range(node.predicate)
+            anchor = p_start if kind == "ConditionalExpression" else start
+            add("cond", p_start, p_end, f"!({text[p_start:p_end].decode()})", anchor)
+        elif kind == "ExpressionStatement" and _kind(node.expr) in _ASSIGNMENTS:
+            add("drop", start, end, ";", start)
+        if kind in _ASSIGNMENTS:
+            width, constant = widths.get((resolved, start), (0, None))
+            if width:
+                r_start, r_end = _range(node.right)
+                value = text[r_start:r_end].decode()
+                bit = zlib.crc32(f"{path.name}:{start}".encode()) % width
+                if constant is None:
+                    constant = _literal_value(node.right)
+                # On a constant, the polarity the bit already has is no change at all: skip it.
+                if constant is None or not constant >> bit & 1:
+                    add("stuck", r_start, r_end, f"(({value}) | ({width}'d1 << {bit}))", start)
+                if constant is None or constant >> bit & 1:
+                    add("stuck", r_start, r_end, f"(({value}) & ~({width}'d1 << {bit}))", start)
     return out
 
 
@@ -356,7 +365,9 @@ def baseline(block: Block, variant: str, tests: list[str], run_root: Path, log) 
     build = sim.build(block, variant, build_root=MUTANT_BUILD_ROOT)
     walls: dict[str, float] = {}
     for test in tests:
-        result = sim.run(build, test, smoke_seed(block.name, variant, test), run_dir=run_root / "baseline" / variant / test)
+        result = sim.run(
+            build, test, smoke_seed(block.name, variant, test), run_dir=run_root / "baseline" / variant / test
+        )
         if result.passed:
             walls[test] = result.wall_s
         else:
@@ -435,7 +446,9 @@ def mutate(args: argparse.Namespace) -> int:
             plan = {v: walls[v] for v in variants_of(mutant, block, variants, present)}
             outcome = run_mutant(block, mutant, plan, work)
         with lock:
-            print(f"{mutant.name:40} {outcome.status:11} {outcome.killed_by or ''} ({outcome.seconds:.0f} s)", flush=True)
+            print(
+                f"{mutant.name:40} {outcome.status:11} {outcome.killed_by or ''} ({outcome.seconds:.0f} s)", flush=True
+            )
         return outcome
 
     start = time.monotonic()
@@ -451,7 +464,9 @@ def mutate(args: argparse.Namespace) -> int:
 
 
 def summarize(block: str, seed: int, outcomes: list[Outcome], walls: dict, seconds: float) -> dict:
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("killed", "build_error", "hang", "survived", "equivalent")}
+    counts = {
+        s: sum(o.status == s for o in outcomes) for s in ("killed", "build_error", "hang", "survived", "equivalent")
+    }
     non_equivalent = len(outcomes) - counts["equivalent"]
     killed_total = counts["killed"] + counts["build_error"] + counts["hang"]
     return {

@@ -1,7 +1,5 @@
 """Code coverage builds, the Icarus simulator and a mutant, each with a real simulator run."""
 
-from pathlib import Path
-
 from asicdv import codecov, mutate, sim
 from asicdv.blocks import get_block
 from asicdv.covrun import smoke_seed

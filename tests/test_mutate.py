@@ -94,7 +94,9 @@ def test_unknown_block_is_a_user_error():
 def test_unbuilt_generate_branches_and_no_op_stuck_bits_are_not_mutants():
     # kpu 8x8 builds the g_grp branch of the pool-group generate-if, never g_no_grp
     kpu = mutate.generate(get_block("kpu"), 0, seed=1)
-    assert not any(m.file.name == "kpu_top.v" and "2'd0" == m.original and "d_grp" in m.diff() for m in kpu)
+    assert not any(m.file.name == "kpu_top.v" and m.original == "2'd0" and "d_grp" in m.diff() for m in kpu)
     # ROUNDS is the localparam 2'd1: forcing its bit 1 to 0 changes nothing, forcing it to 1 does
-    core = [m for m in mutate.generate(get_block("sha256"), 0, seed=1) if m.operator == "stuck" and m.original == "ROUNDS"]
+    core = [
+        m for m in mutate.generate(get_block("sha256"), 0, seed=1) if m.operator == "stuck" and m.original == "ROUNDS"
+    ]
     assert core and all("| (2'd1 << 1)" in m.replacement for m in core)
