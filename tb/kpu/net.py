@@ -61,6 +61,9 @@ class RtlExecutor:
         if rounding not in RTL_ROUNDINGS:
             return tflite_net.execute_on_model(lowered, rounding), {"on": "model", "why": f"no RTL {rounding} rounding yet"}
         out, response = _gemm_on_rtl(lowered)
+        if out.size and (out.min() < model.INT8_MIN or out.max() > model.INT8_MAX):
+            raise RuntimeError(f"op {layer.index} {layer.op}: the RTL returned values outside int8")
+        out = out.astype(np.int8)
         self.rows, self.cols = response["rows"], response["cols"]
         return out, {"on": "RTL", "cycles": response["cycles"], "pes": response["rows"] * response["cols"]}
 
