@@ -171,6 +171,8 @@ class Network:
                 raw = buf[buffer.offset : buffer.offset + buffer.size]
             if raw is not None:
                 shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
+                if len(raw) != int(np.prod(shape)) * np.dtype(DTYPES[type_name]).itemsize:
+                    raise UnsupportedModel(f"tensor {index} '{name}': {len(raw)} bytes of data for {type_name} {list(shape)}")
                 data = np.frombuffer(raw, dtype=DTYPES[type_name]).reshape(shape)
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
         return Tensor(index, name, shape, type_name, scale, zp, int(q.quantizedDimension if q else 0), data)
@@ -399,8 +401,10 @@ def execute_on_model(lowered: Lowered, rounding: str) -> np.ndarray:
     if lowered.kind == "gemm":
         return kpu.gemm(lowered.a, lowered.b, rounding=rounding, **r)
     acc = ((lowered.a.astype(np.int64) - r["input_zp"]) * lowered.b.astype(np.int64)).sum(axis=1)
-    acc = acc + (r["bias"].astype(np.int64) if r["bias"] is not None else 0)
-    return kpu.requantize(kpu.wrap32(acc), r["multiplier"], r["shift"], output_zp=r["output_zp"], act_min=r["act_min"],
+    acc = kpu.wrap32(acc + (r["bias"].astype(np.int64) if r["bias"] is not None else 0))
+    if r["multiplier"] is None:  # raw int32 accumulators, as gemm
+        return acc.astype(np.int32)
+    return kpu.requantize(acc, r["multiplier"], r["shift"], output_zp=r["output_zp"], act_min=r["act_min"],
                           act_max=r["act_max"], rounding=rounding)  # fmt: skip
 
 
