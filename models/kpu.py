@@ -583,16 +583,43 @@ def add_quant_params(input1_scale: float, input2_scale: float, output_scale: flo
     for name, real in (("input1", float(s1) / twice_max), ("input2", float(s2) / twice_max),
                        ("output", twice_max / float(np.float32((1 << left_shift) * so)))):  # fmt: skip
         params[f"{name}_multiplier"], params[f"{name}_shift"] = quantize_multiplier(real)
+    params["single"] = _add_single_rounding_params(s1 / so, s2 / so)
     return params
+
+
+def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.float32) -> dict:
+    """XNNPACK's qs8 add parameters (what the default TFLite interpreter runs; one rounding).
+
+    Both float32 scale ratios become integer multipliers of about 21 bits sharing one right
+    shift, chosen from the larger ratio's float exponent: shift = 20 - exponent."""
+    a, b = np.float32(a_output_scale), np.float32(b_output_scale)
+    exponent = int(np.array(max(a, b), np.float32).view(np.uint32) >> 23) - 127
+    shift = 20 - exponent
+    if not 12 <= shift <= 30:
+        raise ValueError(f"ADD input/output scale ratio {float(max(a, b))} is out of XNNPACK's range")
+
+    def multiplier(ratio: np.float32) -> int:  # ratio * 2**shift, by adding to the float exponent, then lrintf
+        bits = np.array(ratio, np.float32).view(np.uint32) + np.uint32(shift << 23)
+        return int(np.rint(bits.view(np.float32)))
+
+    return {"a_multiplier": multiplier(a), "b_multiplier": multiplier(b), "shift": shift}
 
 
 def add(x1, x2, *, input1_zp: int, input2_zp: int, output_zp: int, params: dict,
         act_min: int = INT8_MIN, act_max: int = INT8_MAX, rounding: str = "double") -> np.ndarray:  # fmt: skip
-    """TFLite int8 ADD (reference_integer_ops::AddFunc), numpy broadcasting; params from `add_quant_params`.
+    """TFLite int8 ADD, numpy broadcasting; params from `add_quant_params`.
 
-    Each input: (x + offset) << left_shift, rescaled to the common scale; the sum
-    rescaled to the output scale, plus output_zp, clamped."""
+    rounding="double" (reference_integer_ops::AddFunc): each input (x - zp) << 20,
+    rescaled to the common scale; the sum rescaled to the output scale (three
+    double-rounding MBQMs), plus output_zp, clamped. rounding="single": XNNPACK's
+    qs8 add (the default interpreter): (x1 - zp1) * m1 + (x2 - zp2) * m2 with ~21-bit
+    multipliers, one rounding arithmetic shift, plus output_zp, clamped."""
     _check_rounding(rounding)
+    if rounding == "single":  # XNNPACK: both inputs scaled into one int32 sum, one rounding shift (ties up)
+        p = params["single"]
+        acc = ((np.asarray(x1, np.int64) - input1_zp) * p["a_multiplier"]
+               + (np.asarray(x2, np.int64) - input2_zp) * p["b_multiplier"] + (1 << (p["shift"] - 1)))  # fmt: skip
+        return np.clip((acc >> p["shift"]) + output_zp, act_min, act_max).astype(np.int8)
     ls = params["left_shift"]
     v1 = (np.asarray(x1, np.int64) - input1_zp) << ls
     v2 = (np.asarray(x2, np.int64) - input2_zp) << ls

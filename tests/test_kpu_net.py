@@ -16,6 +16,8 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from asicdv import DATA, cli
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*experimental_preserve_all_tensors:UserWarning")
 from models import kpu, tflite_net
 
 MODELS = {name: DATA / "mlperf_tiny" / f"{name}.tflite"
@@ -77,12 +79,14 @@ def test_reference_fully_connected_rounds_once(network):
     assert differ > 0
 
 
-def test_host_layers_bit_exact_vs_reference_kernels(network):
-    for tensor in interpreter_runs(network, OpResolverType.BUILTIN_REF):
+@pytest.mark.parametrize("rounding, resolver", [("double", OpResolverType.BUILTIN_REF), ("single", OpResolverType.AUTO)])
+def test_host_layers_bit_exact_vs_interpreter(network, rounding, resolver):
+    """Reference kernels with rounding "double"; the default interpreter (XNNPACK's ADD) with "single"."""
+    for tensor in interpreter_runs(network, resolver):
         values = {i: tensor(i) for i in range(len(network.tensors)) if network.tensors[i].data is None}
         values.update({i: t.data for i, t in enumerate(network.tensors) if t.data is not None})
         for layer in (lay for lay in network.layers if not lay.on_array):
-            got = tflite_net.host_op(network, layer, values, tflite_net.layer_rounding(layer.op, "double"))
+            got = tflite_net.host_op(network, layer, values, tflite_net.layer_rounding(layer.op, rounding))
             want = tensor(layer.outputs[0])
             np.testing.assert_array_equal(np.asarray(got).reshape(want.shape), want,
                                           err_msg=f"layer {layer.index} {layer.op}")  # fmt: skip
