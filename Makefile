@@ -17,7 +17,7 @@ SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint regress bench sha256 sha256d kpu clean
+.PHONY: help venv test unit lint regress bench sha256 sha256d kpu kpu-net clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -53,6 +53,13 @@ sha256d: $(STAMP) ## SHA-256d mining core tests, both variants (TEST= SEED= VARI
 
 kpu: $(STAMP) ## KPU int8 MAC array tests (TEST= SEED= WAVES=1 ROWS= COLS=)
 	$(PYTEST) tb/kpu $(SIMOPTS) $(if $(ROWS),--param ROWS=$(ROWS)) $(if $(COLS),--param COLS=$(COLS))
+
+NETS := image_classification keyword_spotting anomaly_detection
+kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer checked vs TFLite (SEED= ROUNDING= MODEL=1)
+	@status=0; for net in $(NETS); do \
+	  $(VENV)/bin/asicdv kpu net ../shared/data/mlperf_tiny/$$net.tflite --check $(if $(SEED),--seed $(SEED)) \
+	    $(if $(ROUNDING),--rounding $(ROUNDING)) $(if $(filter 1 yes true,$(MODEL)),--model) || status=1; \
+	done; exit $$status
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

@@ -20,6 +20,7 @@ op or tensor.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -453,8 +454,10 @@ def reference_tensors(path: Path | str, x: np.ndarray, rounding: str, indices) -
     from ai_edge_litert.interpreter import Interpreter, OpResolverType  # heavy: only when checking
 
     resolver = OpResolverType.BUILTIN_REF if rounding == "double" else OpResolverType.AUTO
-    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver,
-                              experimental_preserve_all_tensors=True)  # fmt: skip
+    with warnings.catch_warnings():  # "preserve_all_tensors is for debugging": that is what it is for here
+        warnings.simplefilter("ignore", UserWarning)
+        interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver,
+                                  experimental_preserve_all_tensors=True)  # fmt: skip
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()

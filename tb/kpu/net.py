@@ -183,7 +183,9 @@ def _layer_record(net, layer, info, args) -> dict:
     on = info.get("on", "host" if not layer.on_array else executor_name(args))
     cycles = info.get("cycles")
     util = layer.macs / (cycles * info["pes"]) if cycles else None
-    return {"index": layer.index, "op": layer.op, "input_shape": list(layer.in_shape),
+    requantizes = layer.on_array or layer.op == "ADD"
+    rounding = tflite_net.layer_rounding(layer.op, args.rounding) if requantizes else None
+    return {"index": layer.index, "op": layer.op, "rounding": rounding, "input_shape": list(layer.in_shape),
             "output_shape": list(layer.out_shape), "macs": layer.macs, "on": on, "why": info.get("why"),
             "cycles": cycles, "utilization": round(util, 4) if util is not None else None}  # fmt: skip
 
@@ -203,12 +205,13 @@ def _print_table(net, result: dict, args) -> None:
     console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
     source = f"seed {result['seed']}" if result["seed"] is not None else str(args.input)
     table = Table(title=f"{net.path.name}: {source}, rounding {args.rounding}", title_justify="left")
-    for name in ("#", "op", "input", "output", "MACs", "on", "cycles", "MAC util", *(["check"] if args.check else [])):
+    for name in ("#", "op", "input", "output", "MACs", "rounding", "on", "cycles", "MAC util",
+                 *(["check"] if args.check else [])):  # fmt: skip
         table.add_column(name, justify="right" if name in ("#", "MACs", "cycles", "MAC util") else "left")
     for r in result["layers"]:
         on = r["on"] + (f" ({r['why']})" if r["why"] else "")
         row = [str(r["index"]), r["op"], _shape(r["input_shape"]), _shape(r["output_shape"]),
-               f"{r['macs']:,}" if r["macs"] else "-", on, f"{r['cycles']:,}" if r["cycles"] else "-",
+               f"{r['macs']:,}" if r["macs"] else "-", r["rounding"] or "-", on, f"{r['cycles']:,}" if r["cycles"] else "-",
                f"{100 * r['utilization']:.1f}%" if r["utilization"] is not None else "-"]  # fmt: skip
         if args.check:
             c = r["check"]
