@@ -338,25 +338,40 @@ class Network:
         if tuple(x.shape) != t.shape:
             raise ValueError(f"input must have shape {list(t.shape)} ({t.describe()}), got {list(x.shape)}")
 
-    def run(self, x: np.ndarray, executor, *, rounding: str = "double", on_layer=None) -> dict[int, np.ndarray]:
-        """Every tensor's value (index -> array), feeding each layer the previous layers' outputs.
+    def steps(self, x: np.ndarray, rounding: str = "double", on_layer=None):
+        """The network as a generator, so that sync and async (in-simulation) executors share it.
 
-        executor runs the array layers (`ModelExecutor` or the RTL's); on_layer(layer, info) is called
-        after each layer with what the executor reported (cycles...)."""
+        Yields (layer, lowered, layer_rounding) for each array layer and expects (output, info) sent
+        back; runs the host layers itself; on_layer(layer, info) after each layer. Returns
+        (values: tensor index -> array, infos: layer index -> info)."""
         self.check_input(x)
         values = {i: t.data for i, t in enumerate(self.tensors) if t.data is not None}
         values[self.inputs[0]] = x
+        infos = {}
         for layer in self.layers:
             info = {}
             op_rounding = layer_rounding(layer.op, rounding)
             if layer.on_array:
-                out, info = executor.run(layer, lower(layer, values[layer.inputs[0]]), op_rounding)
+                out, info = yield layer, lower(layer, values[layer.inputs[0]]), op_rounding
             else:
                 out = host_op(self, layer, values, op_rounding)
-            values[layer.outputs[0]] = np.asarray(out).reshape(self.tensors[layer.outputs[0]].shape)
+            tensor = self.tensors[layer.outputs[0]]
+            values[layer.outputs[0]] = np.asarray(out).astype(tensor.dtype, copy=False).reshape(tensor.shape)
+            infos[layer.index] = info
             if on_layer is not None:
                 on_layer(layer, info)
-        return values
+        return values, infos
+
+    def run(self, x: np.ndarray, executor, *, rounding: str = "double", on_layer=None) -> dict[int, np.ndarray]:
+        """Every tensor's value (index -> array), feeding each layer the previous layers' outputs;
+        executor.run(layer, lowered, rounding) -> (output, info) runs the array layers."""
+        steps = self.steps(x, rounding, on_layer)
+        try:
+            step = next(steps)
+            while True:
+                step = steps.send(executor.run(*step))
+        except StopIteration as stop:
+            return stop.value[0]
 
 
 @dataclass
@@ -382,8 +397,8 @@ def lower(layer: Layer, x: np.ndarray) -> Lowered:
         return Lowered("gemm", x.reshape(-1, k), np.ascontiguousarray(p["weights"].T), requant)
     geometry = {"stride": p["stride"], "padding": p["padding"], "dilation": p["dilation"], "input_zp": p["input_zp"]}
     if layer.op == "CONV_2D":
-        a, _ = kpu.im2col(x[0], p["kh"], p["kw"], **geometry)
-        return Lowered("gemm", a, kpu.conv_weights_as_gemm(p["weights"]), requant)
+        a, b, _ = kpu.lower_conv2d(x[0], p["weights"], **geometry)
+        return Lowered("gemm", a, b, requant)
     a, _ = kpu.depthwise_patches(x[0], p["kh"], p["kw"], **geometry)
     return Lowered("depthwise", a, kpu.depthwise_weights_as_taps(p["weights"]), requant)
 

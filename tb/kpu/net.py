@@ -7,6 +7,7 @@ the per-layer check against the TFLite interpreter, the table / JSON report.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import secrets
 import sys
@@ -19,9 +20,6 @@ import numpy as np
 from asicdv import UserError, rtl
 from models import kpu as model
 from models import tflite_net
-
-RTL_ROUNDINGS = ("double",)  # requantizer roundings the RTL array implements today (see RtlExecutor)
-
 
 def register(commands) -> None:
     """Adds `net` to the `asicdv kpu` subcommands."""
@@ -39,57 +37,42 @@ def register(commands) -> None:
     parser.set_defaults(handler=run)
 
 
-# ------------------------------------------------------------------ executors
+# ------------------------------------------------------------------ the RTL: one simulation per network
 
 
-class ModelExecutor(tflite_net.ModelExecutor):
-    pass
-
-
-class RtlExecutor:
-    """Array layers on the RTL, one `CliGemm` simulation per layer; what the RTL cannot run yet goes to the model
-    and says why (depthwise mode and single rounding are being added to the RTL on another branch)."""
-
-    name = "RTL"
-
-    def __init__(self):
-        self.rows = self.cols = None
-
-    def run(self, layer: tflite_net.Layer, lowered: tflite_net.Lowered, rounding: str):
-        if lowered.kind != "gemm":
-            return tflite_net.execute_on_model(lowered, rounding), {"on": "model", "why": "no RTL depthwise mode yet"}
-        info = {"on": "RTL"}
-        if rounding in RTL_ROUNDINGS:
-            out, response = _gemm_on_rtl(lowered)
-            lo, hi = model.INT8_MIN, model.INT8_MAX
-        else:  # the RTL's raw int32 accumulators, requantized on the host
-            r = lowered.requant
-            raw = tflite_net.Lowered(lowered.kind, lowered.a, lowered.b, dict(r, multiplier=None, shift=None))
-            acc, response = _gemm_on_rtl(raw)
-            out = model.requantize(acc, r["multiplier"], r["shift"], output_zp=r["output_zp"], act_min=r["act_min"],
-                                   act_max=r["act_max"], rounding=rounding)  # fmt: skip
-            lo, hi = model.INT8_MIN, model.INT8_MAX
-            info = {"on": "RTL raw", "why": f"{rounding}-rounding requant on the host"}
-        if out.size and (out.min() < lo or out.max() > hi):
-            raise RuntimeError(f"op {layer.index} {layer.op}: the RTL returned values outside int8")
-        self.rows, self.cols = response["rows"], response["cols"]
-        return out.astype(np.int8), {**info, "cycles": response["cycles"], "pes": response["rows"] * response["cols"]}
-
-
-def _gemm_on_rtl(lowered: tflite_net.Lowered) -> tuple[np.ndarray, dict]:
-    r = lowered.requant
+def run_on_rtl(net: tflite_net.Network, x: np.ndarray, rounding: str, on_layer) -> tuple[dict, dict]:
+    """The whole network in one simulation (tb/kpu/net_service.py); on_layer(index) as layers finish
+    (polled from the simulation's progress file). Returns (values, infos) as Network.steps."""
     with tempfile.TemporaryDirectory() as tmp:
-        layer, out = Path(tmp) / "layer.npz", Path(tmp) / "out.npy"
-        arrays = {"a": lowered.a, "b": lowered.b}
-        if r["multiplier"] is not None:
-            arrays.update(multiplier=r["multiplier"].astype(np.int32), shift=r["shift"].astype(np.int32))
-        if r["bias"] is not None:
-            arrays["bias"] = r["bias"]
-        np.savez(layer, **arrays)
-        request = {"layer": str(layer), "out": str(out), "pool": False,
-                   **{k: r[k] for k in ("input_zp", "output_zp", "act_min", "act_max")}}  # fmt: skip
-        response = rtl.ask("kpu", "tb.kpu.kpu_cli", "CliGemm", request)
-        return np.load(out), response
+        tmp = Path(tmp)
+        np.save(tmp / "input.npy", x)
+        progress = tmp / "progress"
+        request = {"network": {"model": str(net.path.resolve()), "input": str(tmp / "input.npy"), "rounding": rounding,
+                               "out": str(tmp), "progress": str(progress)}}  # fmt: skip
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(rtl.ask, "kpu", request)
+            done = -1
+            while True:
+                try:
+                    response = answer.result(timeout=0.2)
+                    break
+                except concurrent.futures.TimeoutError:
+                    done = _report_progress(progress, done, on_layer)
+            _report_progress(progress, done, on_layer)
+        with np.load(tmp / "tensors.npz") as f:
+            values = {int(key[1:]): f[key] for key in f.files}
+    values.update({i: t.data for i, t in enumerate(net.tensors) if t.data is not None})
+    return values, {int(k): v for k, v in response["layers"].items()}
+
+
+def _report_progress(progress: Path, done: int, on_layer) -> int:
+    try:
+        finished = int(progress.read_text() or -1)
+    except (OSError, ValueError):
+        return done
+    for index in range(done + 1, finished + 1):
+        on_layer(index)
+    return max(done, finished)
 
 
 # ------------------------------------------------------------------ the command
@@ -136,7 +119,7 @@ def compare(got: np.ndarray, want: np.ndarray) -> dict:
                                                    "want": want[index].item()}}  # fmt: skip
 
 
-def _progress(total: int, quiet: bool):
+def _progress(quiet: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -146,18 +129,22 @@ def _progress(total: int, quiet: bool):
 def run(args: argparse.Namespace) -> int:
     net = load_network(args.model_path)  # all user errors before any output
     x, seed = load_input(args, net)
-    executor = ModelExecutor() if args.model else RtlExecutor()
-    records = []
     start = time.monotonic()
-    with _progress(len(net.layers), args.json) as progress:
+    with _progress(args.json) as progress:
         task = progress.add_task(net.path.name, total=len(net.layers))
 
-        def on_layer(layer, info):
+        def advance(index: int) -> None:
+            layer = net.layers[index]
             progress.update(task, advance=1, description=f"{net.path.name}: {layer.index} {layer.op}")
-            records.append((layer, info))
 
-        values = net.run(x, executor, rounding=args.rounding, on_layer=on_layer)
+        if args.model:
+            values = net.run(x, tflite_net.ModelExecutor(), rounding=args.rounding,
+                             on_layer=lambda layer, info: advance(layer.index))  # fmt: skip
+            infos = {}
+        else:
+            values, infos = run_on_rtl(net, x, args.rounding, advance)
     wall_s = time.monotonic() - start
+    records = [(layer, infos.get(layer.index, {})) for layer in net.layers]
     layers = [_layer_record(net, layer, info, args) for layer, info in records]
     if args.check:
         reference = tflite_net.reference_tensors(net.path, x, args.rounding, [lay.outputs[0] for lay in net.layers])
@@ -166,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     output = values[net.outputs[0]]
     result = {
         "model": str(net.path), "seed": seed, "input": str(args.input) if args.input else None,
-        "rounding": args.rounding, "engine": executor.name, "wall_s": round(wall_s, 3),
+        "rounding": args.rounding, "engine": "model" if args.model else "RTL", "wall_s": round(wall_s, 3),
         "macs": sum(r["macs"] for r in layers), "cycles": sum(r["cycles"] or 0 for r in layers),
         "layers": layers, "output": output.tolist(),
     }  # fmt: skip
