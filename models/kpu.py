@@ -611,7 +611,7 @@ def add_quant_params(input1_scale: float, input2_scale: float, output_scale: flo
     return params
 
 
-def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.float32) -> dict:
+def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.float32) -> dict | None:
     """XNNPACK's qs8 add parameters (what the default TFLite interpreter runs; one rounding).
 
     Both float32 scale ratios become integer multipliers of about 21 bits sharing one right
@@ -619,8 +619,8 @@ def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.f
     a, b = np.float32(a_output_scale), np.float32(b_output_scale)
     exponent = int(np.array(max(a, b), np.float32).view(np.uint32) >> 23) - 127
     shift = 20 - exponent
-    if not 12 <= shift <= 30:
-        raise ValueError(f"ADD input/output scale ratio {float(max(a, b))} is out of XNNPACK's range")
+    if not 12 <= shift <= 30:  # XNNPACK refuses such an ADD (TFLite then runs its own kernel)
+        return None
 
     def multiplier(ratio: np.float32) -> int:  # ratio * 2**shift, by adding to the float exponent, then lrintf
         bits = np.array(ratio, np.float32).view(np.uint32) + np.uint32(shift << 23)
@@ -641,6 +641,8 @@ def add(x1, x2, *, input1_zp: int, input2_zp: int, output_zp: int, params: dict,
     _check_rounding(rounding)
     if rounding == "single":  # XNNPACK: both inputs scaled into one int32 sum, one rounding shift (ties up)
         p = params["single"]
+        if p is None:
+            raise ValueError("ADD scale ratios outside XNNPACK's range [2**-10, 2**8): no single-rounding add")
         acc = ((np.asarray(x1, np.int64) - input1_zp) * p["a_multiplier"]
                + (np.asarray(x2, np.int64) - input2_zp) * p["b_multiplier"] + (1 << (p["shift"] - 1)))  # fmt: skip
         return np.clip((acc >> p["shift"]) + output_zp, act_min, act_max).astype(np.int8)
