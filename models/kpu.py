@@ -665,7 +665,9 @@ def average_pool2d(inp: np.ndarray, filter_hw, *, stride=1, padding: str = "vali
     output share scale and zero point (TFLite requires it for int8)."""
     _check_array("input", inp, np.int8, 3)
     fh, fw = filter_hw
-    strides, _, (oh, pad_top), (ow, pad_left) = _conv_geometry(inp.shape, fh, fw, stride, padding, 1, stride_max=max(inp.shape))
+    strides, _, (oh, pad_top), (ow, pad_left) = _conv_geometry(
+        inp.shape, fh, fw, stride, padding, 1, stride_max=max(inp.shape)
+    )
     h, w, c = inp.shape
     out = np.empty((oh, ow, c), dtype=np.int8)
     x64 = inp.astype(np.int64)

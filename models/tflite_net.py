@@ -131,7 +131,7 @@ class Network:
             raise UnsupportedModel(f"{self.path}: not a TFLite model (no 'TFL3' flatbuffer identifier)")
         try:
             model = schema.ModelT.InitFromPackedBuf(buf, 0)
-        except Exception as exc:  # a corrupt flatbuffer raises anything from struct to IndexError
+        except Exception as exc:  # noqa: BLE001 -- a corrupt flatbuffer raises anything from struct.error to IndexError
             raise UnsupportedModel(f"{self.path}: corrupt TFLite flatbuffer ({type(exc).__name__})") from None
         if not model.subgraphs:
             raise UnsupportedModel(f"{self.path}: the model has no subgraph")
@@ -173,7 +173,9 @@ class Network:
             if raw is not None:
                 shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
                 if len(raw) != int(np.prod(shape)) * np.dtype(DTYPES[type_name]).itemsize:
-                    raise UnsupportedModel(f"tensor {index} '{name}': {len(raw)} bytes of data for {type_name} {list(shape)}")
+                    raise UnsupportedModel(
+                        f"tensor {index} '{name}': {len(raw)} bytes of data for {type_name} {list(shape)}"
+                    )
                 data = np.frombuffer(raw, dtype=DTYPES[type_name]).reshape(shape)
         shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
         return Tensor(index, name, shape, type_name, scale, zp, int(q.quantizedDimension if q else 0), data)
@@ -262,7 +264,9 @@ class Network:
             layer.macs = int(np.prod(inp.shape)) // k * n * k
         elif layer.op == "ADD":
             a, b, out = (self._act(i, where) for i in (*layer.inputs[:2], layer.outputs[0]))
-            act_min, act_max = activation_range(o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where)
+            act_min, act_max = activation_range(
+                o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where
+            )
             layer.params = {"input1_zp": int(a.zero_point[0]), "input2_zp": int(b.zero_point[0]),
                             "output_zp": int(out.zero_point[0]), "act_min": act_min, "act_max": act_max,
                             "params": kpu.add_quant_params(a.scale[0], b.scale[0], out.scale[0])}  # fmt: skip
@@ -270,7 +274,9 @@ class Network:
             inp, out = self._act(layer.inputs[0], where), self._act(layer.outputs[0], where)
             if inp.scale[0] != out.scale[0] or inp.zero_point[0] != out.zero_point[0]:
                 raise UnsupportedModel(f"{where}: input and output quantization differ")
-            act_min, act_max = activation_range(o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where)
+            act_min, act_max = activation_range(
+                o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where
+            )
             layer.params = {"filter_hw": (o.filterHeight, o.filterWidth), "stride": (o.strideH, o.strideW),
                             "padding": self._padding(o, where), "act_min": act_min, "act_max": act_max}  # fmt: skip
         elif layer.op == "SOFTMAX":
@@ -328,7 +334,11 @@ class Network:
         if t.type == "FLOAT32":
             consumer = next(layer for layer in self.layers if t.index in layer.inputs)
             out = self.tensors[consumer.outputs[0]]
-            return kpu.dequantize(q, out.scale[0], out.zero_point[0]) if consumer.op == "QUANTIZE" else q.astype(np.float32)
+            return (
+                kpu.dequantize(q, out.scale[0], out.zero_point[0])
+                if consumer.op == "QUANTIZE"
+                else q.astype(np.float32)
+            )
         return q.astype(t.dtype)
 
     def check_input(self, x: np.ndarray) -> None:
@@ -459,7 +469,7 @@ def _strided_slice_1d(layer: Layer, x: np.ndarray, begin, end, strides) -> np.nd
     e = None if o.endMask & 1 else int(end[0])
     if o.shrinkAxisMask & 1:
         return np.asarray(x[b], dtype=x.dtype)
-    return x[b:e : int(strides[0])]
+    return x[b : e : int(strides[0])]
 
 
 def reference_tensors(path: Path | str, x: np.ndarray, rounding: str, indices) -> dict[int, np.ndarray]:

@@ -79,7 +79,9 @@ def test_reference_fully_connected_rounds_once(network):
     assert differ > 0
 
 
-@pytest.mark.parametrize("rounding, resolver", [("double", OpResolverType.BUILTIN_REF), ("single", OpResolverType.AUTO)])
+@pytest.mark.parametrize(
+    "rounding, resolver", [("double", OpResolverType.BUILTIN_REF), ("single", OpResolverType.AUTO)]
+)
 def test_host_layers_bit_exact_vs_interpreter(network, rounding, resolver):
     """Reference kernels with rounding "double"; the default interpreter (XNNPACK's ADD) with "single"."""
     for tensor in interpreter_runs(network, resolver):

@@ -264,7 +264,9 @@ def test_quantize_rounds_half_away_and_dequantize_is_exact(x, scale, zp):
     q = int(kpu.quantize(np.float32(x), scale, zp))
     ratio = Fraction(float(np.float32(np.float32(x) / np.float32(scale))))  # the kernel divides in float32
     assert q == min(max(half_away(ratio) + zp, -128), 127)
-    assert float(kpu.dequantize(np.int8(q), scale, zp)) == float(np.float32(Fraction(float(np.float32(scale))) * (q - zp)))
+    assert float(kpu.dequantize(np.int8(q), scale, zp)) == float(
+        np.float32(Fraction(float(np.float32(scale))) * (q - zp))
+    )
 
 
 @fast

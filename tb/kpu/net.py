@@ -21,6 +21,7 @@ from asicdv import UserError, rtl
 from models import kpu as model
 from models import tflite_net
 
+
 def register(commands) -> None:
     """Adds `net` to the `asicdv kpu` subcommands."""
     parser = commands.add_parser("net", help="run a real int8 .tflite network layer by layer (RTL or --model)")
@@ -115,7 +116,7 @@ def compare(got: np.ndarray, want: np.ndarray) -> dict:
     if not len(bad):
         return {"mismatches": 0}
     index = tuple(int(i) for i in bad[0])
-    return {"mismatches": int(len(bad)), "first": {"index": list(index), "got": got[index].item(),
+    return {"mismatches": len(bad), "first": {"index": list(index), "got": got[index].item(),
                                                    "want": want[index].item()}}  # fmt: skip
 
 
@@ -211,7 +212,9 @@ def _print_table(net, result: dict, args) -> None:
     if args.check:
         reference = "TFLite reference kernels" if args.rounding == "double" else "TFLite XNNPACK"
         n_bad = sum(1 for r in result["layers"] if r["check"]["mismatches"])
-        summary += "; every layer bit-exact vs " + reference if not n_bad else f"; {n_bad} layer(s) MISMATCH vs {reference}"
+        summary += (
+            "; every layer bit-exact vs " + reference if not n_bad else f"; {n_bad} layer(s) MISMATCH vs {reference}"
+        )
     console.print(summary)
     if result["seed"] is not None:
         console.print(f"seed {result['seed']} (replay: --seed {result['seed']})")
