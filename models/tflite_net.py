@@ -132,7 +132,7 @@ class Network:
         try:
             model = schema.ModelT.InitFromPackedBuf(buf, 0)
         except Exception as exc:  # noqa: BLE001 -- a corrupt flatbuffer raises anything from struct.error to IndexError
-            raise UnsupportedModel(f"{self.path}: corrupt TFLite flatbuffer ({type(exc).__name__})") from None
+            raise UnsupportedModel(f"{self.path}: truncated or corrupt TFLite flatbuffer ({exc})") from None
         if not model.subgraphs:
             raise UnsupportedModel(f"{self.path}: the model has no subgraph")
         if len(model.subgraphs) > 1:

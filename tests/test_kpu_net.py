@@ -229,6 +229,8 @@ def test_edit_roundtrip_is_faithful(tmp_path, capsys):
         (lambda d: d / "missing.tflite", [], "no such file"),
         (lambda d: (d / "notes.tflite").write_text("hello, not a model\n") and d / "notes.tflite", [],
          "not a TFLite model"),
+        (lambda d: (d / "cut.tflite").write_bytes(MODELS["image_classification"].read_bytes()[:3000])
+         and d / "cut.tflite", [], "truncated or corrupt TFLite flatbuffer"),
         (None, ["--input", "{d}/x_f32.npy"], "input must have dtype int8"),
         (None, ["--input", "{d}/x_shape.npy"], "input must have shape [1, 32, 32, 3]"),
         (None, ["--input", "{d}/absent.npy"], "absent.npy: no such file"),
