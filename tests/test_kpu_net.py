@@ -234,6 +234,8 @@ def test_edit_roundtrip_is_faithful(tmp_path, capsys):
         (None, ["--input", "{d}/x_f32.npy"], "input must have dtype int8"),
         (None, ["--input", "{d}/x_shape.npy"], "input must have shape [1, 32, 32, 3]"),
         (None, ["--input", "{d}/absent.npy"], "absent.npy: no such file"),
+        (None, ["--input", "{d}/x.npz"], "an .npz archive, not an .npy array"),
+        (None, ["--seed", "-3"], "--seed must be >= 0, got -3"),
         (None, ["--input", "{d}/garbage.npy"], "not a readable .npy file"),
     ],
 )  # fmt: skip
@@ -241,6 +243,7 @@ def test_bad_model_or_input_is_one_line_exit_2(make, args, message, tmp_path, ca
     np.save(tmp_path / "x_f32.npy", np.zeros((1, 32, 32, 3), np.float32))
     np.save(tmp_path / "x_shape.npy", np.zeros((1, 32, 32, 4), np.int8))
     (tmp_path / "garbage.npy").write_bytes(b"\x00\x01garbage")
+    np.savez(tmp_path / "x.npz", x=np.zeros((1, 32, 32, 3), np.int8))
     model = make(tmp_path) if make else MODELS["image_classification"]
     code, out, err = net_cli(capsys, model, "--model", *[a.format(d=tmp_path) for a in args])
     assert code == 2 and out == ""
