@@ -165,3 +165,29 @@ def test_average_pool_vs_tflite(tmp_path_factory, h, w, c, fh, fw, sh, sw, paddi
     path = b.save(tmp_path_factory.mktemp("pool") / "pool.tflite", [x], [y])
     ours, theirs = run_both(path, [np.random.default_rng(seed).integers(-128, 128, (1, h, w, c)).astype(np.int8)])
     np.testing.assert_array_equal(ours, theirs)
+
+
+@few
+@given(st.integers(1, 64), st.floats(1e-3, 1.0).map(lambda f: float(np.float32(f))), zps, st.integers(0, 2**32 - 1))
+def test_quantize_and_dequantize_vs_tflite(tmp_path_factory, n, scale, zp, seed):
+    rng = np.random.default_rng(seed)
+    # arbitrary floats, exact ties (k + 1/2) * scale and out-of-range values
+    x = np.concatenate([rng.uniform(-200, 200, n) * scale, (rng.integers(-140, 140, n) + 0.5) * scale])
+    x = x.astype(np.float32)[None]
+    b = Builder()
+    xf, q = b.tensor(x.shape, np.float32), b.tensor(x.shape, np.int8, scale, zp)
+    yf = b.tensor(x.shape, np.float32)
+    b.op(S.BuiltinOperator.QUANTIZE, [xf], [q], S.BuiltinOptions.NONE, None)
+    b.op(S.BuiltinOperator.DEQUANTIZE, [q], [yf], S.BuiltinOptions.NONE, None)
+    path = b.save(tmp_path_factory.mktemp("quant") / "quant.tflite", [xf], [yf])
+    net = tflite_net.Network(path)
+    values = net.run(x, tflite_net.ModelExecutor())
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                              experimental_preserve_all_tensors=True)  # fmt: skip
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(xf, x)
+    interpreter.invoke()
+    np.testing.assert_array_equal(values[q], interpreter.get_tensor(q))
+    np.testing.assert_array_equal(values[yf], interpreter.get_tensor(yf))
