@@ -296,6 +296,12 @@ class Network:
             src, out = self.tensors[layer.inputs[0]], self.tensors[layer.outputs[0]]
             if int(np.prod(src.shape)) != int(np.prod(out.shape)):
                 raise UnsupportedModel(f"{where}: {src.shape} -> {out.shape} changes the element count")
+        elif layer.op == "STRIDED_SLICE":
+            src = self.tensors[layer.inputs[0]]
+            if len(src.shape) != 1 or o.ellipsisMask or o.newAxisMask or o.offset:
+                raise UnsupportedModel(f"{where}: only 1-D slices without ellipsis/new-axis/offset are supported")
+            if any(self.tensors[i].shape != (1,) for i in layer.inputs[1:4]):
+                raise UnsupportedModel(f"{where}: begin/end/strides must hold one value each")
         layer.in_shape = self.tensors[layer.inputs[0]].shape
         layer.out_shape = self.tensors[layer.outputs[0]].shape
 
@@ -332,13 +338,11 @@ class Network:
         t = self.input
         q = rng.integers(-128, 128, size=t.shape, dtype=np.int64)
         if t.type == "FLOAT32":
-            consumer = next(layer for layer in self.layers if t.index in layer.inputs)
+            consumer = next((layer for layer in self.layers if t.index in layer.inputs), None)
+            if consumer is None or consumer.op != "QUANTIZE":
+                return q.astype(np.float32)
             out = self.tensors[consumer.outputs[0]]
-            return (
-                kpu.dequantize(q, out.scale[0], out.zero_point[0])
-                if consumer.op == "QUANTIZE"
-                else q.astype(np.float32)
-            )
+            return kpu.dequantize(q, out.scale[0], out.zero_point[0])
         return q.astype(t.dtype)
 
     def check_input(self, x: np.ndarray) -> None:

@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
             layer = net.layers[index]
             progress.update(task, advance=1, description=f"{net.path.name}: {layer.index} {layer.op}")
 
-        if args.model:
+        if args.model:  # (every check is in Network(); a failure here is a bug, not a user error)
             values = net.run(x, tflite_net.ModelExecutor(), rounding=args.rounding,
                              on_layer=lambda layer, info: advance(layer.index))  # fmt: skip
             infos = {}
