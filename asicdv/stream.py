@@ -153,8 +153,9 @@ class ProtocolChecker:
             await RisingEdge(s.clk)  # ready rose: the transfer
 
 
-class StreamSource:
-    """Drives valid + payload; `send` returns once the beat is transferred."""
+class _Endpoint:
+    """What a source and a sink share: the stream, its protocol checker, seeded pauses, a queue of
+    beats and the task running `_run`."""
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
         self.stream = stream
@@ -162,11 +163,26 @@ class StreamSource:
         self.pauses = pauses or no_pauses()
         self.checker = ProtocolChecker(stream)
         self._queue: deque[Beat] = deque()
+        self._task = cocotb.start_soon(self._run())
+
+    def _restart(self) -> None:
+        self._task.cancel()
+        self._queue.clear()
+        self._task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class StreamSource(_Endpoint):
+    """Drives valid + payload; `send` returns once the beat is transferred."""
+
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
         self._wakeup = Event()
         self._idle = Event()
         self._idle.set()
         stream.valid.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses)
 
     def send_nowait(self, beat: Beat) -> None:
         self._queue.append(beat)
@@ -182,11 +198,9 @@ class StreamSource:
 
     def clear(self) -> None:
         """Drop queued and in-flight beats (e.g. on reset) and deassert valid."""
-        self._task.cancel()
-        self._queue.clear()
         self.stream.valid.value = 0
         self._idle.set()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream
@@ -209,18 +223,13 @@ class StreamSource:
                 self._queue.popleft()
 
 
-class StreamSink:
+class StreamSink(_Endpoint):
     """Holds ready (with optional seeded pauses) and collects transferred beats."""
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
-        self.stream = stream
-        self.period_ns = period_ns
-        self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream)
-        self._queue: deque[Beat] = deque()
         self._arrived = Event()
         stream.ready.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses)
 
     def recv_nowait(self) -> Beat | None:
         return self._queue.popleft() if self._queue else None
@@ -236,9 +245,7 @@ class StreamSink:
 
     def clear(self) -> None:
         """Drop received beats and restart (e.g. after a reset)."""
-        self._task.cancel()
-        self._queue.clear()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream

@@ -304,16 +304,8 @@ class KpuScoreboard(BfmComponent):
 
 class KpuEnv(BlockEnv):
     driver_class = KpuDriver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = RowMonitor("monitor", self)
-        self.scoreboard = KpuScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.issued.connect(self.scoreboard.issued_in.analysis_export)
-        self.monitor.ap.connect(self.scoreboard.rows_in.analysis_export)
+    components = {"monitor": RowMonitor, "scoreboard": KpuScoreboard}
+    connections = (("driver.issued", "scoreboard.issued_in"), ("monitor.ap", "scoreboard.rows_in"))
 
 
 class KpuBaseTest(BlockTest):
