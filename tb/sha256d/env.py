@@ -25,7 +25,7 @@ class MinerBfm(Bfm):
 
     def __init__(self, dut, rng=None, stalls: bool = False):
         super().__init__(dut, rng, stalls)
-        self.jobs = self.add_source("job")
+        self.jobs = self.add_source("job", can_stall=False)  # job_ready is always 1 (a new job aborts the old)
         self.hits = self.add_sink("res", self.pauses(0.5, 8))
 
     async def load(self, job: model.Job) -> None:
