@@ -2,9 +2,12 @@
 // bias already included) in per cycle, three register stages, one result row out.
 //
 //   stage 1  x    = acc << left_shift        (int32 wrap, as TFLite's reference
-//                                             `x * (1 << left_shift)`)
+//                                             `x * (1 << left_shift)`; double
+//                                             rounding only, single: x = acc)
+//            rs   = right shift: max(-shift, 0) (double), 31 - shift (single)
 //   stage 2  prod = x * multiplier           (exact 64-bit product per column)
 //   stage 3  out  = raw ? acc : sext(kpu_requant(prod, ...))
+//                  (kpu_requant holds both rounding forms, in_single picks)
 //            pool: out = lane-wise signed max of the 4 rows of a pooling group
 //
 // Pooling (in_pool, in_grp = the row's position 0..3 in its group of 4
@@ -40,6 +43,7 @@ module kpu_post #(
     input  wire [7:0]           in_act_max,
     input  wire                 in_raw,     // pass the accumulators through
     input  wire                 in_pool,    // max-pool groups of 4 rows
+    input  wire                 in_single,  // single rounding (else double)
     input  wire [1:0]           in_grp,     // row's position in its group
 
     output wire                 out_valid,
@@ -51,6 +55,7 @@ module kpu_post #(
     reg                 s1_last,  s2_last,  s3_last;
     reg                 s1_raw,   s2_raw;
     reg                 s1_pool,  s2_pool;
+    reg                 s1_single, s2_single;
     reg  [1:0]          s1_grp,   s2_grp;
     reg  [7:0]          s1_zp,    s2_zp;
     reg  [7:0]          s1_min,   s2_min;
@@ -85,20 +90,22 @@ module kpu_post #(
             // shift > 0 shifts x left before the multiply, shift < 0 is a
             // rounding right shift after it (TFLite convention).
             wire        [5:0]  shift    = in_shift[6*c +: 6];
-            wire        [4:0]  ls       = shift[5] ? 5'd0 : shift[4:0];
+            wire        [4:0]  ls       = (shift[5] || in_single) ? 5'd0 : shift[4:0];
             wire        [31:0] acc      = in_acc[32*c +: 32];
             wire signed [31:0] x        = s1_x[32*c +: 32];
             wire signed [31:0] mult     = s1_mult[32*c +: 32];
             wire signed [7:0]  q;
 
             assign x_new[32*c +: 32]   = acc << ls;
-            assign rs_new[6*c +: 6]    = shift[5] ? (6'd0 - shift) : 6'd0;
+            // single: 31 - shift is 1..62 for TFLite's shifts -31..30
+            assign rs_new[6*c +: 6]    = in_single ? (6'd31 - shift) : shift[5] ? (6'd0 - shift) : 6'd0;
             assign prod_new[64*c +: 64] = x * mult;  // 64-bit context: exact
             assign ovf_new[c]          = (x == 32'sh80000000) && (mult == 32'sh80000000);
 
             kpu_requant u_requant (
                 .prod    (s2_prod[64*c +: 64]),
                 .ovf     (s2_ovf[c]),
+                .single  (s2_single),
                 .rs      (s2_rs[6*c +: 6]),
                 .out_zp  (s2_zp),
                 .act_min (s2_min),
@@ -132,6 +139,7 @@ module kpu_post #(
             s1_last <= in_last;
             s1_raw  <= in_raw;
             s1_pool <= in_pool;
+            s1_single <= in_single;
             s1_grp  <= in_grp;
             s1_zp   <= in_out_zp;
             s1_min  <= in_act_min;
@@ -144,6 +152,7 @@ module kpu_post #(
             s2_last <= s1_last;
             s2_raw  <= s1_raw;
             s2_pool <= s1_pool;
+            s2_single <= s1_single;
             s2_grp  <= s1_grp;
             s2_zp   <= s1_zp;
             s2_min  <= s1_min;

@@ -1,27 +1,43 @@
 // Back half of TFLite's MultiplyByQuantizedMultiplier for one lane, purely
 // combinational, followed by the output zero point and activation clamp.
 //
-// Input is the exact 64-bit product x * M (x already left-shifted, see
-// kpu_post) and the flag for the one overflowing case x == M == INT32_MIN.
+// Input is the exact 64-bit product x * M (x already left-shifted in double
+// rounding, see kpu_post) and the flag for the one overflowing case
+// x == M == INT32_MIN. Double rounding (single = 0, TFLite reference):
 //   SaturatingRoundingDoublingHighMul:
 //     (prod + nudge) / 2^31 with C truncation, nudge = 2^30 or 1 - 2^30
 //   RoundingDivideByPOT(high, rs): gemmlowp mask / remainder / threshold form
+// Single rounding (single = 1, TFLITE_SINGLE_ROUNDING), rs = 31 - shift:
+//   (prod + 2^(rs - 1)) >>> rs, low 32 bits (int64 -> int32 wrap)
+// Both share the 64-bit rounding adder; then
 //   out = min(max(result + output_zp, act_min), act_max)   (TFLite's order)
 // act_min/act_max are int8, so the clamp also saturates to int8.
 `default_nettype none
 
 module kpu_requant (
     input  wire signed [63:0] prod,      // x * M
-    input  wire               ovf,       // x == M == INT32_MIN: saturate
-    input  wire        [5:0]  rs,        // right shift, 0..31 (32 not supported)
+    input  wire               ovf,       // x == M == INT32_MIN: saturate (double)
+    input  wire               single,    // single rounding, else double
+    input  wire        [5:0]  rs,        // right shift: double 0..31, single 1..62
     input  wire signed [7:0]  out_zp,
     input  wire signed [7:0]  act_min,
     input  wire signed [7:0]  act_max,
     output wire signed [7:0]  q
 );
+    // --- rounding add, shared --------------------------------------------
+    wire signed [63:0] nudge  = prod[63] ? (64'sd1 - 64'sd1073741824) : 64'sd1073741824;
+    wire signed [63:0] half   = 64'sd1 <<< (rs - 6'd1);  // single: 2^(rs - 1)
+    // |prod| <= 2^62 and |addend| <= 2^61: cannot overflow
+    wire signed [63:0] t      = prod + (single ? half : nudge);
+
+    // --- single rounding ---------------------------------------------------
+    // Bits 63:32 of the shifted sum are dropped: the int64 -> int32 wrap.
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire signed [63:0] t_shr  = t >>> rs;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wire signed [32:0] single_q = {t_shr[31], t_shr[31:0]};
+
     // --- SRDHM -----------------------------------------------------------
-    wire signed [63:0] nudge = prod[63] ? (64'sd1 - 64'sd1073741824) : 64'sd1073741824;
-    wire signed [63:0] t     = prod + nudge;  // |prod| <= 2^62: cannot overflow
     // Arithmetic shift floors; C division truncates, so negative values with a
     // non-zero remainder move up by one. Bits above 62 only matter for the
     // saturating case, which ovf replaces.
@@ -36,7 +52,8 @@ module kpu_requant (
     wire        [32:0] remainder = hx & mask;
     wire        [32:0] threshold = (mask >> 1) + {32'd0, high[31]};
     wire signed [32:0] floor_q   = hx >>> rs;
-    wire signed [32:0] scaled    = floor_q + {32'd0, remainder > threshold};
+    wire signed [32:0] double_q  = floor_q + {32'd0, remainder > threshold};
+    wire signed [32:0] scaled    = single ? single_q : double_q;
 
     // --- zero point and clamp --------------------------------------------
     wire signed [33:0] with_zp = {scaled[32], scaled} + {{26{out_zp[7]}}, out_zp};
