@@ -157,16 +157,39 @@ def rounding_divide_by_pot(x, exponent) -> np.ndarray:
     return ((x >> e) + (remainder > threshold).astype(np.int64)).astype(np.int64)
 
 
-def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
-    """TFLite MultiplyByQuantizedMultiplier (reference, double rounding).
+ROUNDINGS = ("double", "single")
 
-    shift > 0 is a left shift of x before the high multiply (int32 wrap, as the
-    reference `x * (1 << left_shift)`), shift < 0 a rounding right shift after.
+
+def _check_rounding(rounding) -> str:
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"rounding must be 'double' or 'single', got {rounding!r}")
+    return rounding
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str = "double") -> np.ndarray:
+    """TFLite MultiplyByQuantizedMultiplier, in either of TFLite's two builds.
+
+    rounding="double" (reference kernels, gemmlowp): shift > 0 is a left shift of
+    x before the high multiply (int32 wrap, as the reference `x * (1 << left_shift)`),
+    shift < 0 a rounding right shift (ties away from zero) after it.
+
+    rounding="single" (TFLITE_SINGLE_ROUNDING, what XNNPACK / optimized kernels
+    compute): (x*M + 2**(30-shift)) >> (31-shift) in int64 with an arithmetic
+    (floor) shift, so exact ties round towards +inf, also for negative x; a left
+    shift is folded into the total shift (no int32 wrap of x << shift). TFLite
+    DCHECKs the result fits int32; here it saturates to int32, which gives the
+    same int8 after the activation clamp as the exact value.
     """
+    _check_rounding(rounding)
     x = _as_int64("x", x, INT32_MIN, INT32_MAX)
     m = _as_int64("multiplier", multiplier, INT32_MIN, INT32_MAX)
     s = _as_int64("shift", shift, SHIFT_MIN, SHIFT_MAX)
     x, m, s = np.broadcast_arrays(x, m, s)
+    if rounding == "single":
+        total = 31 - s  # 1..62
+        # |x*m| <= 2**62 and the nudge <= 2**61: exact in int64.
+        result = (x * m + (np.int64(1) << (total - 1))) >> total
+        return np.clip(result, INT32_MIN, INT32_MAX).astype(np.int64)
     left = np.maximum(s, 0)
     right = np.maximum(-s, 0)
     shifted = wrap32(x << left)  # |x << 30| < 2**62: exact before the wrap
@@ -184,7 +207,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)  # real = q * 2**shift, q in [0.5, 1)
-    q_fixed = round(q * (1 << 31))
+    q_fixed = math.floor(q * (1 << 31) + 0.5)  # TfLiteRound: half away from zero (q > 0)
     if q_fixed == 1 << 31:
         q_fixed //= 2
         shift += 1
@@ -196,7 +219,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------
-# gemm / conv2d
+# gemm / conv2d / depthwise / fully connected
 
 
 def _requant_scalars(output_zp, act_min, act_max) -> tuple[int, int, int]:
@@ -208,13 +231,41 @@ def _requant_scalars(output_zp, act_min, act_max) -> tuple[int, int, int]:
     return output_zp, act_min, act_max
 
 
-def requantize(acc, multiplier, shift, *, output_zp=0, act_min=INT8_MIN, act_max=INT8_MAX) -> np.ndarray:
+def requantize(
+    acc, multiplier, shift, *, output_zp=0, act_min=INT8_MIN, act_max=INT8_MAX, rounding: str = "double"
+) -> np.ndarray:
     """int32 accumulators [.., N] -> int8: clamp(MBQM + output_zp, act_min, act_max)."""
     output_zp, act_min, act_max = _requant_scalars(output_zp, act_min, act_max)
-    scaled = multiply_by_quantized_multiplier(acc, multiplier, shift)
+    scaled = multiply_by_quantized_multiplier(acc, multiplier, shift, rounding)
     # TFLite order: max with act_min, then min with act_max; the range is int8 so
     # the final int8 saturation is implied.
     return np.minimum(np.maximum(scaled + output_zp, act_min), act_max).astype(np.int8)
+
+
+def _bias64(bias, n: int) -> np.ndarray:
+    if bias is None:
+        return np.zeros(n, dtype=np.int64)
+    _check_array("bias", bias, np.int32, 1)
+    if bias.shape != (n,):
+        raise ValueError(f"bias must have shape ({n},), got {bias.shape}")
+    return bias.astype(np.int64)
+
+
+def _finish(acc, n: int, multiplier, shift, output_zp, act_min, act_max, rounding) -> np.ndarray:
+    """int64 accumulators [..., n] (bias added) -> raw int32 or requantized int8."""
+    _check_rounding(rounding)
+    acc = wrap32(acc)
+    if multiplier is None:
+        if shift is not None:
+            raise ValueError("shift given without multiplier")
+        # output_zp/act_* are ignored in raw mode, as the RTL ignores them.
+        _requant_scalars(output_zp, act_min, act_max)
+        return acc.astype(np.int32)
+    if shift is None:
+        raise ValueError("multiplier given without shift")
+    m = _per_channel("multiplier", multiplier, n, INT32_MIN, INT32_MAX)
+    s = _per_channel("shift", shift, n, SHIFT_MIN, SHIFT_MAX)
+    return requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max, rounding=rounding)
 
 
 def gemm(
@@ -228,13 +279,14 @@ def gemm(
     output_zp: int = 0,
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
+    rounding: str = "double",
 ) -> np.ndarray:
     """(A - input_zp) @ B + bias, then requantized per output column.
 
     a: int8 [M, K], b: int8 [K, N], bias: int32 [N] (or None = 0).
     multiplier None -> the raw int32 accumulators (wrapped to int32 as the RTL
     does, see the module docstring); otherwise int8 [M, N] requantized with
-    per-column multiplier/shift (scalars broadcast).
+    per-column multiplier/shift (scalars broadcast) and the given rounding.
     """
     _check_array("a", a, np.int8, 2)
     _check_array("b", b, np.int8, 2)
@@ -244,81 +296,146 @@ def gemm(
         raise ValueError("K must be at least 1")
     n = b.shape[1]
     input_zp = _scalar("input_zp", input_zp, INT8_MIN, INT8_MAX)
-    if bias is None:
-        bias64 = np.zeros(n, dtype=np.int64)
-    else:
-        _check_array("bias", bias, np.int32, 1)
-        if bias.shape != (n,):
-            raise ValueError(f"bias must have shape ({n},), got {bias.shape}")
-        bias64 = bias.astype(np.int64)
+    bias64 = _bias64(bias, n)
     # Exact in int64 for any K < 2**46; the wrap models the 32-bit accumulator.
-    acc = wrap32((a.astype(np.int64) - input_zp) @ b.astype(np.int64) + bias64)
-    if multiplier is None:
-        if shift is not None:
-            raise ValueError("shift given without multiplier")
-        # output_zp/act_* are ignored in raw mode, as the RTL ignores them.
-        _requant_scalars(output_zp, act_min, act_max)
-        return acc.astype(np.int32)
-    if shift is None:
-        raise ValueError("multiplier given without shift")
-    m = _per_channel("multiplier", multiplier, n, INT32_MIN, INT32_MAX)
-    s = _per_channel("shift", shift, n, SHIFT_MIN, SHIFT_MAX)
-    return requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max)
+    acc = (a.astype(np.int64) - input_zp) @ b.astype(np.int64) + bias64
+    return _finish(acc, n, multiplier, shift, output_zp, act_min, act_max, rounding)
 
 
-def conv_output_size(size: int, k: int, stride: int, padding: str) -> tuple[int, int]:
-    """TFLite output size and padding-before for one spatial axis."""
+def fully_connected(
+    inp: np.ndarray,
+    weights: np.ndarray,
+    *,
+    bias=None,
+    input_zp: int = 0,
+    multiplier=None,
+    shift=None,
+    output_zp: int = 0,
+    act_min: int = INT8_MIN,
+    act_max: int = INT8_MAX,
+    rounding: str = "double",
+) -> np.ndarray:
+    """TFLite int8 FullyConnected: inp int8 [B, K], weights int8 [N, K] (TFLite layout) -> [B, N].
+
+    Per-tensor (scalar) or per-channel multiplier/shift; weights zero point 0."""
+    _check_array("weights", weights, np.int8, 2)
+    return gemm(inp, np.ascontiguousarray(weights.T), bias=bias, input_zp=input_zp, multiplier=multiplier,
+                shift=shift, output_zp=output_zp, act_min=act_min, act_max=act_max, rounding=rounding)  # fmt: skip
+
+
+def _pair(name: str, value, lo: int, hi: int) -> tuple[int, int]:
+    """An int or an (h, w) pair of ints in [lo, hi]."""
+    pair = tuple(value) if isinstance(value, (tuple, list)) else (value, value)
+    if len(pair) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name} must be an integer or an (h, w) pair, got {value!r}")
+    if not all(lo <= v <= hi for v in pair):
+        raise ValueError(f"{name} must be {lo}..{hi}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+STRIDE_MAX = 4
+DILATION_MAX = 2
+
+
+def conv_output_size(size: int, k: int, stride: int, padding: str, dilation: int = 1) -> tuple[int, int]:
+    """TFLite output size and padding-before for one spatial axis (effective kernel (k-1)*dilation+1)."""
+    eff = (k - 1) * dilation + 1
     if padding == "same":
         out = -(-size // stride)
-        pad_total = max((out - 1) * stride + k - size, 0)
+        pad_total = max((out - 1) * stride + eff - size, 0)
         return out, pad_total // 2
     if padding == "valid":
-        if size < k:
-            raise ValueError(f"'valid' padding needs input size >= kernel size, got {size} < {k}")
-        return (size - k) // stride + 1, 0
+        if size < eff:
+            raise ValueError(f"'valid' padding needs input size >= kernel extent, got {size} < {eff}")
+        return (size - eff) // stride + 1, 0
     raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
 
 
-def _check_conv_args(stride, padding, kh, kw):
-    if stride not in (1, 2) or isinstance(stride, bool):
-        raise ValueError(f"stride must be 1 or 2, got {stride!r}")
+def _conv_geometry(shape, kh, kw, stride, padding, dilation):
+    """Checks the arguments; returns (sh, sw), (dh, dw), (oh, pad_top), (ow, pad_left)."""
     if padding not in ("same", "valid"):
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
-    if (kh, kw) not in ((1, 1), (3, 3)):
-        raise ValueError(f"kernel must be 1x1 or 3x3, got {kh}x{kw}")
+    sh, sw = _pair("stride", stride, 1, STRIDE_MAX)
+    dh, dw = _pair("dilation", dilation, 1, DILATION_MAX)
+    if kh < 1 or kw < 1:
+        raise ValueError(f"kernel must be at least 1x1, got {kh}x{kw}")
+    h, w = shape[0], shape[1]
+    if min(shape) == 0:
+        raise ValueError(f"input has an empty dimension: shape {tuple(shape)}")
+    return (sh, sw), (dh, dw), conv_output_size(h, kh, sh, padding, dh), conv_output_size(w, kw, sw, padding, dw)
+
+
+def _padded(inp, fill, kh, kw, strides, dilations, rows, cols, dtype):
+    """inp placed at (pad_top, pad_left) in a buffer big enough for every tap's strided slice."""
+    (oh, pad_top), (ow, pad_left) = rows, cols
+    h, w = inp.shape[:2]
+    ph = max(pad_top + h, (oh - 1) * strides[0] + (kh - 1) * dilations[0] + 1)
+    pw = max(pad_left + w, (ow - 1) * strides[1] + (kw - 1) * dilations[1] + 1)
+    buf = np.full((ph, pw, inp.shape[2]), fill, dtype=dtype)
+    buf[pad_top : pad_top + h, pad_left : pad_left + w] = inp
+    return buf
+
+
+def _tap(buf, ky, kx, strides, dilations, oh, ow):
+    """The [OH, OW, C] input values that kernel tap (ky, kx) multiplies."""
+    y0, x0 = ky * dilations[0], kx * dilations[1]
+    return buf[y0 : y0 + strides[0] * (oh - 1) + 1 : strides[0], x0 : x0 + strides[1] * (ow - 1) + 1 : strides[1]]
 
 
 def im2col(
-    inp: np.ndarray, kh: int, kw: int, *, stride: int = 1, padding: str = "same", input_zp: int = 0
+    inp: np.ndarray,
+    kh: int,
+    kw: int,
+    *,
+    stride=1,
+    padding: str = "same",
+    input_zp: int = 0,
+    dilation=1,
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Patches of an int8 [H, W, Cin] image as an int8 [OH*OW, KH*KW*Cin] matrix.
 
+    Any KH x KW, stride 1..4 and dilation 1..2 (an int or an (h, w) pair).
     Column index is (ky*KW + kx)*Cin + ci, matching `conv_weights_as_gemm`.
     Padded positions hold input_zp so they contribute 0 once the array
     subtracts the zero point. Returns (patches, (OH, OW)).
     """
     _check_array("input", inp, np.int8, 3)
-    _check_conv_args(stride, padding, kh, kw)
     input_zp = _scalar("input_zp", input_zp, INT8_MIN, INT8_MAX)
-    h, w, cin = inp.shape
-    if min(h, w, cin) == 0:
-        raise ValueError(f"input has an empty dimension: shape {inp.shape}")
-    oh, pad_top = conv_output_size(h, kh, stride, padding)
-    ow, pad_left = conv_output_size(w, kw, stride, padding)
-    # Pad generously on every side; the slice below takes what TFLite would see.
-    padded = np.full((h + kh + 2 * stride, w + kw + 2 * stride, cin), input_zp, dtype=np.int8)
-    padded[pad_top : pad_top + h, pad_left : pad_left + w] = inp
-    cols = np.empty((oh, ow, kh, kw, cin), dtype=np.int8)
+    strides, dilations, rows, cols = _conv_geometry(inp.shape, kh, kw, stride, padding, dilation)
+    (oh, _), (ow, _) = rows, cols
+    buf = _padded(inp, input_zp, kh, kw, strides, dilations, rows, cols, np.int8)
+    patches = np.empty((oh, ow, kh, kw, inp.shape[2]), dtype=np.int8)
     for ky in range(kh):
         for kx in range(kw):
-            cols[:, :, ky, kx, :] = padded[ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
-    return cols.reshape(oh * ow, kh * kw * cin), (oh, ow)
+            patches[:, :, ky, kx, :] = _tap(buf, ky, kx, strides, dilations, oh, ow)
+    return patches.reshape(oh * ow, kh * kw * inp.shape[2]), (oh, ow)
 
 
 def conv_weights_as_gemm(weights: np.ndarray) -> np.ndarray:
     """int8 [Cout, KH, KW, Cin] weights as the int8 [KH*KW*Cin, Cout] B matrix."""
     _check_array("weights", weights, np.int8, 4)
     return np.ascontiguousarray(weights.reshape(weights.shape[0], -1).T)
+
+
+def depthwise_patches(
+    inp: np.ndarray, kh: int, kw: int, *, stride=1, padding: str = "same", input_zp: int = 0, dilation=1
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Depthwise lowering: int8 [OH*OW, KH*KW, C] patches (tap t = ky*KW + kx) and (OH, OW).
+
+    Output pixel p, channel c = sum_t (patches[p, t, c] - input_zp) * W[t, c] + bias[c]
+    with W = `depthwise_weights_as_taps(weights)`: per channel a dot product of
+    length KH*KW, independent of the other channels (what a depthwise tile of the
+    array computes with one channel per column and one output pixel per row)."""
+    patches, (oh, ow) = im2col(inp, kh, kw, stride=stride, padding=padding, input_zp=input_zp, dilation=dilation)
+    return patches.reshape(oh * ow, kh * kw, inp.shape[2]), (oh, ow)
+
+
+def depthwise_weights_as_taps(weights: np.ndarray) -> np.ndarray:
+    """int8 [1, KH, KW, C] depthwise weights as int8 [KH*KW, C] (tap-major)."""
+    _check_array("weights", weights, np.int8, 4)
+    if weights.shape[0] != 1:
+        raise ValueError(f"depthwise weights must be [1, KH, KW, C] (depth multiplier 1), got {list(weights.shape)}")
+    return np.ascontiguousarray(weights.reshape(-1, weights.shape[3]))
 
 
 def maxpool2x2(x: np.ndarray) -> np.ndarray:
@@ -358,7 +475,7 @@ def conv2d(
     inp: np.ndarray,
     weights: np.ndarray,
     *,
-    stride: int = 1,
+    stride=1,
     padding: str = "same",
     bias=None,
     input_zp: int = 0,
@@ -368,14 +485,17 @@ def conv2d(
     act_min: int = INT8_MIN,
     act_max: int = INT8_MAX,
     pool: bool = False,
+    dilation=1,
+    rounding: str = "double",
 ) -> np.ndarray:
     """TFLite int8 Conv2D of one NHWC image: returns [OH, OW, Cout].
 
     pool=True follows it with `maxpool2x2` (after requantization): [OH//2, OW//2, Cout].
 
-    inp int8 [H, W, Cin], weights int8 [Cout, KH, KW, Cin] (1x1 or 3x3).
-    Raw int32 when multiplier is None, else int8 (per-channel requant), as gemm;
-    output_zp and act_min/act_max are ignored in raw mode (as in the RTL).
+    inp int8 [H, W, Cin], weights int8 [Cout, KH, KW, Cin], any KH x KW, stride
+    1..4, dilation 1..2 (int or (h, w)). Raw int32 when multiplier is None, else
+    int8 (per-channel requant), as gemm; output_zp and act_min/act_max are
+    ignored in raw mode (as in the RTL).
     """
     _check_array("input", inp, np.int8, 3)
     _check_array("weights", weights, np.int8, 4)
@@ -384,38 +504,56 @@ def conv2d(
         raise ValueError(f"weights have Cin={cin} but the input has {inp.shape[2]} channels")
     if cout == 0:
         raise ValueError("weights have Cout=0")
-    _check_conv_args(stride, padding, kh, kw)
     input_zp = _scalar("input_zp", input_zp, INT8_MIN, INT8_MAX)
-    h, w, _ = inp.shape
-    oh, pad_top = conv_output_size(h, kh, stride, padding)
-    ow, pad_left = conv_output_size(w, kw, stride, padding)
-    if bias is None:
-        bias64 = np.zeros(cout, dtype=np.int64)
-    else:
-        _check_array("bias", bias, np.int32, 1)
-        if bias.shape != (cout,):
-            raise ValueError(f"bias must have shape ({cout},), got {bias.shape}")
-        bias64 = bias.astype(np.int64)
+    strides, dilations, rows, cols = _conv_geometry(inp.shape, kh, kw, stride, padding, dilation)
+    (oh, _), (ow, _) = rows, cols
+    bias64 = _bias64(bias, cout)
     # Computed directly (shifted windows), not through im2col, so the tests'
     # conv2d == gemm(im2col) check compares two different formulations.
-    centred = np.zeros((h + kh + 2 * stride, w + kw + 2 * stride, cin), dtype=np.int64)
-    centred[pad_top : pad_top + h, pad_left : pad_left + w] = inp.astype(np.int64) - input_zp
+    centred = _padded(inp.astype(np.int64) - input_zp, 0, kh, kw, strides, dilations, rows, cols, np.int64)
     w64 = weights.astype(np.int64)
     acc = np.zeros((oh, ow, cout), dtype=np.int64)
     for ky in range(kh):
         for kx in range(kw):
-            window = centred[ky : ky + stride * oh : stride, kx : kx + stride * ow : stride]
-            acc += window @ w64[:, ky, kx, :].T
-    acc = wrap32(acc + bias64)
-    if multiplier is None:
-        if shift is not None:
-            raise ValueError("shift given without multiplier")
-        _requant_scalars(output_zp, act_min, act_max)
-        out = acc.astype(np.int32)
-    else:
-        if shift is None:
-            raise ValueError("multiplier given without shift")
-        m = _per_channel("multiplier", multiplier, cout, INT32_MIN, INT32_MAX)
-        s = _per_channel("shift", shift, cout, SHIFT_MIN, SHIFT_MAX)
-        out = requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max)
+            acc += _tap(centred, ky, kx, strides, dilations, oh, ow) @ w64[:, ky, kx, :].T
+    out = _finish(acc + bias64, cout, multiplier, shift, output_zp, act_min, act_max, rounding)
     return maxpool2x2(out) if pool else out
+
+
+def depthwise_conv2d(
+    inp: np.ndarray,
+    weights: np.ndarray,
+    *,
+    stride=1,
+    padding: str = "same",
+    dilation=1,
+    bias=None,
+    input_zp: int = 0,
+    multiplier=None,
+    shift=None,
+    output_zp: int = 0,
+    act_min: int = INT8_MIN,
+    act_max: int = INT8_MAX,
+    rounding: str = "double",
+) -> np.ndarray:
+    """TFLite int8 DepthwiseConv2D of one NHWC image, depth multiplier 1 only: [OH, OW, C].
+
+    inp int8 [H, W, C], weights int8 [1, KH, KW, C], bias int32 [C]; each output
+    channel c convolves input channel c only. Raw int32 when multiplier is None,
+    else int8 with per-channel multiplier/shift, as conv2d.
+    """
+    _check_array("input", inp, np.int8, 3)
+    taps = depthwise_weights_as_taps(weights)
+    _, kh, kw, c = weights.shape
+    if c != inp.shape[2]:
+        raise ValueError(f"depthwise weights have C={c} but the input has {inp.shape[2]} channels")
+    input_zp = _scalar("input_zp", input_zp, INT8_MIN, INT8_MAX)
+    strides, dilations, rows, cols = _conv_geometry(inp.shape, kh, kw, stride, padding, dilation)
+    (oh, _), (ow, _) = rows, cols
+    bias64 = _bias64(bias, c)
+    centred = _padded(inp.astype(np.int64) - input_zp, 0, kh, kw, strides, dilations, rows, cols, np.int64)
+    acc = np.zeros((oh, ow, c), dtype=np.int64)
+    for ky in range(kh):
+        for kx in range(kw):
+            acc += _tap(centred, ky, kx, strides, dilations, oh, ow) * taps[ky * kw + kx].astype(np.int64)
+    return _finish(acc + bias64, c, multiplier, shift, output_zp, act_min, act_max, rounding)
