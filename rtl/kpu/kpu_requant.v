@@ -8,7 +8,8 @@
 //     (prod + nudge) / 2^31 with C truncation, nudge = 2^30 or 1 - 2^30
 //   RoundingDivideByPOT(high, rs): gemmlowp mask / remainder / threshold form
 // Single rounding (single = 1, TFLITE_SINGLE_ROUNDING), rs = 31 - shift:
-//   (prod + 2^(rs - 1)) >>> rs, low 32 bits (int64 -> int32 wrap)
+//   (prod + 2^(rs - 1)) >>> rs, saturated to int32 (TFLite DCHECKs that it
+//   fits; saturating gives the int8 the exact value would give after the clamp)
 // Both share the 64-bit rounding adder; then
 //   out = min(max(result + output_zp, act_min), act_max)   (TFLite's order)
 // act_min/act_max are int8, so the clamp also saturates to int8.
@@ -31,11 +32,12 @@ module kpu_requant (
     wire signed [63:0] t      = prod + (single ? half : nudge);
 
     // --- single rounding ---------------------------------------------------
-    // Bits 63:32 of the shifted sum are dropped: the int64 -> int32 wrap.
-    /* verilator lint_off UNUSEDSIGNAL */
     wire signed [63:0] t_shr  = t >>> rs;
-    /* verilator lint_on UNUSEDSIGNAL */
-    wire signed [32:0] single_q = {t_shr[31], t_shr[31:0]};
+    // Fits int32 iff bits 63:31 are all equal; else saturate by the sign.
+    wire               fits   = (t_shr[63:31] == {33{t_shr[63]}});
+    wire signed [31:0] sat    = t_shr[63] ? 32'sh80000000 : 32'sh7fffffff;
+    wire signed [31:0] single_32 = fits ? t_shr[31:0] : sat;
+    wire signed [32:0] single_q  = {single_32[31], single_32};
 
     // --- SRDHM -----------------------------------------------------------
     // Arithmetic shift floors; C division truncates, so negative values with a

@@ -62,7 +62,8 @@
 //      TFLITE_SINGLE_ROUNDING (the form XNNPACK's integer "rndnu"
 //      requantization shares; XNNPACK's fp32 requantization rounds in float):
 //      (acc * M + 2^(30 - s)) >> (31 - s), 64-bit exact, arithmetic shift
-//      (ties round up), result wrapped to int32 like C's int64 -> int32 cast
+//      (ties round up), result saturated to int32 (as models/kpu.py; TFLite
+//      DCHECKs that it fits)
 // then + output_zp and the activation clamp in both modes. Same 3-stage
 // kpu_post pipeline and latency for both (stage 3 holds both rounding paths).
 //
