@@ -65,7 +65,12 @@
 //      (ties round up), result saturated to int32 (as models/kpu.py; TFLite
 //      DCHECKs that it fits)
 // then + output_zp and the activation clamp in both modes. Same 3-stage
-// kpu_post pipeline and latency for both (stage 3 holds both rounding paths).
+// kpu_post pipeline, latency and throughput for both: stage 1 computes the
+// right shift (31 - s when single) and skips the left shift, stage 3 holds
+// both rounding paths behind one shared 64-bit rounding adder (plus a 2:1 mux
+// on its addend and a 64-bit shifter with int32 saturation for single).
+// Timing paths that grew: stage 3 by that mux and shifter; the operand path
+// (op_a -> PE accumulator) by one 8-bit 2:1 mux per PE (depthwise select).
 //
 // Result stream (res_*), valid/ready: ROWS beats per tile, beat r = output row
 // m0 + r; res_data[32*c +: 32] is column n0 + c: the int32 accumulator in raw
