@@ -351,11 +351,11 @@ def conv_output_size(size: int, k: int, stride: int, padding: str, dilation: int
     raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
 
 
-def _conv_geometry(shape, kh, kw, stride, padding, dilation):
+def _conv_geometry(shape, kh, kw, stride, padding, dilation, stride_max: int = STRIDE_MAX):
     """Checks the arguments; returns (sh, sw), (dh, dw), (oh, pad_top), (ow, pad_left)."""
     if padding not in ("same", "valid"):
         raise ValueError(f"padding must be 'same' or 'valid', got {padding!r}")
-    sh, sw = _pair("stride", stride, 1, STRIDE_MAX)
+    sh, sw = _pair("stride", stride, 1, stride_max)
     dh, dw = _pair("dilation", dilation, 1, DILATION_MAX)
     if kh < 1 or kw < 1:
         raise ValueError(f"kernel must be at least 1x1, got {kh}x{kw}")
@@ -520,6 +520,30 @@ def conv2d(
     return maxpool2x2(out) if pool else out
 
 
+def lower_conv2d(
+    x: np.ndarray,
+    weights: np.ndarray,
+    *,
+    stride=1,
+    padding: str = "same",
+    input_zp: int = 0,
+    pool: bool = False,
+    dilation=1,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """The one conv-to-GEMM lowering (tests, CLI, bench, network runner): im2col rows (in
+    `pool_order` when pooled, so each 4 rows are one 2x2 window) and the weights as [K, Cout].
+    Returns (a [M, K], b [K, Cout], (OH, OW, Cout)) of the convolution before pooling."""
+    weights = np.asarray(weights)
+    if weights.ndim != 4:
+        raise ValueError(f"weights must be int8 [Cout, KH, KW, Cin], got shape {list(weights.shape)}")
+    a, (oh, ow) = im2col(
+        x, weights.shape[1], weights.shape[2], stride=stride, padding=padding, input_zp=input_zp, dilation=dilation
+    )
+    if pool:
+        a = a[pool_order(oh, ow)]
+    return a, conv_weights_as_gemm(weights), (oh, ow, weights.shape[0])
+
+
 def depthwise_conv2d(
     inp: np.ndarray,
     weights: np.ndarray,
@@ -557,3 +581,188 @@ def depthwise_conv2d(
         for kx in range(kw):
             acc += _tap(centred, ky, kx, strides, dilations, oh, ow) * taps[ky * kw + kx].astype(np.int64)
     return _finish(acc + bias64, c, multiplier, shift, output_zp, act_min, act_max, rounding)
+
+
+# --------------------------------------------------------------------------
+# host-side ops of TFLite int8 networks (reference kernel integer semantics)
+
+
+def _srdhm(a, b) -> np.ndarray:
+    return saturating_rounding_doubling_high_mul(a, b)
+
+
+def _rdbpot(x, e) -> np.ndarray:
+    return rounding_divide_by_pot(x, e)
+
+
+def add_quant_params(input1_scale: float, input2_scale: float, output_scale: float) -> dict:
+    """TFLite add.cc Prepare for int8: left_shift 20 and three (multiplier, shift) pairs.
+
+    Scales are float32 as stored in the model; the arithmetic follows add.cc
+    (max of the two float scales, doubled in double; (1 << 20) * output_scale in float)."""
+    s1, s2, so = np.float32(input1_scale), np.float32(input2_scale), np.float32(output_scale)
+    left_shift = 20
+    twice_max = 2 * float(max(s1, s2))
+    params = {"left_shift": left_shift}
+    for name, real in (("input1", float(s1) / twice_max), ("input2", float(s2) / twice_max),
+                       ("output", twice_max / float(np.float32((1 << left_shift) * so)))):  # fmt: skip
+        params[f"{name}_multiplier"], params[f"{name}_shift"] = quantize_multiplier(real)
+    params["single"] = _add_single_rounding_params(s1 / so, s2 / so)
+    return params
+
+
+def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.float32) -> dict | None:
+    """XNNPACK's qs8 add parameters (what the default TFLite interpreter runs; one rounding).
+
+    Both float32 scale ratios become integer multipliers of about 21 bits sharing one right
+    shift, chosen from the larger ratio's float exponent: shift = 20 - exponent."""
+    a, b = np.float32(a_output_scale), np.float32(b_output_scale)
+    exponent = int(np.array(max(a, b), np.float32).view(np.uint32) >> 23) - 127
+    shift = 20 - exponent
+    if not 12 <= shift <= 30:  # XNNPACK refuses such an ADD (TFLite then runs its own kernel)
+        return None
+
+    def multiplier(ratio: np.float32) -> int:  # ratio * 2**shift, by adding to the float exponent, then lrintf
+        bits = np.array(ratio, np.float32).view(np.uint32) + np.uint32(shift << 23)
+        return int(np.rint(bits.view(np.float32)))
+
+    return {"a_multiplier": multiplier(a), "b_multiplier": multiplier(b), "shift": shift}
+
+
+def add(x1, x2, *, input1_zp: int, input2_zp: int, output_zp: int, params: dict,
+        act_min: int = INT8_MIN, act_max: int = INT8_MAX, rounding: str = "double") -> np.ndarray:  # fmt: skip
+    """TFLite int8 ADD, numpy broadcasting; params from `add_quant_params`.
+
+    rounding="double" (reference_integer_ops::AddFunc): each input (x - zp) << 20,
+    rescaled to the common scale; the sum rescaled to the output scale (three
+    double-rounding MBQMs), plus output_zp, clamped. rounding="single": XNNPACK's
+    qs8 add (the default interpreter): (x1 - zp1) * m1 + (x2 - zp2) * m2 with ~21-bit
+    multipliers, one rounding arithmetic shift, plus output_zp, clamped."""
+    _check_rounding(rounding)
+    if rounding == "single":  # XNNPACK: both inputs scaled into one int32 sum, one rounding shift (ties up)
+        p = params["single"]
+        if p is None:
+            raise ValueError("ADD scale ratios outside XNNPACK's range [2**-10, 2**8): no single-rounding add")
+        acc = ((np.asarray(x1, np.int64) - input1_zp) * p["a_multiplier"]
+               + (np.asarray(x2, np.int64) - input2_zp) * p["b_multiplier"] + (1 << (p["shift"] - 1)))  # fmt: skip
+        return np.clip((acc >> p["shift"]) + output_zp, act_min, act_max).astype(np.int8)
+    ls = params["left_shift"]
+    v1 = (np.asarray(x1, np.int64) - input1_zp) << ls
+    v2 = (np.asarray(x2, np.int64) - input2_zp) << ls
+    s1 = multiply_by_quantized_multiplier(v1, params["input1_multiplier"], params["input1_shift"], rounding)
+    s2 = multiply_by_quantized_multiplier(v2, params["input2_multiplier"], params["input2_shift"], rounding)
+    raw = multiply_by_quantized_multiplier(wrap32(s1 + s2), params["output_multiplier"], params["output_shift"],
+                                           rounding) + output_zp  # fmt: skip
+    return np.clip(raw, act_min, act_max).astype(np.int8)
+
+
+def average_pool2d(inp: np.ndarray, filter_hw, *, stride=1, padding: str = "valid",
+                   act_min: int = INT8_MIN, act_max: int = INT8_MAX) -> np.ndarray:  # fmt: skip
+    """TFLite int8 AVERAGE_POOL_2D (reference_integer_ops::AveragePool) of [H, W, C].
+
+    Sum over the in-bounds part of each window, divided by the count of in-bounds
+    taps rounding half away from zero (C truncating division), clamped. Input and
+    output share scale and zero point (TFLite requires it for int8)."""
+    _check_array("input", inp, np.int8, 3)
+    fh, fw = filter_hw
+    strides, _, (oh, pad_top), (ow, pad_left) = _conv_geometry(
+        inp.shape, fh, fw, stride, padding, 1, stride_max=max(inp.shape)
+    )
+    h, w, c = inp.shape
+    out = np.empty((oh, ow, c), dtype=np.int8)
+    x64 = inp.astype(np.int64)
+    for oy in range(oh):
+        y0 = oy * strides[0] - pad_top
+        ys = slice(max(y0, 0), min(y0 + fh, h))
+        for ox in range(ow):
+            x0 = ox * strides[1] - pad_left
+            xs = slice(max(x0, 0), min(x0 + fw, w))
+            window = x64[ys, xs]
+            count = window.shape[0] * window.shape[1]
+            acc = window.sum(axis=(0, 1))
+            half = count // 2
+            q = np.where(acc > 0, (acc + half) // count, -((-(acc - half)) // count))  # C division truncates
+            out[oy, ox] = np.clip(q, act_min, act_max)
+    return out
+
+
+def quantize(x, scale: float, zero_point: int) -> np.ndarray:
+    """TFLite QUANTIZE float32 -> int8 (AffineQuantize): round(x / scale) half away from zero + zp."""
+    q = np.asarray(x, np.float32) / np.float32(scale)  # float32 division, as the kernel
+    q = q.astype(np.float64)
+    rounded = np.sign(q) * np.floor(np.abs(q) + 0.5)
+    return np.clip(rounded + zero_point, INT8_MIN, INT8_MAX).astype(np.int8)
+
+
+def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
+    """TFLite DEQUANTIZE int8 -> float32: double(scale) * (q - zp), cast to float."""
+    return (float(np.float32(scale)) * (np.asarray(q, np.int64) - zero_point)).astype(np.float32)
+
+
+# gemmlowp fixed point, int32 raw values (F<n> = n integer bits).
+def _sat_shl(x, e: int) -> np.ndarray:
+    """gemmlowp SaturatingRoundingMultiplyByPOT<e> for e > 0."""
+    threshold = (1 << (31 - e)) - 1
+    return np.where(x > threshold, INT32_MAX, np.where(x < -threshold, INT32_MIN, x << e))
+
+
+def _exp_on_interval_between_negative_one_quarter_and_0_excl(a):
+    x = a + (1 << 28)  # + 1/8 in F0
+    x2 = _srdhm(x, x)
+    x3 = _srdhm(x2, x)
+    x4 = _srdhm(x2, x2)
+    x4_over_4 = _rdbpot(x4, 2)
+    poly = _rdbpot(_srdhm(x4_over_4 + x3, 715827883) + x2, 1)  # 715827883 = 1/3 in F0
+    constant = 1895147668  # exp(-1/8) in F0
+    return constant + _srdhm(constant, x + poly)
+
+
+def _exp_on_negative_values_f5(a):
+    """gemmlowp exp_on_negative_values for F5 input (26 fractional bits) -> F0."""
+    one_quarter = 1 << 24
+    a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
+    result = _exp_on_interval_between_negative_one_quarter_and_0_excl(_sat_shl(a_mod_quarter_minus_one_quarter, 5))
+    remainder = a_mod_quarter_minus_one_quarter - a
+    for exponent, multiplier in ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
+                                 (2, 39332535), (3, 720401), (4, 242)):  # fmt: skip
+        result = np.where(remainder & (1 << (26 + exponent)), _srdhm(result, multiplier), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def _one_over_one_plus_x_for_x_in_0_1(a):
+    """gemmlowp one_over_one_plus_x_for_x_in_0_1 (F0 -> F0), Newton-Raphson in F2."""
+    s = a + np.int64(INT32_MAX)
+    half_denominator = np.where(s >= 0, (s + 1) // 2, -((-(s - 1)) // 2))  # RoundingHalfSum, C division
+    x = 1515870810 + _srdhm(half_denominator, -1010580540)  # 48/17 - 32/17 * d, in F2
+    for _ in range(3):
+        one_minus = (1 << 29) - _srdhm(half_denominator, x)
+        x = x + _sat_shl(_srdhm(x, one_minus), 2)
+    return _sat_shl(x, 1)
+
+
+def softmax_params(beta: float, input_scale: float) -> tuple[int, int, int]:
+    """TFLite softmax.cc Prepare (reference kernel): (input_multiplier, input_left_shift, diff_min)."""
+    real = min(float(np.float32(beta)) * float(np.float32(input_scale)) * (1 << 26), (1 << 31) - 1.0)
+    multiplier, left_shift = quantize_multiplier(real)
+    radius = math.floor(1.0 * ((1 << 5) - 1) * (1 << 26) / (1 << left_shift))
+    return multiplier, left_shift, -radius
+
+
+def softmax(inp, *, beta: float, input_scale: float) -> np.ndarray:
+    """TFLite int8 -> int8 SOFTMAX, reference kernel (gemmlowp fixed point, output scale 1/256, zp -128),
+    over the last axis."""
+    multiplier, left_shift, diff_min = softmax_params(beta, input_scale)
+    x = np.asarray(inp, np.int64)
+    diff = x - x.max(axis=-1, keepdims=True)
+    valid = diff >= diff_min
+    rescaled = _srdhm(wrap32(diff << left_shift), multiplier)  # MultiplyByQuantizedMultiplierGreaterThanOne
+    exps = _exp_on_negative_values_f5(rescaled)
+    sum_of_exps = wrap32(np.where(valid, _rdbpot(exps, 12), 0).sum(axis=-1, keepdims=True))  # F12
+    headroom_plus_one = 32 - np.frexp(sum_of_exps.astype(np.float64))[1].astype(np.int64)  # count leading zeros
+    num_bits_over_unit = 12 - headroom_plus_one
+    shifted_sum_minus_one = wrap32(((sum_of_exps << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31))
+    shifted_scale = _one_over_one_plus_x_for_x_in_0_1(shifted_sum_minus_one)
+    exponent = np.broadcast_to(num_bits_over_unit + 31 - 8, x.shape)
+    unsat = _rdbpot(_srdhm(np.broadcast_to(shifted_scale, x.shape), exps), exponent)
+    out = np.clip(unsat - 128, INT8_MIN, INT8_MAX)
+    return np.where(valid, out, INT8_MIN).astype(np.int8)
