@@ -142,6 +142,17 @@ def test_whole_network_on_the_model_is_bit_exact(name, capsys):
     assert array and all(r["on"] == "model" and r["macs"] > 0 for r in array)
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_whole_network_single_rounding_matches_xnnpack(name, capsys):
+    """Seed 1 happens to hold none of the rare near-ties where XNNPACK's float32 requantization and integer
+    single rounding differ (keyword_spotting seed 2 has one; see README)."""
+    code, out, err = net_cli(capsys, MODELS[name], "--model", "--check", "--seed", 1, "--rounding", "single", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["bit_exact"] and result["rounding"] == "single"
+    assert all(r["rounding"] == "single" for r in result["layers"] if r["op"] in (*tflite_net.ARRAY_OPS, "ADD"))
+
+
 def test_table_and_input_file(tmp_path, capsys):
     net = tflite_net.Network(MODELS["keyword_spotting"])
     x = net.random_input(3)
@@ -234,6 +245,8 @@ def test_edit_roundtrip_is_faithful(tmp_path, capsys):
         (None, ["--input", "{d}/x_f32.npy"], "input must have dtype int8"),
         (None, ["--input", "{d}/x_shape.npy"], "input must have shape [1, 32, 32, 3]"),
         (None, ["--input", "{d}/absent.npy"], "absent.npy: no such file"),
+        (None, ["--input", "{d}/x.npz"], "an .npz archive, not an .npy array"),
+        (None, ["--seed", "-3"], "--seed must be >= 0, got -3"),
         (None, ["--input", "{d}/garbage.npy"], "not a readable .npy file"),
     ],
 )  # fmt: skip
@@ -241,6 +254,7 @@ def test_bad_model_or_input_is_one_line_exit_2(make, args, message, tmp_path, ca
     np.save(tmp_path / "x_f32.npy", np.zeros((1, 32, 32, 3), np.float32))
     np.save(tmp_path / "x_shape.npy", np.zeros((1, 32, 32, 4), np.int8))
     (tmp_path / "garbage.npy").write_bytes(b"\x00\x01garbage")
+    np.savez(tmp_path / "x.npz", x=np.zeros((1, 32, 32, 3), np.int8))
     model = make(tmp_path) if make else MODELS["image_classification"]
     code, out, err = net_cli(capsys, model, "--model", *[a.format(d=tmp_path) for a in args])
     assert code == 2 and out == ""

@@ -91,6 +91,8 @@ def load_network(path: Path) -> tflite_net.Network:
 def load_input(args: argparse.Namespace, net: tflite_net.Network) -> tuple[np.ndarray, int | None]:
     if args.input is None:
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+        if seed < 0:
+            raise UserError(f"--seed must be >= 0, got {seed}")
         return net.random_input(seed), seed
     if not args.input.is_file():
         raise UserError(f"{args.input}: no such file")
@@ -99,6 +101,7 @@ def load_input(args: argparse.Namespace, net: tflite_net.Network) -> tuple[np.nd
     except (OSError, ValueError) as exc:
         raise UserError(f"{args.input}: not a readable .npy file ({exc})") from None
     if not isinstance(x, np.ndarray):
+        x.close()
         raise UserError(f"{args.input}: an .npz archive, not an .npy array")
     try:
         net.check_input(x)

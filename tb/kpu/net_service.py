@@ -10,6 +10,7 @@ model; a requantizer rounding the RTL lacks as the array's raw int32 accumulator
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -19,17 +20,23 @@ from models import kpu as model
 from models import tflite_net
 from tb.kpu.env import KpuBfm, Layer
 
-RTL_ROUNDINGS = ("double",)  # the requantizer roundings the array's driver can select today
+# What the array's driver (tb/kpu/env.py) can run natively: a per-layer rounding (op_round_single) and depthwise
+# tiles (op_depthwise, Layer.a [M, K, N]) come with the RTL's depthwise/rounding modes; until the driver has
+# them, depthwise layers run on the model and other roundings as raw accumulators requantized on the host.
+DRIVER_ROUNDING = "rounding" in {f.name for f in dataclasses.fields(Layer)}
+DRIVER_DEPTHWISE = hasattr(Layer, "depthwise")
 
 
 async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str) -> tuple[np.ndarray, dict]:
-    if lowered.kind != "gemm":
+    if lowered.kind == "depthwise" and not DRIVER_DEPTHWISE:
         return tflite_net.execute_on_model(lowered, rounding), {"on": "model", "why": "no RTL depthwise mode yet"}
     r = lowered.requant
-    native = rounding in RTL_ROUNDINGS
-    layer = Layer(lowered.a, lowered.b, r["bias"], r["input_zp"],
-                  r["multiplier"].astype(np.int32) if native else None, r["shift"].astype(np.int32) if native else None,
-                  r["output_zp"], r["act_min"], r["act_max"])  # fmt: skip
+    native = DRIVER_ROUNDING or rounding == "double"
+    requant = {"multiplier": r["multiplier"].astype(np.int32), "shift": r["shift"].astype(np.int32)} if native else {}
+    if DRIVER_ROUNDING:
+        requant["rounding"] = rounding
+    layer = Layer(lowered.a, lowered.b, bias=r["bias"], input_zp=r["input_zp"], output_zp=r["output_zp"],
+                  act_min=r["act_min"], act_max=r["act_max"], **requant)  # fmt: skip
     start = clocking.cycles_now()
     out = await bfm.gemm(layer)
     info = {"on": "RTL", "cycles": clocking.cycles_now() - start, "pes": bfm.rows * bfm.cols}
