@@ -117,7 +117,9 @@ class Layer:
     def describe(self) -> str:
         m, k = self.a.shape[:2]
         kind = "depthwise" if self.depthwise else "gemm"
-        mode = "raw" if self.raw else f"requant {self.rounding} zp {self.output_zp} act [{self.act_min}, {self.act_max}]"
+        mode = (
+            "raw" if self.raw else f"requant {self.rounding} zp {self.output_zp} act [{self.act_min}, {self.act_max}]"
+        )
         return f"{kind} M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
 
 
@@ -135,7 +137,9 @@ def depthwise_tiles(m: int, n: int, rows: int, cols: int) -> list[Tile]:
     tile. With N a multiple of COLS a tile is ROWS pixels x COLS channels; otherwise a tile's columns
     run on into the next pixel block, so only the layer's last tile has idle columns."""
     units = [(m0, ch) for m0 in range(0, m, rows) for ch in range(n)]
-    return [tuple(units[i : i + cols]) + (None,) * (cols - len(units[i : i + cols])) for i in range(0, len(units), cols)]
+    return [
+        tuple(units[i : i + cols]) + (None,) * (cols - len(units[i : i + cols])) for i in range(0, len(units), cols)
+    ]
 
 
 @dataclass

@@ -351,8 +351,19 @@ class LargeGemmTest(KpuBaseTest):
                       **random_requant(self.np_rng, 64))]  # fmt: skip
 
 
-def depthwise_case(rng: np.random.Generator, h: int, w: int, c: int, kernel: tuple[int, int], stride: int,
-                   padding: str, raw: bool, rounding: str = "double", pool: bool = False, dilation: int = 1) -> Layer:
+def depthwise_case(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    c: int,
+    kernel: tuple[int, int],
+    stride: int,
+    padding: str,
+    raw: bool,
+    rounding: str = "double",
+    pool: bool = False,
+    dilation: int = 1,
+) -> Layer:
     """A TFLite DepthwiseConv2D (depth multiplier 1) as the array's depthwise layer: the model's
     depthwise_patches lowering (rows in pool_order when pooled), with models.kpu.depthwise_conv2d's
     result (+ maxpool2x2) as the reference every row is checked against."""
