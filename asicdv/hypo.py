@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -31,9 +32,12 @@ import cocotb.task
 import hypothesis
 from hypothesis import HealthCheck, Phase
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import HypothesisSideeffectWarning
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+# cocotb imports test modules the way a pytest plugin would; hypothesis's warning about that is noise here.
+warnings.filterwarnings("ignore", category=HypothesisSideeffectWarning)
 log = logging.getLogger("asicdv.hypothesis")
 log.setLevel(logging.INFO)
 
@@ -79,7 +83,7 @@ async def check_property(
     `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
     Raises PropertyFailure carrying the minimal failing input.
     """
-    seed = cocotb.RANDOM_SEED if seed is None else seed
+    seed = int(os.environ.get("ASICDV_SEED", cocotb.RANDOM_SEED)) if seed is None else seed
     hypothesis_seed = zlib.crc32(f"{seed}:{name}".encode())  # derived: the run's seed is the one shown
     database_dir = os.environ.get("ASICDV_HYPOTHESIS_DB")
     replay = database_dir is not None and os.environ.get("ASICDV_HYPOTHESIS_REPLAY") == "1"

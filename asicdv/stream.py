@@ -71,6 +71,14 @@ class Stream:
     def sample(self) -> Beat:
         return {name: int(handle.value) for name, handle in self.fields.items()}
 
+    async def valid_seen(self) -> None:
+        """Wait until valid is high (settled); returns just after the next edge."""
+        await ReadOnly()
+        while self.valid.value != 1:
+            await ValueChange(self.valid)
+            await ReadOnly()
+        await RisingEdge(self.clk)
+
     async def transfer(self) -> Beat:
         """Wait for the next rising edge at which valid and ready are both high; return the payload
         that moved (sampled on the settled values just before that edge). Returns after the edge."""
@@ -229,9 +237,10 @@ class StreamSink:
         await RisingEdge(s.clk)
         while True:
             pause = next(self.pauses)
-            if pause:
+            if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
                 s.ready.value = 0
-                await idle_cycles(s.clk, self.period_ns, pause)
+                await s.valid_seen()
+                await idle_cycles(s.clk, self.period_ns, pause - 1)
             s.ready.value = 1
             self._queue.append(await s.transfer())
             self._arrived.set()

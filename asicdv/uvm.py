@@ -158,7 +158,7 @@ class BlockTest(uvm_test):
         return list(items)
 
     async def check_property(
-        self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None
+        self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None, stratum=""
     ) -> hypo.PropertyStats:
         """Hypothesis property through the DUT, each example judged on its own: the boards are
         cleared before it and checked after it; a failed example is followed by a reset."""
@@ -171,7 +171,7 @@ class BlockTest(uvm_test):
 
         return await hypo.check_property(
             strategy, one, max_examples=examples, recover=self.bfm.reset, describe=describe, label=label,
-            name=type(self).__name__,
+            name=type(self).__name__ + (f" [{stratum}]" if stratum else ""),
         )  # fmt: skip
 
     async def run_phase(self):

@@ -7,8 +7,10 @@ What the RTL computes for one output element (row m, column n):
     otherwise: result = clamp(MBQM(acc, multiplier[n], shift[n]) + output_zp,
                               act_min, act_max)               (int8)
 
-MBQM is TFLite's reference `MultiplyByQuantizedMultiplier` (gemmlowp
-double-rounding form):
+MBQM is TFLite's `MultiplyByQuantizedMultiplier`; `rounding="double"` (the
+default, TFLite's reference kernels) is the gemmlowp double-rounding form below,
+`rounding="single"` the TFLITE_SINGLE_ROUNDING form (acc*M + 2**(30-s)) >> (31-s)
+(see `multiply_by_quantized_multiplier`). Double rounding:
 
     left_shift  = max(shift, 0);  right_shift = max(-shift, 0)
     MBQM(x, M, s) = RoundingDivideByPOT(
@@ -36,8 +38,16 @@ Parameter ranges accepted (ValueError naming the problem otherwise):
     shift in [-31, 30] (TFLite's range)
 
 conv2d is TFLite Conv2D (NHWC, OHWI weights, per-output-channel quantization)
-with one image; `im2col` + `conv_weights_as_gemm` turn it into a gemm, which is
-how the testbench runs a convolution on the array.
+with one image, any KHxKW, stride 1..4, dilation 1..2; `lower_conv2d` (im2col +
+`conv_weights_as_gemm`) turns it into the gemm the array runs. depthwise_conv2d
+is TFLite DepthwiseConv2D with depth multiplier 1 only; `depthwise_patches` +
+`depthwise_weights_as_taps` are its lowering (per PE: pixel row, channel column,
+one beat per filter tap). fully_connected is TFLite FullyConnected as a gemm.
+
+Host-side ops of int8 networks, with TFLite's reference integer semantics:
+`add` (+ `add_quant_params`; rounding="single" is XNNPACK's qs8 add),
+`average_pool2d`, `quantize`/`dequantize`, and a bit-exact int8 `softmax`
+(gemmlowp fixed-point exp / reciprocal, as reference_ops::Softmax).
 
 Max-pool (the RTL's op_pool): `conv2d(..., pool=True)` applies TFLite MaxPool
 2x2 stride 2 VALID (`maxpool2x2`) to the requantized (or raw int32) result.

@@ -16,9 +16,9 @@ from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from asicdv import DATA, cli
+from models import kpu, tflite_net
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*experimental_preserve_all_tensors:UserWarning")
-from models import kpu, tflite_net
 
 MODELS = {name: DATA / "mlperf_tiny" / f"{name}.tflite"
           for name in ("image_classification", "keyword_spotting", "anomaly_detection")}  # fmt: skip

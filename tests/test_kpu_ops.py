@@ -232,7 +232,7 @@ def test_add_matches_python_ints_and_the_real_sum(s1, s2, so, z1, z2, zo, seed):
     a, b = (rng.integers(-128, 128, 64).astype(np.int8) for _ in range(2))
     p = kpu.add_quant_params(s1, s2, so)
     got = kpu.add(a, b, input1_zp=z1, input2_zp=z2, output_zp=zo, params=p, act_min=-128, act_max=127)
-    want = [ref_add(int(x), int(y), z1, z2, zo, p, -128, 127) for x, y in zip(a, b)]
+    want = [ref_add(int(x), int(y), z1, z2, zo, p, -128, 127) for x, y in zip(a, b, strict=True)]
     np.testing.assert_array_equal(got, want)
     real = (s1 * (a.astype(np.float64) - z1) + s2 * (b.astype(np.float64) - z2)) / so + zo
     inside = (real > -128) & (real < 127)

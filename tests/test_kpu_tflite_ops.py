@@ -121,8 +121,10 @@ def test_softmax_bit_exact_vs_tflite(tmp_path_factory, n, in_scale, in_zp, beta,
     y = b.tensor((1, n), np.int8, 1 / 256, -128)
     b.op(S.BuiltinOperator.SOFTMAX, [x], [y], S.BuiltinOptions.SoftmaxOptions, options(S.SoftmaxOptionsT, beta=beta))
     path = b.save(tmp_path_factory.mktemp("softmax") / "softmax.tflite", [x], [y])
-    ours, theirs = run_both(path, [np.random.default_rng(seed).integers(-128, 128, (1, n)).astype(np.int8)])
+    x = np.random.default_rng(seed).integers(-128, 128, (1, n)).astype(np.int8)
+    ours, theirs = run_both(path, [x])
     np.testing.assert_array_equal(ours, theirs)
+    np.testing.assert_array_equal(ours, invoke(path, [x], reference=False))  # the default interpreter agrees
 
 
 def build_add(tmp_path, n, s1, s2, so, z1, z2, zo, act):

@@ -81,7 +81,7 @@ def invoke(path: Path, inputs: list[np.ndarray], reference: bool = True) -> np.n
         warnings.simplefilter("ignore")
         interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
-    for detail, x in zip(interpreter.get_input_details(), inputs):
+    for detail, x in zip(interpreter.get_input_details(), inputs, strict=True):
         interpreter.set_tensor(detail["index"], x)
     interpreter.invoke()
     return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])

@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     layers = [_layer_record(net, layer, info, args) for layer, info in records]
     if args.check:
         reference = tflite_net.reference_tensors(net.path, x, args.rounding, [lay.outputs[0] for lay in net.layers])
-        for record, layer in zip(layers, net.layers):
+        for record, layer in zip(layers, net.layers, strict=True):
             record["check"] = compare(values[layer.outputs[0]], reference[layer.outputs[0]])
     output = values[net.outputs[0]]
     result = {
