@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
+from asicdv.coverage import CoverPoint
 from asicdv.scoreboard import Scoreboard, to_hex
 
 Pauses = Iterator[int]
@@ -104,6 +105,11 @@ class ProtocolChecker:
         self.stream = stream
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
+        self.stalls = 0  # stall episodes seen (valid high while ready low)
+        # Every stream's coverage has a "stalled" bin: valid waited for ready at least once.
+        self._sample_stall = CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
+            lambda stalled: None
+        )
 
     def start(self) -> None:
         """After a reset (the BFM calls it): values before reset are not checked."""
@@ -133,6 +139,8 @@ class ProtocolChecker:
                 await First(ValueChange(s.valid), ValueChange(s.ready))
                 continue
             held = s.sample()  # stalled: valid high, ready low
+            self.stalls += 1
+            self._sample_stall(True)
             await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
             await ReadOnly()
             if s.valid.value != 1:

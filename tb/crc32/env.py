@@ -9,6 +9,7 @@ from asicdv.handshake import StartDone, pulse
 from asicdv.stream import idle_cycles
 from asicdv.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import crc32 as model
+from tb.crc32 import coverage
 
 
 class Crc32Bfm(Bfm):
@@ -41,6 +42,7 @@ class Crc32Driver(ItemDriver):
 
 class CrcScoreboard(ScoreboardComponent):
     def write(self, item: MessageItem):
+        coverage.sample_message(item.message)
         self.board.expect(model.crc32(item.message), context=item.message)
         self.board.observe(item.crc)
 

@@ -38,6 +38,7 @@ from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
 from models import kpu as model
+from tb.kpu import coverage
 
 
 def pack(values, width: int) -> int:
@@ -317,14 +318,9 @@ class KpuScoreboard(BfmComponent):
         super().build_phase()
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
-        self.coverage: dict[str, int] = {}
         self.issued_in = Forward("issued_in", self, self.predict)
         self.rows_in = Forward("rows_in", self, self.check_row)
         self.bfm.reset_listeners.append(self.pending.clear)
-
-    def cover(self, name: str, hit: bool = True) -> None:
-        if hit:
-            self.coverage[name] = self.coverage.get(name, 0) + 1
 
     def predict(self, item: LayerItem) -> None:
         expected = item.layer.model().astype(np.int64)
@@ -332,8 +328,8 @@ class KpuScoreboard(BfmComponent):
         for row in self.bfm.result_rows(item.layer):
             self.pending.append(ExpectedRow(item, row, expected[row.rows, row.channels]))
         for tile in self.bfm.tiles(item.layer):
-            self.cover("tile_mixes_pixel_blocks", len({unit[0] for unit in tile if unit is not None}) > 1)
-        self._cover_layer(item.layer, expected)
+            coverage.sample_tile(len({unit[0] for unit in tile if unit is not None}) > 1)
+        self._cover_layer(item.layer)
 
     def check_row(self, observed) -> None:
         data, last = observed
@@ -350,34 +346,32 @@ class KpuScoreboard(BfmComponent):
             item.end_cycle = clocking.cycles_now()
             item.done.set()
 
-    def _cover_layer(self, layer: Layer, expected: np.ndarray) -> None:
+    def _cover_layer(self, layer: Layer) -> None:
         m, k = layer.a.shape[:2]
         n = layer.b.shape[1]
-        self.cover("depthwise", layer.depthwise)
         for name, values in (("a", layer.a), ("b", layer.b)):
             for extreme in (-128, 127, 0):
-                self.cover(f"{name}_has_{extreme}", bool((values == extreme).any()))
-        self.cover("partial_tile_m", m % self.bfm.rows != 0)
-        self.cover("partial_tile_n", n % self.bfm.cols != 0)
-        self.cover("k_1", k == 1)
-        self.cover("k_ge_256", k >= 256)
-        self.cover("input_zp_extreme", layer.input_zp in (-128, 127))
-        self.cover("pool", layer.pool)
+                if (values == extreme).any():
+                    coverage.sample_operand(name, extreme)
+        features = {"k": k, "pool": layer.pool, "partial_m": m % self.bfm.rows != 0, "partial_n": n % self.bfm.cols != 0,
+                    "input_zp": layer.input_zp, "output_zp": None, "saturate_high": False, "saturate_low": False,
+                    "kind": "depthwise" if layer.depthwise else "gemm", "rounding": None}  # fmt: skip
         if layer.raw:
-            self.cover("mode_raw")
-            return
-        self.cover(f"rounding_{layer.rounding}")
-        self.cover("output_zp_extreme", layer.output_zp in (-128, 127))
-        if layer.act_min == -128 and layer.act_max == 127:
-            self.cover("act_none")
-        elif layer.act_min == layer.output_zp and layer.act_max == 127:
-            self.cover("act_relu")
+            features["mode"] = "raw"
         else:
-            self.cover("act_clamp")  # ReLU6 and other bounded ranges
-        scaled = model.multiply_by_quantized_multiplier(layer.accumulators(), layer.multiplier, layer.shift,
-                                                        layer.rounding) + layer.output_zp  # fmt: skip
-        self.cover("saturate_high", bool((scaled > layer.act_max).any()))
-        self.cover("saturate_low", bool((scaled < layer.act_min).any()))
+            features["output_zp"] = layer.output_zp
+            features["rounding"] = layer.rounding
+            if (layer.act_min, layer.act_max) == (-128, 127):
+                features["mode"] = "act none"
+            elif layer.act_min == layer.output_zp:
+                features["mode"] = "relu" if layer.act_max == 127 else "relu6"
+            else:
+                features["mode"] = "clamp"
+            scaled = model.multiply_by_quantized_multiplier(layer.accumulators(), layer.multiplier, layer.shift,
+                                                            layer.rounding) + layer.output_zp  # fmt: skip
+            features["saturate_high"] = bool((scaled > layer.act_max).any())
+            features["saturate_low"] = bool((scaled < layer.act_min).any())
+        coverage.sample_layer(features)
 
 
 class KpuEnv(BlockEnv):
@@ -392,9 +386,6 @@ class KpuEnv(BlockEnv):
         super().connect_phase()
         self.driver.issued.connect(self.scoreboard.issued_in.analysis_export)
         self.monitor.ap.connect(self.scoreboard.rows_in.analysis_export)
-
-    def coverage(self) -> dict[str, int]:
-        return self.scoreboard.coverage
 
 
 class KpuBaseTest(BlockTest):

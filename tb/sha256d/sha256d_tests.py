@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from asicdv import DATA, clocking
 from models import sha256d as model
+from tb.sha256d import coverage
 from tb.sha256d.env import MinerBaseTest
 
 HEADERS = DATA / "bitcoin" / "mainnet_headers_0_9999.txt"
@@ -186,6 +187,7 @@ class NewJobAbortsTest(MinerBaseTest):
         assert others, "the aborted job reported no hit before the abort: nothing was checked"
         assert len(others) < len(full), "the old job finished before the new one: no abort happened"
         assert others == full[: len(others)], "aborted job's hits are not a prefix of its hit list"
+        coverage.sample_abort(len(full) - len(others))
         self.logger.info("aborted job reported %d of its %d hits before the abort", len(others), len(full))
 
 
