@@ -515,6 +515,28 @@ class MixedModesTest(KpuBaseTest):
 
 
 @pyuvm.test(**SIM_LIMIT)
+class DepthwiseResetMidTileTest(KpuBaseTest):
+    """Reset while depthwise, single-rounding tiles are in flight; then a GEMM in double rounding and a
+    depthwise layer, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
+
+    async def stimulus(self):
+        stale = Layer(self.np_rng.integers(-128, 128, (40, 9, 12)).astype(np.int8),
+                      self.np_rng.integers(-128, 128, (9, 12)).astype(np.int8), None, -5,
+                      **{**random_requant(self.np_rng, 12), "rounding": "single"})  # fmt: skip
+        self.env.scoreboard.predict(LayerItem("stale", stale))  # rows before the reset are checked too
+        self.bfm.send_layer_nowait(stale)
+        await Timer(clocking.PERIOD_NS * self.rng.randint(5, 60), "ns")
+        await self.bfm.reset()
+        gemm = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
+                     self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
+                     **random_requant(self.np_rng, 12))  # fmt: skip
+        depthwise = Layer(self.np_rng.integers(-128, 128, (11, 9, 5)).astype(np.int8),
+                          self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8), None, 7,
+                          **random_requant(self.np_rng, 5))  # fmt: skip
+        await self.run_layers(gemm, depthwise)
+
+
+@pyuvm.test(**SIM_LIMIT)
 class MixedModesBackPressureTest(MixedModesTest):
     """MixedModesTest with random operand idles and res_ready stalls."""
 
