@@ -59,8 +59,8 @@
 //      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << max(s, 0),
 //      M), max(-s, 0)); the left shift wraps in int32
 //   1  single rounding, TFLite's MultiplyByQuantizedMultiplier built with
-//      TFLITE_SINGLE_ROUNDING (the form XNNPACK's integer "rndnu"
-//      requantization shares; XNNPACK's fp32 requantization rounds in float):
+//      TFLITE_SINGLE_ROUNDING (XNNPACK's convolutions requantize in fp32,
+//      which this matches except on rare near-ties; see README):
 //      (acc * M + 2^(30 - s)) >> (31 - s), 64-bit exact, arithmetic shift
 //      (ties round up), result saturated to int32 (as models/kpu.py; TFLite
 //      DCHECKs that it fits)
