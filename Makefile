@@ -21,7 +21,7 @@ SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(foreach p,$(PARAMS),--param $(p))
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint format regress bench cov mutate clean $(BLOCKS)
+.PHONY: help venv test unit lint format regress bench kpu-net cov mutate clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,13 @@ bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 
 $(BLOCKS): $(STAMP)
 	$(PYTEST) tb/$@ $(SIMOPTS)
+
+NETS := image_classification keyword_spotting anomaly_detection
+kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer checked vs TFLite (SEED= ROUNDING= MODEL=1)
+	@status=0; for net in $(NETS); do \
+	  $(VENV)/bin/asicdv kpu net ../shared/data/mlperf_tiny/$$net.tflite --check $(if $(SEED),--seed $(SEED)) \
+	    $(if $(ROUNDING),--rounding $(ROUNDING)) $(if $(filter 1 yes true,$(MODEL)),--model) || status=1; \
+	done; exit $$status
 
 cov: $(STAMP) ## code coverage: every block's smoke tests on coverage builds, merged into results/coverage/
 	$(PY) -m asicdv.covrun -j 2 --out results/coverage
