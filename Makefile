@@ -18,7 +18,8 @@ BLOCKS := $(patsubst tb/%/block.yaml,%,$(wildcard tb/*/block.yaml))
 # TEST= SEED= VARIANT= PARAMS="A=1 B=2" WAVES=1 become options of the asicdv pytest plugin.
 SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves) \
-           $(foreach p,$(PARAMS),--param $(p))
+           $(foreach p,$(PARAMS),--param $(p)) $(if $(SIM),--simulator $(SIM)) \
+           $(if $(filter 1 yes true,$(COVERAGE)),--coverage)
 PYTEST := $(PY) -m pytest -q -rfE
 
 .PHONY: help venv test unit lint format regress bench kpu-net cov mutate clean $(BLOCKS)

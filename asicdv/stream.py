@@ -57,9 +57,11 @@ class Stream:
     valid: object
     ready: object
     fields: dict
+    reset: object = None  # the DUT's reset: no transfer happens while it is asserted
+    reset_active: int = 1
 
     @classmethod
-    def from_prefix(cls, dut, prefix: str, clk=None) -> Stream:
+    def from_prefix(cls, dut, prefix: str, clk=None, reset=None, reset_active: int = 1) -> Stream:
         """`<prefix>_valid`, `<prefix>_ready` and every other `<prefix>_*` top-level signal."""
         start = prefix + "_"
         handles = {h._name[len(start) :]: h for h in dut if h._name.startswith(start)}
@@ -67,7 +69,8 @@ class Stream:
         if missing:
             raise AttributeError(f"{dut._name} has no {', '.join(start + s for s in missing)}: not a valid/ready stream")
         valid, ready = handles.pop("valid"), handles.pop("ready")
-        return cls(prefix, clk if clk is not None else dut.clk, valid, ready, dict(sorted(handles.items())))
+        fields = dict(sorted(handles.items()))
+        return cls(prefix, clk if clk is not None else dut.clk, valid, ready, fields, reset, reset_active)
 
     def sample(self) -> Beat:
         return {name: int(handle.value) for name, handle in self.fields.items()}
@@ -85,6 +88,9 @@ class Stream:
         that moved (sampled on the settled values just before that edge). Returns after the edge."""
         while True:
             await ReadOnly()
+            if self.reset is not None and self.reset.value == self.reset_active:
+                await RisingEdge(self.clk)  # in reset: a valid/ready pair is not a transfer
+                continue
             if self.valid.value == 1 and self.ready.value == 1:
                 beat = self.sample()
                 await RisingEdge(self.clk)

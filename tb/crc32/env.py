@@ -17,6 +17,8 @@ class Crc32Bfm(Bfm):
 
     def __init__(self, dut, rng=None, stalls: bool = False):
         super().__init__(dut, rng, stalls)
+        for strobe in (dut.init, dut.next):
+            strobe.value = 0  # inputs start at random values (--x-initial unique) until driven
         self.core = StartDone(self.clk, dut.ready, dut.crc_valid)
         self.idles = self.pauses(0.5, 5)
 

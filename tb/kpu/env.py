@@ -163,6 +163,7 @@ class KpuBfm(Bfm):
         super().__init__(dut, rng, stalls)
         self.rows = len(dut.op_a) // 8
         self.cols = len(dut.op_b) // 8
+        self.noisy_params = False  # later beats of a tile carry random parameter values
         self.operands = self.add_source("op", self.pauses(0.2, 3))
         self.results = self.add_sink("res", self.pauses(0.4, 6))
 
@@ -246,6 +247,9 @@ class KpuBfm(Bfm):
             }
             if kk == 0:
                 beat.update(first)
+            elif self.noisy_params:  # parameters are sampled with the first beat: later ones must not matter
+                fields = self.operands.stream.fields
+                beat.update({name: self.rng.getrandbits(len(fields[name])) for name in first})
             self.operands.send_nowait(beat)
 
     async def gemm(self, layer: Layer) -> np.ndarray:

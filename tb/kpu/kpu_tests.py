@@ -148,6 +148,18 @@ class RandomGemmTest(KpuBaseTest):
 
 
 @pyuvm.test(**SIM_LIMIT)
+class ParamsOnFirstBeatTest(RandomGemmTest):
+    """The per-tile parameters (bias, multiplier, shift, zero points, clamp, modes) are sampled with a
+    tile's first beat: here every later beat carries random values on them, which must not matter."""
+
+    examples = 12
+
+    async def stimulus(self):
+        self.bfm.noisy_params = True
+        await super().stimulus()
+
+
+@pyuvm.test(**SIM_LIMIT)
 class ExtremesTest(KpuBaseTest):
     """All -128 / all 127 operands against zero points at both extremes, raw and requantized."""
 

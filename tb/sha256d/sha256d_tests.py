@@ -169,6 +169,18 @@ class BackPressureTest(MinerBaseTest):
 
 
 @pyuvm.test(**SIM_LIMIT)
+class FifoFullWhileHashingTest(MinerBaseTest):
+    """Every nonce hits and the reader stalls often, over more nonces than the pipeline (128) and the
+    FIFO hold together: the FIFO fills while nonces are still in flight, so the engine must hold its
+    input until there is room; nothing is lost or duplicated."""
+
+    stalls = True
+
+    def jobs(self):
+        return [random_job(self.rng, count=400, midstates=1, hit_one_in=1, job_id=7)]
+
+
+@pyuvm.test(**SIM_LIMIT)
 class NewJobAbortsTest(MinerBaseTest):
     """A new job while one runs aborts it: the old job's hits are a prefix of its full list,
     with its own id; the new job's hits are exact."""
