@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asicdv", description="asicdv: chip design verification")
     subparsers = parser.add_subparsers(dest="command", required=True)
     subparsers.add_parser("lint", help="Verilator --lint-only -Wall over all RTL").set_defaults(handler=lint)
+    from asicdv import gate, regress
+
+    regress.register(subparsers)
+    gate.register(subparsers)
     for path in sorted((ROOT / "tb").glob("*/cli.py")):
         importlib.import_module(f"tb.{path.parent.name}.cli").register(subparsers)
     return parser

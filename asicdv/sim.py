@@ -17,6 +17,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -28,6 +29,25 @@ from asicdv import ROOT, toolchain
 from asicdv.blocks import Block
 
 BUILD_ROOT = ROOT / "build"
+
+
+# Simulator process groups started by run() and not yet reaped, so that a regression's
+# SIGINT/SIGTERM handler can kill them all (they run in their own sessions, so a signal
+# to the regression's process group would not reach them).
+_live_groups: set[int] = set()
+_live_lock = threading.Lock()
+
+
+def kill_live_simulations() -> int:
+    """SIGKILL every simulator process group this process is running; returns how many."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return len(groups)
 
 
 class BuildError(Exception):
@@ -223,6 +243,8 @@ def run(
     with open(log_path, "w") as log:
         # Own process group so a timeout kills the simulator and anything it started.
         proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with _live_lock:
+            _live_groups.add(proc.pid)
         try:
             returncode = proc.wait(timeout=timeout_s)
             timed_out = False
@@ -230,6 +252,9 @@ def run(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             returncode, timed_out = -9, True
+        finally:
+            with _live_lock:
+                _live_groups.discard(proc.pid)
     wall = time.monotonic() - start
 
     result = RunResult(
