@@ -554,9 +554,9 @@ class _Stop:
             signal.signal(sig, handler)
 
 
-def _reproduce(spec: RunSpec, blocks: dict[str, Block], regression: str) -> str:
-    if spec.module:
-        return f"asicdv regress {regression} --filter '{spec.id}'"
+def _reproduce(spec: RunSpec, blocks: dict[str, Block], regression: str, seed: int) -> str:
+    if spec.module:  # a test outside the block's module: no make rule names it, the regression does
+        return f"asicdv regress {regression} --seed {seed} --filter '{spec.id}'"
     default_variant = next(iter(blocks[spec.block].variants))
     return sim.reproduce_command(spec.block, spec.test, spec.seed, spec.variant, default_variant, spec.parameters)
 
@@ -602,6 +602,9 @@ class Regression:
         self.name = self.source.stem
         self.out = Path(options.out) if options.out else DEFAULT_OUT / self.name
         self.store = ResultStore(self.out)
+        in_folder = self.source.parent == REGRESSIONS_DIR.resolve()
+        self.regression_arg = self.name if in_folder else os.path.relpath(self.source)
+        self.seed = None
 
     # -- planning
 
@@ -666,6 +669,7 @@ class Regression:
 
     def run(self) -> int:
         specs, todo, seed = self.prepare()
+        self.seed = seed
         self._start_session(specs, seed)
         mode = "resume" if self.options.resume else "rerun-failed" if self.options.rerun_failed else "fresh"
         self.log(
@@ -735,7 +739,7 @@ class Regression:
         record = {
             "id": spec.id, "key": spec.key, "block": spec.block, "variant": spec.variant,
             "parameters": spec.parameters, "test": spec.test, "seed": spec.seed, "config": spec.config,
-            "reproduce": _reproduce(spec, self.blocks, self.name), "attempt": attempt, "finished": _now(),
+            "reproduce": _reproduce(spec, self.blocks, self.regression_arg, self.seed), "attempt": attempt, "finished": _now(),
             "waves_rerun": None, "flaky": False, **fields,
         }  # fmt: skip
         record["signature"] = signature(record["message"]) if record["status"] == "fail" else None
