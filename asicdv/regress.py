@@ -603,7 +603,8 @@ class Regression:
         self.out = Path(options.out) if options.out else DEFAULT_OUT / self.name
         self.store = ResultStore(self.out)
         in_folder = self.source.parent == REGRESSIONS_DIR.resolve()
-        self.regression_arg = self.name if in_folder else os.path.relpath(self.source)
+        relative = os.path.relpath(self.source)
+        self.regression_arg = self.name if in_folder else str(self.source) if relative.startswith("..") else relative
         self.seed = None
 
     # -- planning
