@@ -17,7 +17,13 @@ SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves)
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint regress bench sha256 sha256d kpu clean
+# make regress: REGRESSION=<name in regressions/> (default nightly), JOBS=<parallel runs>,
+# REGRESS_ARGS="--resume" (or --rerun-failed, --filter GLOB, --executor dask, --seed N ...).
+REGRESSION ?= nightly
+JOBS ?= 2
+REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
+
+.PHONY: help venv test unit lint regress gate bench sha256 sha256d kpu clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,8 +45,11 @@ unit: $(STAMP) ## simulator-free unit tests of models and framework only
 lint: $(STAMP) ## Verilator --lint-only -Wall over all RTL (must be clean)
 	$(VENV)/bin/asicdv lint
 
-regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
-	$(PYTEST) -n 2 tb --regress $(SIMOPTS) --junitxml=results/regress-junit.xml
+regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default nightly; REGRESSION=smoke)
+	$(VENV)/bin/asicdv regress $(REGRESSION) -j $(JOBS) $(REGRESS_ARGS)
+
+gate: $(STAMP) ## judge the last $(REGRESSION) regression against regressions/gates.yaml
+	$(VENV)/bin/asicdv gate $(REGRESS_OUT)
 
 bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 	$(PY) scripts/bench.py

@@ -41,7 +41,7 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -418,17 +418,25 @@ class LocalExecutor:
 
     def __init__(self, jobs: int):
         self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="asicdv-run")
+        self.stopping: list = []
 
     def submit(self, fn, *args):
         return self.pool.submit(fn, *args)
 
     def stop(self, futures) -> None:
-        for future in futures:
+        self.stopping = list(futures)
+        for future in self.stopping:
             future.cancel()
         sim.kill_live_simulations()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        # A thread that was between its start and its Popen when the stop came starts a simulator
+        # after the kill: keep killing until every thread has returned.
+        while not all(future.done() for future in self.stopping):
+            sim.kill_live_simulations()
+            time.sleep(0.05)
+        self.pool.shutdown(wait=True)
 
 
 class DaskExecutor:
@@ -582,14 +590,17 @@ def _build_all(specs: list[RunSpec], blocks: dict[str, Block], jobs: int, log, s
             return {"error": str(exc), "seconds": round(time.monotonic() - start, 1)}
         return {"build": build, "seconds": round(build.seconds, 1), "cached": build.seconds == 0.0}
 
+    outcomes = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        outcomes = dict(zip(configs, pool.map(one, configs.values())))
-    for label, outcome in outcomes.items():
-        if "error" in outcome:
-            log(f"build {label}: FAILED ({outcome['error'].splitlines()[0]})")
-        else:
-            how = "cached" if outcome["cached"] else f"built in {outcome['seconds']:.1f} s"
-            log(f"build {label}: {how}")
+        futures = {pool.submit(one, spec): label for label, spec in configs.items()}
+        for future in as_completed(futures):
+            label = futures[future]
+            outcome = outcomes[label] = future.result()
+            if "error" in outcome:
+                log(f"build {label}: FAILED ({outcome['error'].splitlines()[0]})")
+            else:
+                how = "cached" if outcome["cached"] else f"built in {outcome['seconds']:.1f} s"
+                log(f"build {label}: {how}")
     return outcomes
 
 

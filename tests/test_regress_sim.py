@@ -155,3 +155,22 @@ def test_report_renders_in_headless_chromium_with_the_json_numbers(broken, tmp_p
     assert dom.count('<tr class="run"') == len(summary["runs"])
     assert dom.count('data-status="fail"') == counts["failed"]
     assert "<svg" in dom  # the duration plot rendered inline
+
+
+def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
+    real_build = regress.sim.build
+
+    def build(block, variant="default", *, waves=False, overrides=None, log=None):
+        if block.name == "kpu":  # stands for a Verilator error in that configuration
+            raise regress.sim.BuildError(f"build of kpu {overrides} failed (verilator exit 1); log: {tmp_path}/build.log\n%Error")
+        return real_build(block, variant, waves=waves, overrides=overrides, log=log)
+
+    monkeypatch.setattr(regress.sim, "build", build)
+    path = regression(tmp_path, "{block: sha256, tests: [FipsExamplesTest], seeds: [1]}",
+                      "{block: kpu, tests: [ExtremesTest], seeds: [1, 2], parameters: {ROWS: 2}}")  # fmt: skip
+    assert cli.main(["regress", str(path), "--out", str(tmp_path / "out")]) == 1
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    status = {r["id"]: (r["status"], r["log"]) for r in summary["runs"]}
+    assert status["sha256.default.FipsExamplesTest.1"][0] == "pass"
+    assert status["kpu.default-ROWS2.ExtremesTest.1"] == ("fail", f"{tmp_path}/build.log")
+    assert [b["count"] for b in summary["buckets"]] == [2] and summary["builds"]["kpu[default-ROWS2]"]["error"]
