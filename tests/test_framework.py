@@ -137,7 +137,7 @@ def test_parameter_overrides_parse_and_reach_the_reproduce_command():
     for bad in ("ROWS", "ROWS=four", "=3"):
         with pytest.raises(UserError, match="NAME=INTEGER"):
             parse_overrides([bad])
-    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 ROWS=4"
+    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 PARAMS=\"ROWS=4\""
 
 
 def test_every_rtl_file_belongs_to_a_block():

@@ -160,10 +160,10 @@ def test_report_renders_in_headless_chromium_with_the_json_numbers(broken, tmp_p
 def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
     real_build = regress.sim.build
 
-    def build(block, variant="default", *, waves=False, overrides=None, log=None):
+    def build(block, variant="default", *, waves=False, overrides=None):
         if block.name == "kpu":  # stands for a Verilator error in that configuration
             raise regress.sim.BuildError(f"build of kpu {overrides} failed (verilator exit 1); log: {tmp_path}/build.log\n%Error")
-        return real_build(block, variant, waves=waves, overrides=overrides, log=log)
+        return real_build(block, variant, waves=waves, overrides=overrides)
 
     monkeypatch.setattr(regress.sim, "build", build)
     path = regression(tmp_path, "{block: sha256, tests: [FipsExamplesTest], seeds: [1]}",
