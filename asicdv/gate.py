@@ -90,8 +90,13 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
         merged = summary.get("functional_coverage")
         if merged is None:
             required = functional.get("required", False)
-            rules.append(("functional coverage", "no coverage.json in any run" + (" (required)" if required else
-                                                                                 ": rule skipped"), not required))
+            rules.append(
+                (
+                    "functional coverage",
+                    "no coverage.json in any run" + (" (required)" if required else ": rule skipped"),
+                    not required,
+                )
+            )
         else:
             if "min_percent" in functional:
                 rules.append(("functional coverage", f"{merged['percent']:.2f}% (need >= {functional['min_percent']}%)",
@@ -139,7 +144,11 @@ def command(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     parser = subparsers.add_parser("gate", help="judge a regression's results against regressions/gates.yaml")
     parser.add_argument("out", type=Path, help="a regression's results folder (holds summary.json)")
-    parser.add_argument("--config", type=Path, help=f"gate rules (default {DEFAULT_CONFIG.relative_to(ROOT)})")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"gate rules (default {DEFAULT_CONFIG.relative_to(ROOT)})",
+    )
     parser.add_argument("--baseline", type=Path, help="results folder or summary.json to compare with "
                         "(default: the config's 'baseline', else OUT/previous-summary.json)")  # fmt: skip
     parser.set_defaults(handler=command)

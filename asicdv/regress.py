@@ -28,6 +28,7 @@ last line per run wins), `runs/<run id>/`, `hypothesis/` (failing examples), `su
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
 import hashlib
 import importlib.util
@@ -59,8 +60,18 @@ NOT_REGRESSIONS = {"gates", "dask-jobqueue"}  # other YAML files kept in regress
 
 _ENTRY_PROPERTIES = {
     "block": {"type": "string"},
-    "tests": {"oneOf": [{"enum": ["all", "smoke"]}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
-    "variants": {"oneOf": [{"const": "all"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]},
+    "tests": {
+        "oneOf": [
+            {"enum": ["all", "smoke"]},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        ]
+    },
+    "variants": {
+        "oneOf": [
+            {"const": "all"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        ]
+    },
     "parameters": {"type": "object", "additionalProperties": {"type": "integer"}},
     "seeds": {
         "type": "array",
@@ -88,7 +99,11 @@ SCHEMA = {
         "description": {"type": "string"},
         "seed": {"type": "integer", "minimum": 0, "maximum": SEED_LIMIT},
         "include": {"type": "array", "items": {"type": "string"}},
-        "defaults": {"type": "object", "additionalProperties": False, "properties": _DEFAULT_PROPERTIES},
+        "defaults": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": _DEFAULT_PROPERTIES,
+        },
         "entries": {
             "type": "array",
             "items": {
@@ -197,7 +212,10 @@ def _read(path: Path) -> dict:
         raise UserError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a regression file is a YAML mapping with 'entries' (and/or 'include')")
-    errors = sorted(jsonschema.Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(map(str, e.path)))
+    errors = sorted(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
+        key=lambda e: list(map(str, e.path)),
+    )
     if errors:
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise UserError(f"{path}: {_describe(errors[0])}{more}")
@@ -278,7 +296,11 @@ def derive_seed(master: int, *parts) -> int:
     return int.from_bytes(digest[:8], "big") % SEED_LIMIT + 1
 
 
-def plan(entries: list[tuple[Path, int, dict]], master_seed: int, blocks: dict[str, Block] | None = None) -> list[RunSpec]:
+def plan(
+    entries: list[tuple[Path, int, dict]],
+    master_seed: int,
+    blocks: dict[str, Block] | None = None,
+) -> list[RunSpec]:
     """Every run of the regression, in file order, duplicates dropped."""
     blocks = blocks or all_blocks()
     runs: dict[str, RunSpec] = {}
@@ -356,7 +378,12 @@ class ResultStore:
 _SIGNATURE_RULES = [
     (re.compile(r"(?:[\w.-]*/)+[\w.-]+"), "<path>"),
     (re.compile(r"\b0x[0-9a-fA-F]+\b"), "<hex>"),
-    (re.compile(r"\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b"), "<hex>"),
+    (
+        re.compile(
+            r"\b[0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*[0-9][0-9a-fA-F]*\b|\b[0-9a-fA-F]*[0-9][0-9a-fA-F]*[a-fA-F][0-9a-fA-F]*\b"
+        ),
+        "<hex>",
+    ),
     (re.compile(r"\b\d+(?:\.\d+)?\b"), "<n>"),
     (re.compile(r"\s+"), " "),
 ]
@@ -453,7 +480,11 @@ class DaskExecutor:
                 self.client = Client(scheduler, timeout="20s")
             else:
                 self.cluster = LocalCluster(
-                    n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                    n_workers=jobs,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=40,
                 )
                 self.client = Client(self.cluster)
         except OSError as exc:
@@ -464,10 +495,8 @@ class DaskExecutor:
 
     def stop(self, futures) -> None:
         self.client.cancel(list(futures))
-        try:
+        with contextlib.suppress(Exception):  # a worker already gone has nothing left to kill
             self.client.run(sim.kill_live_simulations)  # simulators running on the workers
-        except Exception:  # noqa: BLE001 - a worker already gone has nothing left to kill
-            pass
 
     def close(self) -> None:
         self.client.close()
@@ -486,7 +515,13 @@ class Progress:
         self.start = time.monotonic()
         self.live = None
         if sys.stdout.isatty() and total:
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
             from rich.progress import Progress as RichProgress
 
             self.live = RichProgress(
@@ -513,7 +548,10 @@ class Progress:
             elapsed = time.monotonic() - self.start
             eta = elapsed / self.done * (self.total - self.done)
             extra = f"  {record['signature']}" if record["status"] != "pass" else ""
-            print(f"{line}  (pass {self.passed} fail {self.failed}, ETA {eta:.0f}s){extra}", flush=True)
+            print(
+                f"{line}  (pass {self.passed} fail {self.failed}, ETA {eta:.0f}s){extra}",
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.live:
@@ -588,7 +626,11 @@ def _build_all(specs: list[RunSpec], blocks: dict[str, Block], jobs: int, log, s
             build = sim.build(blocks[spec.block], spec.variant, **kwargs)
         except (sim.BuildError, UserError) as exc:
             return {"error": str(exc), "seconds": round(time.monotonic() - start, 1)}
-        return {"build": build, "seconds": round(build.seconds, 1), "cached": build.seconds == 0.0}
+        return {
+            "build": build,
+            "seconds": round(build.seconds, 1),
+            "cached": build.seconds == 0.0,
+        }
 
     outcomes = {}
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -657,11 +699,16 @@ class Regression:
     def _start_session(self, specs: list[RunSpec], seed: int) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         summary = self.out / "summary.json"
-        if self.options.rerun_failed or not self.options.resume:
-            if summary.exists():  # the report compares with it
-                summary.replace(self.out / "previous-summary.json")
+        if (self.options.rerun_failed or not self.options.resume) and summary.exists():
+            summary.replace(self.out / "previous-summary.json")  # the report compares with it
         if not (self.options.resume or self.options.rerun_failed):
-            for stale in ("results.jsonl", "sessions.jsonl", "builds.json", "junit.xml", "report.html"):
+            for stale in (
+                "results.jsonl",
+                "sessions.jsonl",
+                "builds.json",
+                "junit.xml",
+                "report.html",
+            ):
                 (self.out / stale).unlink(missing_ok=True)
             shutil.rmtree(self.out / "runs", ignore_errors=True)  # hypothesis/ stays: replay uses it
             (self.out / "plan.json").write_text(
@@ -773,7 +820,13 @@ class Regression:
                     self.store.append(record)
                     progress.update(record, spec)
                     continue
-                future = executor.submit(execute, asdict(spec), outcome["build"], str(self.out), f"runs/{spec.id}")
+                future = executor.submit(
+                    execute,
+                    asdict(spec),
+                    outcome["build"],
+                    str(self.out),
+                    f"runs/{spec.id}",
+                )
                 pending[future] = (spec, attempt)
             while pending:
                 if stop.requested.is_set():
@@ -828,7 +881,13 @@ class Regression:
             outcome = builds[spec.config]
             if "error" in outcome:
                 continue
-            future = executor.submit(execute, asdict(spec), outcome["build"], str(self.out), f"runs/{spec.id}/waves")
+            future = executor.submit(
+                execute,
+                asdict(spec),
+                outcome["build"],
+                str(self.out),
+                f"runs/{spec.id}/waves",
+            )
             pending[future] = record
         while pending:
             if stop.requested.is_set():
@@ -839,7 +898,12 @@ class Regression:
                 try:
                     fields = future.result()
                 except Exception as exc:  # noqa: BLE001
-                    fields = {"status": "fail", "message": f"waves rerun raised {exc}", "log": None, "waves": None}
+                    fields = {
+                        "status": "fail",
+                        "message": f"waves rerun raised {exc}",
+                        "log": None,
+                        "waves": None,
+                    }
                 record = {
                     **record,
                     "waves": fields["waves"],
@@ -877,13 +941,16 @@ def merge_functional_coverage(records: list[dict]) -> dict | None:
         }  # fmt: skip
     total_bins = sum(p["bins"] for p in points.values())
     total_hit = sum(p["hit"] for p in points.values())
-    return {"percent": round(100.0 * total_hit / total_bins, 2) if total_bins else 100.0, "coverpoints": points}
+    return {
+        "percent": round(100.0 * total_hit / total_bins, 2) if total_bins else 100.0,
+        "coverpoints": points,
+    }
 
 
 def _code_coverage(out: Path, specs: list[RunSpec]) -> dict | None:
     if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.codecov") is None:
         return None
-    import asicdv.codecov as codecov
+    from asicdv import codecov
 
     dat_files = [p for s in specs if s.coverage for p in sorted((out / "runs" / s.id).glob("*.dat"))]
     if not dat_files:
@@ -965,7 +1032,11 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
         "functional_coverage": merge_functional_coverage(runs),
         "code_coverage": _code_coverage(out, specs),
         "previous": (
-            {"written": previous.get("written"), "seed": previous.get("seed"), **compare(runs, previous["runs"])}
+            {
+                "written": previous.get("written"),
+                "seed": previous.get("seed"),
+                **compare(runs, previous["runs"]),
+            }
             if previous
             else None
         ),
@@ -1002,14 +1073,43 @@ def register(subparsers) -> None:
         description="Run a regression file: build every configuration once, run each test/variant/seed in its own "
         "simulator process, append results as they end, bucket failures, write summary.json, junit.xml, report.html.",
     )
-    parser.add_argument("name", help="regression name in regressions/ (smoke, nightly, sha256...) or a path to a .yaml")
+    parser.add_argument(
+        "name",
+        help="regression name in regressions/ (smoke, nightly, sha256...) or a path to a .yaml",
+    )
     parser.add_argument("-j", "--jobs", type=int, default=2, help="parallel builds and runs (default 2)")
     parser.add_argument("--out", type=Path, help="results folder (default results/regress/NAME)")
-    parser.add_argument("--resume", action="store_true", help="run only the planned runs that have no result yet")
-    parser.add_argument("--rerun-failed", action="store_true", help="rerun the last failures with their seeds")
-    parser.add_argument("--filter", metavar="GLOB", help="only runs whose test, block/variant/test or id matches")
-    parser.add_argument("--executor", choices=("local", "dask"), default="local", help="where runs execute")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="run only the planned runs that have no result yet",
+    )
+    parser.add_argument(
+        "--rerun-failed",
+        action="store_true",
+        help="rerun the last failures with their seeds",
+    )
+    parser.add_argument(
+        "--filter",
+        metavar="GLOB",
+        help="only runs whose test, block/variant/test or id matches",
+    )
+    parser.add_argument(
+        "--executor",
+        choices=("local", "dask"),
+        default="local",
+        help="where runs execute",
+    )
     parser.add_argument("--scheduler", metavar="ADDR", help="existing Dask scheduler (tcp://host:8786)")
-    parser.add_argument("--seed", type=int, help="master seed (default: the file's 'seed:' or a fresh one)")
-    parser.add_argument("--max-waves", type=int, default=1, help="waves reruns per failure bucket (default 1)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        help="master seed (default: the file's 'seed:' or a fresh one)",
+    )
+    parser.add_argument(
+        "--max-waves",
+        type=int,
+        default=1,
+        help="waves reruns per failure bucket (default 1)",
+    )
     parser.set_defaults(handler=command)

@@ -41,7 +41,11 @@ def write_junit(path: Path, summary: dict) -> None:
             failure.text = run["message"]
     for run_id in summary["missing"]:
         case = ET.SubElement(suite, "testcase", classname="missing", name=run_id, time="0")
-        ET.SubElement(case, "skipped", message="no result: the regression was stopped before this run")
+        ET.SubElement(
+            case,
+            "skipped",
+            message="no result: the regression was stopped before this run",
+        )
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
@@ -188,4 +192,9 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 
 
 def render_html(summary: dict) -> str:
-    return TEMPLATE.render(s=summary, c=summary["counts"], matrix=_matrix(summary["runs"]), svg=duration_svg(summary["runs"]))
+    return TEMPLATE.render(
+        s=summary,
+        c=summary["counts"],
+        matrix=_matrix(summary["runs"]),
+        svg=duration_svg(summary["runs"]),
+    )

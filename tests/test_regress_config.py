@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from asicdv import UserError, cli, gate, regress, report, sim
+from asicdv import UserError, cli, regress, report, sim
 from asicdv.blocks import all_blocks
 
 SHIPPED = sorted(p.stem for p in regress.REGRESSIONS_DIR.glob("*.yaml") if p.stem not in regress.NOT_REGRESSIONS)
@@ -34,28 +34,60 @@ def test_shipped_regressions_cover_what_the_issue_names():
             assert ran == {t.name for t in block.tests}, (name, variant)
     assert any(s.block == "kpu" and s.parameters == {"COLS": 4, "ROWS": 4} for s in nightly)
     smoke = regress.plan(regress.load(regress.resolve("smoke"))[1], 1)
-    assert {(s.block, s.test) for s in smoke} == {(b, t.name) for b, blk in blocks.items() for t in blk.tests if t.smoke}
+    assert {(s.block, s.test) for s in smoke} == {
+        (b, t.name) for b, blk in blocks.items() for t in blk.tests if t.smoke
+    }
 
 
 @pytest.mark.parametrize(
     "entry, problem",
     [
         ("{block: nosuch}", "entry 1: unknown block 'nosuch'"),
-        ("{block: sha256, tests: [NoSuchTest]}", "entry 1: unknown test 'NoSuchTest' for block sha256"),
-        ("{block: sha256d, variants: [fast]}", "entry 1: unknown variant 'fast' for block sha256d"),
-        ("{block: kpu, parameters: {DEPTH: 4}}", "entry 1: unknown parameter 'DEPTH' for block kpu"),
-        ("{block: kpu, parameters: {ROWS: four}}", "entry 1: parameters.ROWS: 'four' is not of type 'integer'"),
-        ("{block: sha256, seeds: [-1]}", "entry 1: seeds.0: -1 is less than the minimum of 0"),
-        ("{block: sha256, seeds: [abc]}", "entry 1: seeds.0: 'abc' is not of type 'integer'"),
+        (
+            "{block: sha256, tests: [NoSuchTest]}",
+            "entry 1: unknown test 'NoSuchTest' for block sha256",
+        ),
+        (
+            "{block: sha256d, variants: [fast]}",
+            "entry 1: unknown variant 'fast' for block sha256d",
+        ),
+        (
+            "{block: kpu, parameters: {DEPTH: 4}}",
+            "entry 1: unknown parameter 'DEPTH' for block kpu",
+        ),
+        (
+            "{block: kpu, parameters: {ROWS: four}}",
+            "entry 1: parameters.ROWS: 'four' is not of type 'integer'",
+        ),
+        (
+            "{block: sha256, seeds: [-1]}",
+            "entry 1: seeds.0: -1 is less than the minimum of 0",
+        ),
+        (
+            "{block: sha256, seeds: [abc]}",
+            "entry 1: seeds.0: 'abc' is not of type 'integer'",
+        ),
         ("{block: sha256, tets: all}", "entry 1: unknown key 'tets'"),
-        ("{block: sha256, seeds: [1], reseeds: 2}", "entry 1: give either 'seeds' or 'reseeds', not both"),
+        (
+            "{block: sha256, seeds: [1], reseeds: 2}",
+            "entry 1: give either 'seeds' or 'reseeds', not both",
+        ),
         ("{tests: all}", "entry 1: 'block' is a required property"),
-        ("{block: sha256, tests: [Nope], module: tb.sim_fixtures}", "entry 1: module tb.sim_fixtures has no cocotb test"),
-        ("{block: sha256, timeout_s: 0}", "entry 1: timeout_s: 0 is less than or equal to the minimum of 0"),
+        (
+            "{block: sha256, tests: [Nope], module: tb.sim_fixtures}",
+            "entry 1: module tb.sim_fixtures has no cocotb test",
+        ),
+        (
+            "{block: sha256, timeout_s: 0}",
+            "entry 1: timeout_s: 0 is less than or equal to the minimum of 0",
+        ),
     ],
 )
 def test_malformed_entry_names_file_entry_and_problem(tmp_path, entry, problem):
-    path = write(tmp_path, f"entries:\n  - {{block: sha256}}\n  - {entry}\n".replace("entry 1", "entry 2"))
+    path = write(
+        tmp_path,
+        f"entries:\n  - {{block: sha256}}\n  - {entry}\n".replace("entry 1", "entry 2"),
+    )
     expected = problem.replace("entry 1", "entry 2")
     with pytest.raises(UserError) as info:
         regress.plan(regress.load(path)[1], 1)
@@ -63,11 +95,16 @@ def test_malformed_entry_names_file_entry_and_problem(tmp_path, entry, problem):
 
 
 def test_malformed_file_exits_2_with_one_line_and_starts_nothing(tmp_path, capsys):
-    path = write(tmp_path, "entries:\n  - {block: sha256, tests: [FipsExamplesTest], sedes: [1]}\n")
+    path = write(
+        tmp_path,
+        "entries:\n  - {block: sha256, tests: [FipsExamplesTest], sedes: [1]}\n",
+    )
     out = tmp_path / "out"
     assert cli.main(["regress", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"asicdv: error: {path}: entry 1: unknown key 'sedes' (allowed: {', '.join(regress._ENTRY_PROPERTIES)})"
+    assert (
+        err == f"asicdv: error: {path}: entry 1: unknown key 'sedes' (allowed: {', '.join(regress._ENTRY_PROPERTIES)})"
+    )
     assert not out.exists()
 
 
@@ -93,10 +130,17 @@ def test_unknown_regression_name_lists_the_known_ones():
 
 def test_include_is_relative_and_cycles_are_refused(tmp_path):
     (tmp_path / "sub").mkdir()
-    write(tmp_path / "sub", "entries: [{block: sha256, tests: [FipsExamplesTest], seeds: [5]}]", "inner.yaml")
-    outer = write(tmp_path, "include: [sub/inner.yaml]\nentries: [{block: sha256, tests: [NistShortMsgTest]}]")
+    write(
+        tmp_path / "sub",
+        "entries: [{block: sha256, tests: [FipsExamplesTest], seeds: [5]}]",
+        "inner.yaml",
+    )
+    outer = write(
+        tmp_path,
+        "include: [sub/inner.yaml]\nentries: [{block: sha256, tests: [NistShortMsgTest]}]",
+    )
     specs = regress.plan(regress.load(outer)[1], 1)
-    assert [(s.test, s.seed) for s in specs][0] == ("FipsExamplesTest", 5) and len(specs) == 2
+    assert (specs[0].test, specs[0].seed) == ("FipsExamplesTest", 5) and len(specs) == 2
     write(tmp_path, "include: [b.yaml]", "a.yaml")
     write(tmp_path, "include: [a.yaml]", "b.yaml")
     with pytest.raises(UserError, match="include cycle"):
@@ -120,13 +164,23 @@ entries:
 """
     specs = regress.plan(regress.load(write(tmp_path, text))[1], 1)
     # COLS=8 and ROWS=8 are the variant's own values: not overrides, and the third entry is a duplicate.
-    assert [s.id for s in specs] == ["kpu.default-ROWS4.ExtremesTest.3", "kpu.default.ExtremesTest.3"]
+    assert [s.id for s in specs] == [
+        "kpu.default-ROWS4.ExtremesTest.3",
+        "kpu.default.ExtremesTest.3",
+    ]
     assert specs[0].parameters == {"ROWS": 4} and specs[0].timeout_s == 30 and specs[0].replay
     assert specs[0].config == "kpu[default-ROWS4]"
 
 
 def test_filter_matches_test_key_or_id():
-    spec = regress.RunSpec("sha256d.pipelined.RandomJobsTest.7", "sha256d", "pipelined", {}, "RandomJobsTest", 7)
+    spec = regress.RunSpec(
+        "sha256d.pipelined.RandomJobsTest.7",
+        "sha256d",
+        "pipelined",
+        {},
+        "RandomJobsTest",
+        7,
+    )
     assert regress.matches(spec, "Random*") and regress.matches(spec, "sha256d/pipelined/*")
     assert regress.matches(spec, "*.7") and not regress.matches(spec, "sha256/*")
 
@@ -140,7 +194,10 @@ def test_hypothesis_examples_are_kept_per_test_and_replayed_on_request(tmp_path)
 
 
 def test_coverage_and_other_simulators_only_when_the_build_supports_them(tmp_path):
-    for entry, option in (("coverage: true", "coverage"), ("simulator: icarus", "simulator")):
+    for entry, option in (
+        ("coverage: true", "coverage"),
+        ("simulator: icarus", "simulator"),
+    ):
         path = write(tmp_path, f"entries: [{{block: sha256, {entry}}}]")
         if regress._build_accepts(option):
             assert regress.plan(regress.load(path)[1], 1)
@@ -175,7 +232,10 @@ def test_result_store_keeps_the_last_record_and_skips_a_torn_line(tmp_path):
     store.append({"id": "a", "status": "pass"})
     with open(store.path, "a") as stream:
         stream.write('{"id": "c", "sta')  # a kill in the middle of a write
-    assert {k: v["status"] for k, v in store.load().items()} == {"a": "pass", "b": "pass"}
+    assert {k: v["status"] for k, v in store.load().items()} == {
+        "a": "pass",
+        "b": "pass",
+    }
 
 
 # ---------------------------------------------------------------- summary, report, gate from fake results
@@ -184,7 +244,9 @@ def test_result_store_keeps_the_last_record_and_skips_a_torn_line(tmp_path):
 def fake_results(out, statuses, coverage=None, previous=None, wall=12.0):
     """A results folder as asicdv regress leaves it, with made-up runs."""
     out.mkdir(parents=True, exist_ok=True)
-    specs = [regress.RunSpec(f"sha256.default.T{i}.{i}", "sha256", "default", {}, f"T{i}", i) for i in range(len(statuses))]
+    specs = [
+        regress.RunSpec(f"sha256.default.T{i}.{i}", "sha256", "default", {}, f"T{i}", i) for i in range(len(statuses))
+    ]
     (out / "plan.json").write_text(json.dumps({"regression": "fake", "file": "fake.yaml", "seed": 9,
                                                "created": "now", "runs": [s.__dict__ for s in specs]}))  # fmt: skip
     store = regress.ResultStore(out)
@@ -198,17 +260,38 @@ def fake_results(out, statuses, coverage=None, previous=None, wall=12.0):
                       "log": f"runs/{spec.id}/sim.log", "waves": None, "wall_s": 1.5 + spec.seed,
                       "sim_time_ns": 100.0, "reproduce": f"make sha256 TEST={spec.test} SEED={spec.seed}",
                       "functional_coverage": (coverage or {}).get(spec.seed), "flaky": False})  # fmt: skip
-    (out / "sessions.jsonl").write_text(json.dumps({"mode": "fresh", "started": "now", "wall_s": wall,
-                                                    "executor": "local", "jobs": 2, "interrupted": False}) + "\n")
+    (out / "sessions.jsonl").write_text(
+        json.dumps(
+            {
+                "mode": "fresh",
+                "started": "now",
+                "wall_s": wall,
+                "executor": "local",
+                "jobs": 2,
+                "interrupted": False,
+            }
+        )
+        + "\n"
+    )
     if previous is not None:
         (out / "previous-summary.json").write_text(json.dumps(previous))
     return regress.summarize(out)
 
 
 def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
-    coverage = {0: {"opcode": {"add": 2, "sub": 0}, "len": {"0": 1}}, 2: {"opcode": {"add": 1, "sub": 0}}}
+    coverage = {
+        0: {"opcode": {"add": 2, "sub": 0}, "len": {"0": 1}},
+        2: {"opcode": {"add": 1, "sub": 0}},
+    }
     summary = fake_results(tmp_path, ["pass", "fail", "pass", "fail", None], coverage=coverage)
-    assert summary["counts"] == {"planned": 5, "done": 4, "passed": 2, "failed": 2, "missing": 1, "flaky": 0}
+    assert summary["counts"] == {
+        "planned": 5,
+        "done": 4,
+        "passed": 2,
+        "failed": 2,
+        "missing": 1,
+        "flaky": 0,
+    }
     assert summary["pass_rate"] == 50.0
     assert [(b["signature"], b["count"]) for b in summary["buckets"]] == [("mismatch at <n>", 2)]
     assert summary["buckets"][0]["runs"][0]["reproduce"] == "make sha256 TEST=T1 SEED=1"
@@ -225,11 +308,15 @@ def test_comparison_with_the_previous_run(tmp_path):
 
 
 def test_report_is_self_contained_and_shows_the_numbers(tmp_path):
-    summary = fake_results(tmp_path, ["pass", "fail", "pass"], coverage={0: {"opcode": {"add": 1, "sub": 0}}})
+    summary = fake_results(
+        tmp_path,
+        ["pass", "fail", "pass"],
+        coverage={0: {"opcode": {"add": 1, "sub": 0}}},
+    )
     report.write_all(tmp_path, summary)
     html = (tmp_path / "report.html").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "external resource in the report"
-    assert '<svg' in html and 'id="passed-runs" class="pass">2<' in html and 'id="failed-runs" class="fail">1<' in html
+    assert "<svg" in html and 'id="passed-runs" class="pass">2<' in html and 'id="failed-runs" class="fail">1<' in html
     assert "make sha256 TEST=T1 SEED=1" in html and "sub" in html
 
 
@@ -255,7 +342,12 @@ def run_gate(tmp_path, out, config_text, capsys, *extra):
 
 def test_gate_passes_a_clean_run_and_prints_each_rule(tmp_path, capsys):
     fake_results(tmp_path / "out", ["pass", "pass"])
-    code, text = run_gate(tmp_path, tmp_path / "out", regress.REGRESSIONS_DIR.joinpath("gates.yaml").read_text(), capsys)
+    code, text = run_gate(
+        tmp_path,
+        tmp_path / "out",
+        regress.REGRESSIONS_DIR.joinpath("gates.yaml").read_text(),
+        capsys,
+    )
     assert code == 0, text
     assert re.search(r"PASS\s+pass rate\s+100.00%", text) and re.search(r"PASS\s+time budget\s+12.0 s", text)
     assert "functional coverage" in text and text.strip().endswith("gate: PASS")
@@ -263,20 +355,34 @@ def test_gate_passes_a_clean_run_and_prints_each_rule(tmp_path, capsys):
 
 def test_gate_fails_on_an_injected_failure(tmp_path, capsys):
     fake_results(tmp_path / "out", ["pass", "fail"])
-    code, text = run_gate(tmp_path, tmp_path / "out", "min_pass_rate: 100\nno_new_failures: true\n", capsys)
+    code, text = run_gate(
+        tmp_path,
+        tmp_path / "out",
+        "min_pass_rate: 100\nno_new_failures: true\n",
+        capsys,
+    )
     assert code == 1
     assert re.search(r"FAIL\s+pass rate\s+50.00%", text) and re.search(r"FAIL\s+no new failures\s+1 new", text)
 
 
 def test_gate_baseline_time_budget_completeness_and_coverage(tmp_path, capsys):
     baseline = fake_results(tmp_path / "base", ["pass", "fail", "pass"])
-    fake_results(tmp_path / "out", ["pass", "fail", None], coverage={0: {"p": {"a": 1, "b": 0}}}, wall=100)
-    config = "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\nfunctional_coverage: {min_percent: 50, full: [p]}\n"
+    fake_results(
+        tmp_path / "out",
+        ["pass", "fail", None],
+        coverage={0: {"p": {"a": 1, "b": 0}}},
+        wall=100,
+    )
+    config = (
+        "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\nfunctional_coverage: {min_percent: 50, full: [p]}\n"
+    )
     code, text = run_gate(tmp_path, tmp_path / "out", config, capsys, "--baseline", str(tmp_path / "base"))
     assert code == 1 and baseline["counts"]["failed"] == 1
     assert re.search(r"PASS\s+no new failures\s+0 new", text)  # T1 failed in the baseline too
     assert re.search(r"FAIL\s+complete\s+2/3", text) and re.search(r"FAIL\s+time budget\s+100.0 s", text)
-    assert re.search(r"PASS\s+functional coverage\s+50.00%", text) and re.search(r"FAIL\s+coverpoint p .*holes: b", text)
+    assert re.search(r"PASS\s+functional coverage\s+50.00%", text) and re.search(
+        r"FAIL\s+coverpoint p .*holes: b", text
+    )
 
 
 def test_gate_config_and_folder_errors_are_one_line(tmp_path, capsys):

@@ -15,7 +15,9 @@ import pytest
 
 from asicdv import ROOT, cli, regress
 
-FIXTURES = "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
+FIXTURES = (
+    "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
+)
 
 
 def regression(tmp_path, *entries, name="r.yaml"):
@@ -32,7 +34,11 @@ def results_lines(out: Path) -> list[dict]:
 def broken(tmp_path_factory):
     """A regression where one test hangs, one crashes the simulator and one fails, next to passing ones."""
     tmp = tmp_path_factory.mktemp("broken")
-    path = regression(tmp, "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1]}", FIXTURES)
+    path = regression(
+        tmp,
+        "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1]}",
+        FIXTURES,
+    )
     out = tmp / "out"
     code = cli.main(["regress", str(path), "--out", str(out), "-j", "2"])
     return code, out, json.loads((out / "summary.json").read_text())
@@ -95,9 +101,22 @@ def _processes_under(folder: Path) -> list[int]:
 
 
 def test_killed_regression_resumes_with_no_run_done_twice(tmp_path):
-    path = regression(tmp_path, "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1, 2, 3]}")
+    path = regression(
+        tmp_path,
+        "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1, 2, 3]}",
+    )
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "asicdv.cli", "regress", str(path), "--out", str(out), "-j", "1"]
+    command = [
+        sys.executable,
+        "-m",
+        "asicdv.cli",
+        "regress",
+        str(path),
+        "--out",
+        str(out),
+        "-j",
+        "1",
+    ]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -126,7 +145,20 @@ def test_dask_executor_gives_the_same_results_as_local(tmp_path):
     outcomes = {}
     for executor in ("local", "dask"):
         out = tmp_path / executor
-        cli.main(["regress", str(path), "--out", str(out), "--executor", executor, "--seed", "77", "--max-waves", "0"])
+        cli.main(
+            [
+                "regress",
+                str(path),
+                "--out",
+                str(out),
+                "--executor",
+                executor,
+                "--seed",
+                "77",
+                "--max-waves",
+                "0",
+            ]
+        )
         summary = json.loads((out / "summary.json").read_text())
         outcomes[executor] = sorted((r["id"], r["status"], r["signature"], r["sim_time_ns"]) for r in summary["runs"])
     assert len(outcomes["local"]) == 3 and outcomes["local"] == outcomes["dask"]
@@ -136,7 +168,10 @@ def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.mark.skipif(_chromium() is None, reason="chromium not installed (apt-get install chromium; .ci/run does)")
+@pytest.mark.skipif(
+    _chromium() is None,
+    reason="chromium not installed (apt-get install chromium; .ci/run does)",
+)
 def test_report_renders_in_headless_chromium_with_the_json_numbers(broken, tmp_path):
     _, out, summary = broken
     dom = subprocess.run(
@@ -162,7 +197,9 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
 
     def build(block, variant="default", *, waves=False, overrides=None):
         if block.name == "kpu":  # stands for a Verilator error in that configuration
-            raise regress.sim.BuildError(f"build of kpu {overrides} failed (verilator exit 1); log: {tmp_path}/build.log\n%Error")
+            raise regress.sim.BuildError(
+                f"build of kpu {overrides} failed (verilator exit 1); log: {tmp_path}/build.log\n%Error"
+            )
         return real_build(block, variant, waves=waves, overrides=overrides)
 
     monkeypatch.setattr(regress.sim, "build", build)
@@ -172,5 +209,8 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     status = {r["id"]: (r["status"], r["log"]) for r in summary["runs"]}
     assert status["sha256.default.FipsExamplesTest.1"][0] == "pass"
-    assert status["kpu.default-ROWS2.ExtremesTest.1"] == ("fail", f"{tmp_path}/build.log")
+    assert status["kpu.default-ROWS2.ExtremesTest.1"] == (
+        "fail",
+        f"{tmp_path}/build.log",
+    )
     assert [b["count"] for b in summary["buckets"]] == [2] and summary["builds"]["kpu[default-ROWS2]"]["error"]
