@@ -214,3 +214,20 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
         f"{tmp_path}/build.log",
     )
     assert [b["count"] for b in summary["buckets"]] == [2] and summary["builds"]["kpu[default-ROWS2]"]["error"]
+
+
+def test_failing_hypothesis_examples_are_kept_and_replayed_first(tmp_path):
+    entry = "{block: sha256, module: tests.regress_fixtures, tests: [PropertyFailsAboveLimit], seeds: [%d]%s}"
+    out = tmp_path / "out"
+    first = regression(tmp_path, entry % (5, ""), name="first.yaml")
+    assert cli.main(["regress", str(first), "--out", str(out), "--max-waves", "0"]) == 1
+    message = regress.ResultStore(out).load()["sha256.default.PropertyFailsAboveLimit.5"]["message"]
+    assert "minimal input 900000" in message
+    assert not message.count("first failure at example 1;")  # without replay: found by search
+    database = out / "hypothesis" / "sha256" / "PropertyFailsAboveLimit"
+    assert any(p.is_file() for p in database.rglob("*"))  # hypothesis's own example database
+    # A later run of the same seed with replay: true tries the saved minimal example first.
+    again = regression(tmp_path, entry % (5, ", replay: true"), name="again.yaml")
+    assert cli.main(["regress", str(again), "--out", str(out), "--max-waves", "0"]) == 1
+    message = regress.ResultStore(out).load()["sha256.default.PropertyFailsAboveLimit.5"]["message"]
+    assert "minimal input 900000" in message and "first failure at example 1;" in message
