@@ -719,6 +719,7 @@ class Regression:
                 json.dumps(
                     {
                         "regression": self.name,
+                        "invocation": self.regression_arg,  # how to name it to asicdv regress
                         "file": str(self.source),
                         "seed": seed,
                         "created": _now(),
@@ -781,7 +782,7 @@ class Regression:
         if interrupted:
             self.log(
                 f"interrupted by signal {stop.signal}: {done} of {planned} runs have a result; "
-                f"`asicdv regress {self.name} --out {self.out} --resume` runs the rest"
+                f"`asicdv regress {self.regression_arg} --out {self.out} --resume` runs the rest"
             )
             return 130
         return 0 if summary["counts"]["failed"] == 0 and done == planned else 1
@@ -1014,6 +1015,7 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
     passed = sum(r["status"] == "pass" for r in runs)
     summary = {
         "regression": saved["regression"],
+        "invocation": saved.get("invocation", saved["regression"]),
         "file": saved["file"],
         "seed": saved["seed"],
         "created": saved["created"],

@@ -107,7 +107,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 </style></head><body>
 <h1>Regression <code>{{ s.regression }}</code></h1>
 <p>file <code>{{ s.file }}</code> &middot; master seed <code id="master-seed">{{ s.seed }}</code>
- (<code>asicdv regress {{ s.regression }} --seed {{ s.seed }}</code> replays it) &middot; planned {{ s.created }}
+ (<code>asicdv regress {{ s.invocation }} --seed {{ s.seed }}</code> replays it) &middot; planned {{ s.created }}
  &middot; written {{ s.written }}</p>
 <div class="cards">
  <div class="card">runs planned<b id="planned-runs">{{ c.planned }}</b></div>
@@ -119,7 +119,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
  <div class="card">wall time<b id="wall-time">{{ '%.1f' % s.wall_s }} s</b></div>
 </div>
 {% if c.missing %}<p class="fail">Incomplete: {{ c.missing }} run(s) have no result;
- <code>asicdv regress {{ s.regression }} --resume</code> runs them.</p>{% endif %}
+ <code>asicdv regress {{ s.invocation }} --resume</code> runs them (with <code>--out</code> if it was given).</p>{% endif %}
 
 <h2>Compared with the previous run in this folder</h2>
 {% if s.previous %}
