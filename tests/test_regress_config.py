@@ -395,3 +395,12 @@ def test_gate_config_and_folder_errors_are_one_line(tmp_path, capsys):
 
 def test_sim_keeps_a_registry_of_live_simulators():
     assert sim.kill_live_simulations() == 0  # nothing running here
+
+
+def test_reproduce_command_carries_variant_and_parameters():
+    blocks = all_blocks()
+    spec = regress.RunSpec("kpu.default-ROWS4.ExtremesTest.3", "kpu", "default", {"ROWS": 4}, "ExtremesTest", 3)
+    assert regress._reproduce(spec, blocks, "kpu", 1) == 'make kpu TEST=ExtremesTest SEED=3 PARAMS="ROWS=4"'
+    variant = sorted(blocks["sha256d"].variants)[-1]
+    spec = regress.RunSpec("x", "sha256d", variant, {}, "RealHeadersTest", 8)
+    assert f"VARIANT={variant}" in regress._reproduce(spec, blocks, "sha256d", 1)
