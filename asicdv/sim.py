@@ -35,7 +35,7 @@ BUILD_ROOT = ROOT / "build"
 # SIGINT/SIGTERM handler can kill them all (they run in their own sessions, so a signal
 # to the regression's process group would not reach them).
 _live_groups: set[int] = set()
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()  # re-entrant: a second Ctrl-C may land inside kill_live_simulations
 
 
 def kill_live_simulations() -> int:
