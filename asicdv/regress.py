@@ -8,7 +8,7 @@ A regression file selects runs from the blocks' own test lists (`tb/<block>/bloc
     defaults: {timeout_s: 600}  # entry fields applied to this file's entries
     entries:
       - block: kpu
-        tests: all              # all | smoke | [names]
+        tests: all              # all | smoke | [names]   (block: all = every block, tests all|smoke)
         variants: all           # all | [names]
         parameters: {ROWS: 4, COLS: 4}
         reseeds: 3              # or seeds: [1, 2, 3]; default: the test's reseeds in block.yaml
@@ -308,7 +308,19 @@ def plan(
     """Every run of the regression, in file order, duplicates dropped."""
     blocks = blocks or all_blocks()
     runs: dict[str, RunSpec] = {}
+    expanded = []
     for path, index, entry in entries:
+        if entry["block"] != "all":
+            expanded.append((path, index, entry))
+            continue
+        # `block: all` is every block of tb/*/block.yaml, so a new block needs no regression edit.
+        specific = [key for key in ("variants", "parameters", "module", "seeds") if key in entry]
+        if isinstance(entry.get("tests"), list):
+            specific.insert(0, "a list of tests")
+        if specific:
+            raise UserError(f"{path}: entry {index}: block: all takes no {', '.join(specific)} (name one block)")
+        expanded += [(path, index, {**entry, "block": name}) for name in blocks]
+    for path, index, entry in expanded:
         check_entry(path, index, entry, blocks)
         block = blocks[entry["block"]]
         tests = entry.get("tests", "all")

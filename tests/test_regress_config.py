@@ -404,3 +404,12 @@ def test_reproduce_command_carries_variant_and_parameters():
     variant = sorted(blocks["sha256d"].variants)[-1]
     spec = regress.RunSpec("x", "sha256d", variant, {}, "RealHeadersTest", 8)
     assert f"VARIANT={variant}" in regress._reproduce(spec, blocks, "sha256d", 1)
+
+
+def test_block_all_is_every_block_and_takes_no_block_specific_field(tmp_path):
+    specs = regress.plan(regress.load(write(tmp_path, "entries: [{block: all, tests: smoke, reseeds: 1}]"))[1], 1)
+    blocks = all_blocks()
+    assert {s.block for s in specs} == set(blocks)
+    assert {(s.block, s.variant) for s in specs} == {(b, v) for b, blk in blocks.items() for v in blk.variants}
+    with pytest.raises(UserError, match="entry 1: block: all takes no a list of tests, parameters"):
+        regress.plan(regress.load(write(tmp_path, "entries: [{block: all, tests: [A], parameters: {X: 1}}]"))[1], 1)
