@@ -59,6 +59,7 @@ class Block:
     clock: str = "clk"
     reset: ResetSpec = ResetSpec()
     lint_waivers: tuple[Path, ...] = ()
+    excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
     path: Path = field(default=Path("."))
 
     def test(self, name: str) -> TestSpec:
@@ -134,6 +135,7 @@ def load_block(path: Path) -> Block:
         clock=str(data.get("clock", "clk")),
         reset=ResetSpec(str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))),
         lint_waivers=tuple(waivers),
+        excluded=tuple(sorted(excluded)),
         path=path,
     )
 

@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import time
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -31,9 +32,12 @@ import cocotb.task
 import hypothesis
 from hypothesis import HealthCheck, Phase
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import HypothesisSideeffectWarning
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+# cocotb imports test modules the way a pytest plugin would; hypothesis's warning about that is noise here.
+warnings.filterwarnings("ignore", category=HypothesisSideeffectWarning)
 log = logging.getLogger("asicdv.hypothesis")
 log.setLevel(logging.INFO)
 
@@ -69,6 +73,7 @@ async def check_property(
     recover: Callable[[], Awaitable[None]] | None = None,
     describe: Callable[[T], str] = repr,
     label: Callable[[T], str | dict[str, str]] | None = None,
+    score: Callable[[], float] | None = None,
     name: str = "property",
 ) -> PropertyStats:
     """Draw up to `max_examples` inputs and `await drive(x)` each on the DUT.
@@ -76,10 +81,11 @@ async def check_property(
     `drive` raises (e.g. AssertionError from a scoreboard) when the DUT is wrong.
     `recover` (e.g. a reset) runs before the next example after one failed, so a
     failing example cannot poison the ones hypothesis tries while shrinking.
-    `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
+    `score()`, read after each passing example, steers generation toward examples that raise it
+    (hypothesis.target, e.g. new functional coverage bins); `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
     Raises PropertyFailure carrying the minimal failing input.
     """
-    seed = cocotb.RANDOM_SEED if seed is None else seed
+    seed = int(os.environ.get("ASICDV_SEED", cocotb.RANDOM_SEED)) if seed is None else seed
     hypothesis_seed = zlib.crc32(f"{seed}:{name}".encode())  # derived: the run's seed is the one shown
     database_dir = os.environ.get("ASICDV_HYPOTHESIS_DB")
     replay = database_dir is not None and os.environ.get("ASICDV_HYPOTHESIS_REPLAY") == "1"
@@ -95,7 +101,7 @@ async def check_property(
         deadline=None,
         derandomize=False,
         print_blob=False,
-        phases=((Phase.reuse,) if replay else ()) + (Phase.generate, Phase.shrink),
+        phases=((Phase.reuse,) if replay else ()) + (Phase.generate,) + ((Phase.target,) if score else ()) + (Phase.shrink,),
         suppress_health_check=list(HealthCheck),
     )
     @hypothesis.seed(hypothesis_seed)
@@ -119,6 +125,8 @@ async def check_property(
             state["dirty"] = True
             state["last_failing"] = example
             raise
+        if score is not None:
+            hypothesis.target(float(score()), label="new functional coverage bins")
 
     log.info("%s: up to %d examples, hypothesis seeded from the run's seed %d", name, max_examples, seed)
     start = time.perf_counter()

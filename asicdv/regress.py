@@ -940,11 +940,11 @@ def _now() -> str:
 
 
 def merge_functional_coverage(records: list[dict]) -> dict | None:
-    """Sum every run's coverage.json: per coverpoint hits per bin, % of bins hit, holes."""
+    """Sum every run's coverage.json per block/coverpoint: hits per bin, % of bins hit, holes."""
     merged: dict[str, dict[str, int]] = {}
     for record in records:
         for point, bins in (record.get("functional_coverage") or {}).items():
-            target = merged.setdefault(point, {})
+            target = merged.setdefault(f"{record['block']}/{point}", {})  # two blocks may reuse a name
             for name, hits in bins.items():
                 target[name] = target.get(name, 0) + int(hits)
     if not merged:

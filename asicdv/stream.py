@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
+from asicdv.coverage import CoverPoint
 from asicdv.scoreboard import Scoreboard, to_hex
 
 Pauses = Iterator[int]
@@ -71,6 +72,14 @@ class Stream:
     def sample(self) -> Beat:
         return {name: int(handle.value) for name, handle in self.fields.items()}
 
+    async def valid_seen(self) -> None:
+        """Wait until valid is high (settled); returns just after the next edge."""
+        await ReadOnly()
+        while self.valid.value != 1:
+            await ValueChange(self.valid)
+            await ReadOnly()
+        await RisingEdge(self.clk)
+
     async def transfer(self) -> Beat:
         """Wait for the next rising edge at which valid and ready are both high; return the payload
         that moved (sampled on the settled values just before that edge). Returns after the edge."""
@@ -96,6 +105,11 @@ class ProtocolChecker:
         self.stream = stream
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
+        self.stalls = 0  # stall episodes seen (valid high while ready low)
+        # Every stream's coverage has a "stalled" bin: valid waited for ready at least once.
+        self._sample_stall = CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
+            lambda stalled: None
+        )
 
     def start(self) -> None:
         """After a reset (the BFM calls it): values before reset are not checked."""
@@ -125,6 +139,8 @@ class ProtocolChecker:
                 await First(ValueChange(s.valid), ValueChange(s.ready))
                 continue
             held = s.sample()  # stalled: valid high, ready low
+            self.stalls += 1
+            self._sample_stall(True)
             await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
             await ReadOnly()
             if s.valid.value != 1:
@@ -229,9 +245,10 @@ class StreamSink:
         await RisingEdge(s.clk)
         while True:
             pause = next(self.pauses)
-            if pause:
+            if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
                 s.ready.value = 0
-                await idle_cycles(s.clk, self.period_ns, pause)
+                await s.valid_seen()
+                await idle_cycles(s.clk, self.period_ns, pause - 1)
             s.ready.value = 1
             self._queue.append(await s.transfer())
             self._arrived.set()

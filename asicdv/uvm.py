@@ -13,8 +13,10 @@ holds only what is specific to the block.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import cocotb
@@ -31,7 +33,7 @@ from pyuvm import (
     uvm_test,
 )
 
-from asicdv import hypo
+from asicdv import coverage, hypo
 from asicdv.scoreboard import Scoreboard
 
 
@@ -88,10 +90,11 @@ class BeatMonitor(BfmComponent):
 
 
 class ScoreboardComponent(uvm_subscriber):
-    """A subscriber with a Scoreboard named after the component."""
+    """A subscriber with a Scoreboard named after the component (and the BFM, for what it counts)."""
 
     def build_phase(self):
         self.board = Scoreboard(self.get_full_name())
+        self.bfm = ConfigDB().get(self, "", "BFM")
 
 
 class Forward(uvm_subscriber):
@@ -136,6 +139,9 @@ class BlockTest(uvm_test):
     bfm_class: type
     env_class: type
     stalls = False
+    # Properties steer toward functional coverage bins not hit yet (hypothesis.target on the
+    # number of new bins an example hit); ASICDV_STEER=0 turns it off (to measure its effect).
+    steer_coverage = os.environ.get("ASICDV_STEER", "1") != "0"
 
     def build_phase(self):
         self.rng = random.Random(cocotb.RANDOM_SEED)
@@ -158,21 +164,35 @@ class BlockTest(uvm_test):
         return list(items)
 
     async def check_property(
-        self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None
+        self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None, stratum=""
     ) -> hypo.PropertyStats:
         """Hypothesis property through the DUT, each example judged on its own: the boards are
         cleared before it and checked after it; a failed example is followed by a reset."""
 
+        new_bins = [0]
+        curve: list[int] = []  # bins hit after each passing example
+
         async def one(example) -> None:
             for board in self.scoreboards():
                 board.clear()
+            before = coverage.bins()
             await drive(example)
+            after = coverage.bins()
+            new_bins[0] = sum(1 for p, c in after.items() for b, n in c.items() if n and not before[p][b])
             self.check()
+            curve.append(coverage.summary(after)[0])
 
-        return await hypo.check_property(
+        stats = await hypo.check_property(
             strategy, one, max_examples=examples, recover=self.bfm.reset, describe=describe, label=label,
-            name=type(self).__name__,
+            name=type(self).__name__ + (f" [{stratum}]" if stratum else ""),
+            score=(lambda: new_bins[0]) if self.steer_coverage else None,
         )  # fmt: skip
+        if curve:
+            final = curve[-1]
+            steps = [f"{n}@{i + 1}" for i, n in enumerate(curve) if i == 0 or n > curve[i - 1]]
+            self.logger.info("coverage closure: %d bins hit after %d examples (steering %s); bins@example %s", final,
+                             curve.index(final) + 1, "on" if self.steer_coverage else "off", " ".join(steps))  # fmt: skip
+        return stats
 
     async def run_phase(self):
         self.raise_objection()
@@ -181,10 +201,19 @@ class BlockTest(uvm_test):
             await self.stimulus()
             await RisingEdge(self.bfm.clk)  # let monitors report the last transfer
             self.check()
-            if hasattr(self.env, "coverage"):
-                self.logger.info("coverage: %s", dict(sorted(self.env.coverage().items())))
+            self.report_coverage()
         finally:
             self.drop_objection()
 
     async def stimulus(self):
         raise NotImplementedError
+
+    def report_coverage(self) -> None:
+        """Write this run's functional coverage (coverage.json/.xml in the run directory) and log it."""
+        points = coverage.write(Path.cwd())
+        if points is None:
+            return
+        hit, total = coverage.summary(points)
+        missing = coverage.holes(points)
+        self.logger.info("functional coverage: %d of %d bins (%.0f%%) in this run; holes: %s", hit, total,
+                         100 * hit / total, ", ".join(missing) or "none")  # fmt: skip

@@ -296,8 +296,8 @@ def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
     assert [(b["signature"], b["count"]) for b in summary["buckets"]] == [("mismatch at <n>", 2)]
     assert summary["buckets"][0]["runs"][0]["reproduce"] == "make sha256 TEST=T1 SEED=1"
     points = summary["functional_coverage"]["coverpoints"]
-    assert points["opcode"]["hits"] == {"add": 3, "sub": 0} and points["opcode"]["holes"] == ["sub"]
-    assert points["opcode"]["percent"] == 50.0 and summary["functional_coverage"]["percent"] == pytest.approx(66.67)
+    assert points["sha256/opcode"]["hits"] == {"add": 3, "sub": 0} and points["sha256/opcode"]["holes"] == ["sub"]
+    assert points["sha256/opcode"]["percent"] == 50.0 and summary["functional_coverage"]["percent"] == pytest.approx(66.67)
 
 
 def test_comparison_with_the_previous_run(tmp_path):
@@ -374,14 +374,14 @@ def test_gate_baseline_time_budget_completeness_and_coverage(tmp_path, capsys):
         wall=100,
     )
     config = (
-        "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\nfunctional_coverage: {min_percent: 50, full: [p]}\n"
+        "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\nfunctional_coverage: {min_percent: 50, full: [sha256/p]}\n"
     )
     code, text = run_gate(tmp_path, tmp_path / "out", config, capsys, "--baseline", str(tmp_path / "base"))
     assert code == 1 and baseline["counts"]["failed"] == 1
     assert re.search(r"PASS\s+no new failures\s+0 new", text)  # T1 failed in the baseline too
     assert re.search(r"FAIL\s+complete\s+2/3", text) and re.search(r"FAIL\s+time budget\s+100.0 s", text)
     assert re.search(r"PASS\s+functional coverage\s+50.00%", text) and re.search(
-        r"FAIL\s+coverpoint p .*holes: b", text
+        r"FAIL\s+coverpoint sha256/p .*holes: b", text
     )
 
 

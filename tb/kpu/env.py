@@ -30,6 +30,7 @@ from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
 from models import kpu as model
+from tb.kpu import coverage
 
 
 def pack(values, width: int) -> int:
@@ -248,14 +249,9 @@ class KpuScoreboard(BfmComponent):
         super().build_phase()
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
-        self.coverage: dict[str, int] = {}
         self.issued_in = Forward("issued_in", self, self.predict)
         self.rows_in = Forward("rows_in", self, self.check_row)
         self.bfm.reset_listeners.append(self.pending.clear)
-
-    def cover(self, name: str, hit: bool = True) -> None:
-        if hit:
-            self.coverage[name] = self.coverage.get(name, 0) + 1
 
     def predict(self, item: LayerItem) -> None:
         expected = item.layer.model().astype(np.int64)
@@ -263,7 +259,7 @@ class KpuScoreboard(BfmComponent):
         for row in self.bfm.result_rows(item.layer):
             values = expected[row.m, row.n0 : row.n0 + row.width] if row.m < expected.shape[0] else np.zeros(0, np.int64)
             self.pending.append(ExpectedRow(item, row, values))
-        self._cover_layer(item.layer, expected)
+        self._cover_layer(item.layer)
 
     def check_row(self, observed) -> None:
         data, last = observed
@@ -280,32 +276,30 @@ class KpuScoreboard(BfmComponent):
             item.end_cycle = clocking.cycles_now()
             item.done.set()
 
-    def _cover_layer(self, layer: Layer, expected: np.ndarray) -> None:
+    def _cover_layer(self, layer: Layer) -> None:
         m, k = layer.a.shape
         n = layer.b.shape[1]
         for name, values in (("a", layer.a), ("b", layer.b)):
             for extreme in (-128, 127, 0):
-                self.cover(f"{name}_has_{extreme}", bool((values == extreme).any()))
-        self.cover("partial_tile_m", m % self.bfm.rows != 0)
-        self.cover("partial_tile_n", n % self.bfm.cols != 0)
-        self.cover("k_1", k == 1)
-        self.cover("k_ge_256", k >= 256)
-        self.cover("input_zp_extreme", layer.input_zp in (-128, 127))
-        self.cover("pool", layer.pool)
+                if (values == extreme).any():
+                    coverage.sample_operand(name, extreme)
+        features = {"k": k, "pool": layer.pool, "partial_m": m % self.bfm.rows != 0, "partial_n": n % self.bfm.cols != 0,
+                    "input_zp": layer.input_zp, "output_zp": None, "saturate_high": False, "saturate_low": False}  # fmt: skip
         if layer.raw:
-            self.cover("mode_raw")
-            return
-        self.cover("output_zp_extreme", layer.output_zp in (-128, 127))
-        if layer.act_min == -128 and layer.act_max == 127:
-            self.cover("act_none")
-        elif layer.act_min == layer.output_zp and layer.act_max == 127:
-            self.cover("act_relu")
+            features["mode"] = "raw"
         else:
-            self.cover("act_clamp")  # ReLU6 and other bounded ranges
-        acc = model.gemm(layer.a, layer.b, bias=layer.bias, input_zp=layer.input_zp).astype(np.int64)
-        scaled = model.multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zp
-        self.cover("saturate_high", bool((scaled > layer.act_max).any()))
-        self.cover("saturate_low", bool((scaled < layer.act_min).any()))
+            features["output_zp"] = layer.output_zp
+            if (layer.act_min, layer.act_max) == (-128, 127):
+                features["mode"] = "act none"
+            elif layer.act_min == layer.output_zp:
+                features["mode"] = "relu" if layer.act_max == 127 else "relu6"
+            else:
+                features["mode"] = "clamp"
+            acc = model.gemm(layer.a, layer.b, bias=layer.bias, input_zp=layer.input_zp).astype(np.int64)
+            scaled = model.multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zp
+            features["saturate_high"] = bool((scaled > layer.act_max).any())
+            features["saturate_low"] = bool((scaled < layer.act_min).any())
+        coverage.sample_layer(features)
 
 
 class KpuEnv(BlockEnv):
@@ -320,9 +314,6 @@ class KpuEnv(BlockEnv):
         super().connect_phase()
         self.driver.issued.connect(self.scoreboard.issued_in.analysis_export)
         self.monitor.ap.connect(self.scoreboard.rows_in.analysis_export)
-
-    def coverage(self) -> dict[str, int]:
-        return self.scoreboard.coverage
 
 
 class KpuBaseTest(BlockTest):

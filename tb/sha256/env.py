@@ -17,6 +17,7 @@ from asicdv import clocking
 from asicdv.bfm import Bfm
 from asicdv.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256 as model
+from tb.sha256 import coverage
 
 
 def state_to_int(state: model.State) -> int:
@@ -73,15 +74,19 @@ class BlockMonitor(BfmComponent):
         self.ap = uvm_analysis_port("ap", self)
         self.pending: deque = deque()
         self.accept_cycles: list[int] = []
+        self.digest_cycle: int | None = None
         self.bfm.reset_listeners.append(self.pending.clear)
         self.bfm.add_monitor("in").subscribers.append(self.accepted)
         self.bfm.add_monitor("out").subscribers.append(self.digest_out)
 
     def accepted(self, beat) -> None:
         self.accept_cycles.append(clocking.cycles_now())
+        if self.digest_cycle is not None:
+            coverage.sample_accept(self.accept_cycles[-1] - self.digest_cycle)
         self.pending.append((beat["chain"], beat["block"]))
 
     def digest_out(self, beat) -> None:
+        self.digest_cycle = clocking.cycles_now()
         chain, block = self.pending.popleft() if self.pending else (None, None)  # None: a digest with no input
         self.ap.write((chain, block, beat["digest"]))
 
@@ -102,6 +107,7 @@ class MessageScoreboard(ScoreboardComponent):
     """Every message digest vs the independent reference in the item."""
 
     def write(self, item: HashItem):
+        coverage.sample_message(item.message)
         self.board.expect(item.expected, context=item.message if len(item.message) <= 64 else None)
         self.board.observe(item.digest)
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from asicdv import DATA, clocking
 from models import sha256d as model
+from tb.sha256d import coverage
 from tb.sha256d.env import MinerBaseTest
 
 HEADERS = DATA / "bitcoin" / "mainnet_headers_0_9999.txt"
@@ -53,32 +54,39 @@ class RealHeadersTest(MinerBaseTest):
 
 
 EDGES = ("anywhere", "from 0", "to 0xffffffff", "across 0x7fffffff")
-HITS = ("many", "one", "none")
+HITS = ("many", "one", "first", "last", "none")
 
 
 @st.composite
-def jobs(draw) -> model.Job:
-    """1..4 midstates, 1..24 nonces anywhere or at the range edges, and a target chosen to give
-    many hits (p = 1, 1/2, 1/4), exactly one (the range's smallest hash) or none (target 0)."""
-    midstates = draw(st.lists(st.tuples(*[st.integers(0, 2**32 - 1)] * 8), min_size=1, max_size=4))
+def jobs(draw, edge: str, hits: str, midstate_count: int) -> model.Job:
+    """`midstate_count` random midstates and 1..24 nonces, with the range at `edge` (anywhere, from 0, to 0xffffffff,
+    across 0x7fffffff) and a target chosen to give `hits`: many (p = 1, 1/2, 1/4), exactly one
+    (the range's smallest hash), one on the range's first or last nonce (its hash as the target),
+    or none (target 0)."""
+    midstates = draw(st.lists(st.tuples(*[st.integers(0, 2**32 - 1)] * 8), min_size=midstate_count, max_size=midstate_count))
     tail = draw(st.binary(min_size=12, max_size=12))
     count = draw(st.integers(1, 24))
-    edge = draw(st.sampled_from(EDGES))
     start = {
         "anywhere": lambda: draw(st.integers(0, 2**32 - count)),
         "from 0": lambda: 0,
         "to 0xffffffff": lambda: 2**32 - count,
         "across 0x7fffffff": lambda: 0x80000000 - draw(st.integers(1, count)),
     }[edge]()
-    hits = draw(st.sampled_from(HITS))
     job = model.Job(tuple(midstates), tail, start, min(start + count - 1, 0xFFFFFFFF), 0, draw(st.integers(0, 255)))
     if hits == "many":
         target = (1 << (256 - draw(st.integers(0, 2)))) - 1
     elif hits == "one":
         target = min(model.job_hash_int(job, i, n) for i in range(len(midstates)) for n in range(start, job.nonce_end + 1))
+    elif hits in ("first", "last"):
+        target = model.job_hash_int(job, len(midstates) - 1, start if hits == "first" else job.nonce_end)
     else:
         target = 0  # no double hash is 0
     return dataclasses.replace(job, target=target)
+
+
+def describe_job(job: model.Job) -> str:
+    return (f"job {job.job_id}: {len(job.midstates)} midstate(s), nonces {job.nonce_start:#x}..{job.nonce_end:#x}, "
+            f"target {job.target:#066x}, tail {job.tail.hex()}, midstates {[list(map(hex, m)) for m in job.midstates]}")  # fmt: skip
 
 
 def job_class(job: model.Job) -> dict[str, str]:
@@ -90,16 +98,24 @@ def job_class(job: model.Job) -> dict[str, str]:
 
 @pyuvm.test(**SIM_LIMIT)
 class RandomJobsTest(MinerBaseTest):
-    """Hypothesis: 1..4 random midstates, random tails, ranges anywhere and at the edges, targets with
-    many, one and no hits; the exact hit list, each example judged on its own."""
+    """Hypothesis: random midstates and tails; every (range edge x hit class) stratum, with 1..4
+    midstates in turn, gets its own property of `examples_per_stratum` jobs, so each hard case is
+    reached by construction (hypothesis's own draws are far from uniform over a few dozen examples,
+    and its first example is the simplest); the exact hit list, each example judged on its own, a
+    failure shrunk within its stratum."""
 
-    examples = 24
+    examples_per_stratum = 3
 
     async def one_job(self, job: model.Job) -> None:
         await self.run_jobs(job)
 
     async def stimulus(self):
-        await self.check_property(jobs(), self.one_job, examples=self.examples, describe=str, label=job_class)
+        strata = [(edge, hits) for edge in EDGES for hits in HITS]
+        for index, (edge, hits) in enumerate(strata):
+            midstates = 1 + index % model.MAX_MIDSTATES
+            await self.check_property(jobs(edge, hits, midstates), self.one_job, examples=self.examples_per_stratum,
+                                      describe=describe_job, label=job_class,
+                                      stratum=f"{edge}, {hits} hits, {midstates} midstates")  # fmt: skip
 
 
 @pyuvm.test(**SIM_LIMIT)
@@ -171,6 +187,7 @@ class NewJobAbortsTest(MinerBaseTest):
         assert others, "the aborted job reported no hit before the abort: nothing was checked"
         assert len(others) < len(full), "the old job finished before the new one: no abort happened"
         assert others == full[: len(others)], "aborted job's hits are not a prefix of its hit list"
+        coverage.sample_abort(len(full) - len(others))
         self.logger.info("aborted job reported %d of its %d hits before the abort", len(others), len(full))
 
 
