@@ -187,7 +187,7 @@ def _describe(error: jsonschema.ValidationError) -> str:
     field_ = ".".join(str(p) for p in path)
     if error.validator == "additionalProperties":
         extra = re.findall(r"'([^']+)' (?:was|were) unexpected", error.message)
-        unexpected = re.findall(r"'([^']+)'", error.message.split("(")[-1]) if not extra else extra
+        unexpected = extra or re.findall(r"'([^']+)'", error.message.split("(")[-1])
         allowed = ", ".join(error.schema.get("properties", {}))
         return f"{where}unknown key {', '.join(map(repr, unexpected))} (allowed: {allowed})"
     if error.validator == "not" and "seeds" in str(error.instance):

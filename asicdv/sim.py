@@ -9,6 +9,7 @@ a hung or crashed simulation is one failed run with its log, never a hung suite.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -43,10 +44,8 @@ def kill_live_simulations() -> int:
     with _live_lock:
         groups = list(_live_groups)
     for group in groups:
-        try:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return len(groups)
 
 

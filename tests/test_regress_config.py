@@ -250,7 +250,7 @@ def fake_results(out, statuses, coverage=None, previous=None, wall=12.0):
     (out / "plan.json").write_text(json.dumps({"regression": "fake", "file": "fake.yaml", "seed": 9,
                                                "created": "now", "runs": [s.__dict__ for s in specs]}))  # fmt: skip
     store = regress.ResultStore(out)
-    for spec, status in zip(specs, statuses):
+    for spec, status in zip(specs, statuses, strict=True):
         if status is None:
             continue  # no result yet
         message = "" if status == "pass" else f"mismatch at {spec.seed}"
@@ -297,7 +297,8 @@ def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
     assert summary["buckets"][0]["runs"][0]["reproduce"] == "make sha256 TEST=T1 SEED=1"
     points = summary["functional_coverage"]["coverpoints"]
     assert points["sha256/opcode"]["hits"] == {"add": 3, "sub": 0} and points["sha256/opcode"]["holes"] == ["sub"]
-    assert points["sha256/opcode"]["percent"] == 50.0 and summary["functional_coverage"]["percent"] == pytest.approx(66.67)
+    assert points["sha256/opcode"]["percent"] == 50.0
+    assert summary["functional_coverage"]["percent"] == pytest.approx(66.67)
 
 
 def test_comparison_with_the_previous_run(tmp_path):
@@ -373,9 +374,8 @@ def test_gate_baseline_time_budget_completeness_and_coverage(tmp_path, capsys):
         coverage={0: {"p": {"a": 1, "b": 0}}},
         wall=100,
     )
-    config = (
-        "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\nfunctional_coverage: {min_percent: 50, full: [sha256/p]}\n"
-    )
+    config = "min_pass_rate: 0\nno_new_failures: true\nmax_wall_s: 50\n"
+    config += "functional_coverage: {min_percent: 50, full: [sha256/p]}\n"
     code, text = run_gate(tmp_path, tmp_path / "out", config, capsys, "--baseline", str(tmp_path / "base"))
     assert code == 1 and baseline["counts"]["failed"] == 1
     assert re.search(r"PASS\s+no new failures\s+0 new", text)  # T1 failed in the baseline too
