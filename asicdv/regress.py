@@ -696,7 +696,9 @@ class Regression:
             raise UserError(f"{self.out}: no plan.json, nothing to resume (run without --resume/--rerun-failed)")
         saved = json.loads(plan_path.read_text())
         if saved["regression"] != self.name:
-            raise UserError(f"{self.out} holds regression {saved['regression']!r}, not {self.name!r}: nothing to resume")
+            raise UserError(
+                f"{self.out} holds regression {saved['regression']!r}, not {self.name!r}: nothing to resume"
+            )
         return [RunSpec(**fields) for fields in saved["runs"]], saved["seed"]
 
     def prepare(self) -> tuple[list[RunSpec], list[RunSpec], int]:
