@@ -27,7 +27,7 @@ REGRESSION ?= nightly
 JOBS ?= 2
 REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
 
-.PHONY: help venv test unit lint format regress gate bench clean $(BLOCKS)
+.PHONY: help venv test unit lint format regress gate bench kpu-net clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -67,6 +67,13 @@ bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 
 $(BLOCKS): $(STAMP)
 	$(PYTEST) tb/$@ $(SIMOPTS)
+
+NETS := image_classification keyword_spotting anomaly_detection
+kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer checked vs TFLite (SEED= ROUNDING= MODEL=1)
+	@status=0; for net in $(NETS); do \
+	  $(VENV)/bin/asicdv kpu net ../shared/data/mlperf_tiny/$$net.tflite --check $(if $(SEED),--seed $(SEED)) \
+	    $(if $(ROUNDING),--rounding $(ROUNDING)) $(if $(filter 1 yes true,$(MODEL)),--model) || status=1; \
+	done; exit $$status
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

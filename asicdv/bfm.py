@@ -46,8 +46,9 @@ class Bfm:
     def stream(self, prefix: str) -> Stream:
         return Stream.from_prefix(self.dut, prefix, self.clk)
 
-    def add_source(self, prefix: str, pauses: Pauses | None = None) -> StreamSource:
-        source = StreamSource(self.stream(prefix), self.period_ns, pauses)
+    def add_source(self, prefix: str, pauses: Pauses | None = None, can_stall: bool = True) -> StreamSource:
+        """`can_stall=False` for an input whose ready is constant 1 (no "stalled" coverage bin)."""
+        source = StreamSource(self.stream(prefix), self.period_ns, pauses, can_stall)
         self.sources.append(source)
         return source
 

@@ -101,14 +101,16 @@ class ProtocolChecker:
     field changes, and any change of valid or payload before the transfer is a violation.
     """
 
-    def __init__(self, stream: Stream):
+    def __init__(self, stream: Stream, can_stall: bool = True):
         self.stream = stream
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
         self.stalls = 0  # stall episodes seen (valid high while ready low)
-        # Every stream's coverage has a "stalled" bin: valid waited for ready at least once.
-        self._sample_stall = CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
-            lambda stalled: None
+        # A stream that can stall has a coverage bin for it: valid waited for ready at least once.
+        self._sample_stall = (
+            CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(lambda _: None)
+            if can_stall
+            else lambda _: None
         )
 
     def start(self) -> None:
@@ -153,20 +155,36 @@ class ProtocolChecker:
             await RisingEdge(s.clk)  # ready rose: the transfer
 
 
-class StreamSource:
-    """Drives valid + payload; `send` returns once the beat is transferred."""
+class _Endpoint:
+    """What a source and a sink share: the stream, its protocol checker, seeded pauses, a queue of
+    beats and the task running `_run`."""
 
-    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None, can_stall: bool = True):
         self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream)
+        self.checker = ProtocolChecker(stream, can_stall)
         self._queue: deque[Beat] = deque()
+        self._task = cocotb.start_soon(self._run())
+
+    def _restart(self) -> None:
+        self._task.cancel()
+        self._queue.clear()
+        self._task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class StreamSource(_Endpoint):
+    """Drives valid + payload; `send` returns once the beat is transferred."""
+
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None, can_stall: bool = True):
         self._wakeup = Event()
         self._idle = Event()
         self._idle.set()
         stream.valid.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses, can_stall)
 
     def send_nowait(self, beat: Beat) -> None:
         self._queue.append(beat)
@@ -182,11 +200,9 @@ class StreamSource:
 
     def clear(self) -> None:
         """Drop queued and in-flight beats (e.g. on reset) and deassert valid."""
-        self._task.cancel()
-        self._queue.clear()
         self.stream.valid.value = 0
         self._idle.set()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream
@@ -209,18 +225,13 @@ class StreamSource:
                 self._queue.popleft()
 
 
-class StreamSink:
+class StreamSink(_Endpoint):
     """Holds ready (with optional seeded pauses) and collects transferred beats."""
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
-        self.stream = stream
-        self.period_ns = period_ns
-        self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream)
-        self._queue: deque[Beat] = deque()
         self._arrived = Event()
         stream.ready.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses)
 
     def recv_nowait(self) -> Beat | None:
         return self._queue.popleft() if self._queue else None
@@ -236,9 +247,7 @@ class StreamSink:
 
     def clear(self) -> None:
         """Drop received beats and restart (e.g. after a reset)."""
-        self._task.cancel()
-        self._queue.clear()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream

@@ -5,7 +5,7 @@ holds only what is specific to the block.
 - `ItemDriver`: gets each sequence item, `await self.drive(item)`, publishes it on `ap`.
 - `BeatMonitor`: passive; publishes every beat of the stream `prefix` (converted by `convert`).
 - `ScoreboardComponent`: a subscriber holding a `Scoreboard` (`board`).
-- `BlockEnv`: builds the sequencer and `driver_class`, connects them.
+- `BlockEnv`: builds the sequencer, `driver_class` and the `components`, wires the `connections`.
 - `BlockTest`: builds BFM and env, resets, runs `stimulus()`, then checks every Scoreboard
   under the env and every stream's protocol checker by itself; `check_property` runs a
   hypothesis property with each example judged on its own.
@@ -109,16 +109,30 @@ class Forward(uvm_subscriber):
 
 
 class BlockEnv(uvm_env):
-    """The sequencer and `driver_class`, connected; subclasses add monitors and scoreboards."""
+    """A block's env as data: the sequencer and `driver_class`, then `components` (attribute
+    name -> class, built in order) and `connections` (("component.port", "component[.input]")
+    pairs: an analysis port to a subscriber's export), wired by the framework."""
 
     driver_class: type
+    components: dict[str, type] = {}
+    connections: tuple[tuple[str, str], ...] = ()
 
     def build_phase(self):
         self.sequencer = uvm_sequencer("sequencer", self)
         self.driver = self.driver_class("driver", self)
+        for name, component in self.components.items():
+            setattr(self, name, component(name, self))
 
     def connect_phase(self):
         self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
+        for port, target in self.connections:
+            self._resolve(port).connect(self._resolve(target).analysis_export)
+
+    def _resolve(self, path: str):
+        obj = self
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
 
 
 def _components(root: uvm_component) -> Iterator[uvm_component]:

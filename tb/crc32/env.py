@@ -49,14 +49,8 @@ class CrcScoreboard(ScoreboardComponent):
 
 class Crc32Env(BlockEnv):
     driver_class = Crc32Driver
-
-    def build_phase(self):
-        super().build_phase()
-        self.scoreboard = CrcScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.ap.connect(self.scoreboard.analysis_export)
+    components = {"scoreboard": CrcScoreboard}
+    connections = (("driver.ap", "scoreboard"),)
 
 
 class Crc32BaseTest(BlockTest):

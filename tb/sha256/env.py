@@ -114,17 +114,8 @@ class MessageScoreboard(ScoreboardComponent):
 
 class Sha256Env(BlockEnv):
     driver_class = Sha256Driver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = BlockMonitor("monitor", self)
-        self.block_sb = BlockScoreboard("block_sb", self)
-        self.message_sb = MessageScoreboard("message_sb", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.ap.connect(self.message_sb.analysis_export)
-        self.monitor.ap.connect(self.block_sb.analysis_export)
+    components = {"monitor": BlockMonitor, "block_sb": BlockScoreboard, "message_sb": MessageScoreboard}
+    connections = (("driver.ap", "message_sb"), ("monitor.ap", "block_sb"))
 
 
 class Sha256BaseTest(BlockTest):

@@ -25,7 +25,7 @@ class MinerBfm(Bfm):
 
     def __init__(self, dut, rng=None, stalls: bool = False):
         super().__init__(dut, rng, stalls)
-        self.jobs = self.add_source("job")
+        self.jobs = self.add_source("job", can_stall=False)  # job_ready is always 1 (a new job aborts the old)
         self.hits = self.add_sink("res", self.pauses(0.5, 8))
 
     async def load(self, job: model.Job) -> None:
@@ -104,8 +104,10 @@ class JobScoreboard(ScoreboardComponent):
 
     def build_phase(self):
         super().build_phase()
-        self.collector: HitCollector | None = None
         self.stalls_seen = 0
+
+    def connect_phase(self):
+        self.collector: HitCollector = self.get_parent().collector
 
     def write(self, item: JobItem):
         expected = model.search(item.job)
@@ -120,18 +122,8 @@ class JobScoreboard(ScoreboardComponent):
 
 class MinerEnv(BlockEnv):
     driver_class = MinerDriver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = HitMonitor("monitor", self)
-        self.collector = HitCollector("collector", self)
-        self.scoreboard = JobScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.monitor.ap.connect(self.collector.analysis_export)
-        self.driver.ap.connect(self.scoreboard.analysis_export)
-        self.scoreboard.collector = self.collector
+    components = {"monitor": HitMonitor, "collector": HitCollector, "scoreboard": JobScoreboard}
+    connections = (("monitor.ap", "collector"), ("driver.ap", "scoreboard"))
 
 
 class MinerBaseTest(BlockTest):
