@@ -27,7 +27,7 @@ REGRESSION ?= nightly
 JOBS ?= 2
 REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
 
-.PHONY: help venv test unit lint format regress gate bench kpu-net clean $(BLOCKS)
+.PHONY: help venv test unit lint format regress gate bench kpu-net cov mutate clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,14 @@ kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer
 	  $(VENV)/bin/asicdv kpu net ../shared/data/mlperf_tiny/$$net.tflite --check $(if $(SEED),--seed $(SEED)) \
 	    $(if $(ROUNDING),--rounding $(ROUNDING)) $(if $(filter 1 yes true,$(MODEL)),--model) || status=1; \
 	done; exit $$status
+
+cov: $(STAMP) ## code coverage: every block's smoke tests on coverage builds, merged into results/coverage/
+	$(PY) -m asicdv.covrun -j 2 --out results/coverage
+
+mutate: $(STAMP) ## mutation testing: make mutate BLOCK=sha256 [N=30] [SEED=] [JOBS=1] [VARIANT=]
+	@test -n "$(BLOCK)" || { echo "make mutate: give BLOCK=<block> (e.g. BLOCK=sha256)"; exit 2; }
+	$(VENV)/bin/asicdv mutate $(BLOCK) -n $(or $(N),30) -j $(or $(JOBS),1) $(if $(SEED),--seed $(SEED)) \
+		$(if $(VARIANT),--variant $(VARIANT))
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results
