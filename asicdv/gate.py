@@ -116,7 +116,7 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
             rules.append(("code coverage", "not measured in this regression: rule skipped", True))
         for block, figures in (measured or {}).items():
             for kind, minimum in code.items():
-                if kind in figures:
+                if figures.get(kind) is not None:  # None: the block has no point of that kind
                     rules.append((f"code coverage {block} {kind}", f"{figures[kind]:.1f}% (need >= {minimum}%)",
                                   figures[kind] >= minimum))  # fmt: skip
     return rules

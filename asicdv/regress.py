@@ -14,7 +14,7 @@ A regression file selects runs from the blocks' own test lists (`tb/<block>/bloc
         reseeds: 3              # or seeds: [1, 2, 3]; default: the test's reseeds in block.yaml
         timeout_s: 900
         waves: false            # build with tracing for every run (failures get a waves rerun anyway)
-        coverage: false         # code-coverage builds (needs a simulator build that supports it)
+        coverage: false         # Verilator code-coverage builds, merged by asicdv.codecov
         replay: false           # hypothesis replays the examples saved by earlier failures first
         simulator: verilator
         module: tb.sim_fixtures # only for framework tests: run tests from another cocotb module
@@ -276,6 +276,8 @@ def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -
     simulator = entry.get("simulator", "verilator")
     if simulator != "verilator" and not _build_accepts("simulator"):
         raise UserError(f"{where}: simulator {simulator!r} is not supported by this checkout's asicdv.sim.build")
+    if simulator == "icarus" and (entry.get("coverage") or entry.get("waves")):
+        raise UserError(f"{where}: simulator icarus takes no coverage or waves builds (Verilator only)")
     if entry.get("coverage") and not _build_accepts("coverage"):
         raise UserError(f"{where}: coverage: true needs code-coverage builds, which this checkout's asicdv.sim lacks")
 
@@ -976,7 +978,7 @@ def _code_coverage(out: Path, specs: list[RunSpec]) -> dict | None:
     dat_files = [p for s in specs if s.coverage for p in sorted((out / "runs" / s.id).glob("*.dat"))]
     if not dat_files:
         return None
-    return {"summary": codecov.merge(dat_files, out / "codecov"), "html": "codecov"}
+    return {"summary": codecov.merge(dat_files, out / "codecov"), "html": "codecov/html/index.html"}
 
 
 def compare(current: list[dict], previous: list[dict]) -> dict:

@@ -177,8 +177,9 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 
 <h2>Code coverage</h2>
 {% if s.code_coverage %}<table>{% for block, figures in s.code_coverage.summary|dictsort %}<tr><td>{{ block }}</td>
-{% for kind, pct in figures|dictsort %}<td>{{ kind }} {{ '%.1f' % pct }}%</td>{% endfor %}</tr>{% endfor %}</table>
-<p><a href="{{ s.code_coverage.html }}/index.html">HTML report</a></p>
+{% for kind, pct in figures|dictsort %}<td>{{ kind }} {{ ('%.1f%%' % pct) if pct is not none else 'n/a' }}</td>
+{% endfor %}</tr>{% endfor %}</table>
+<p><a href="{{ s.code_coverage.html }}">annotated sources (HTML)</a>, lcov and Cobertura files in the same folder</p>
 {% else %}<p>Not requested (an entry with <code>coverage: true</code>), or not available in this checkout.</p>{% endif %}
 
 <h2>Sessions</h2>

@@ -235,3 +235,22 @@ def test_failing_hypothesis_examples_are_kept_and_replayed_first(tmp_path):
     assert cli.main(["regress", str(again), "--out", str(out), "--max-waves", "0"]) == 1
     message = regress.ResultStore(out).load()["sha256.default.PropertyFailsAboveLimit.5"]["message"]
     assert "minimal input 900000" in message and "first failure at example 1;" in message
+
+
+def test_coverage_entry_merges_code_coverage_and_the_gate_judges_it(tmp_path, capsys):
+    path = regression(
+        tmp_path, "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1], coverage: true}"
+    )
+    out = tmp_path / "out"
+    assert cli.main(["regress", str(path), "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    figures = next(iter(summary["code_coverage"]["summary"].values()))
+    assert 0 < figures["line"] <= 100 and (out / summary["code_coverage"]["html"]).exists()
+    assert [s for s in summary["builds"]] == ["sha256[default] coverage"]
+    rules = tmp_path / "gates.yaml"
+    rules.write_text("code_coverage: {line: 100}\n")
+    capsys.readouterr()
+    code = cli.main(["gate", str(out), "--config", str(rules)])
+    text = capsys.readouterr().out
+    assert re.search(r"(PASS|FAIL)\s+code coverage \S+ line\s+[\d.]+% \(need >= 100", text)
+    assert code == (0 if figures["line"] >= 100 else 1)
