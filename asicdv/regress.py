@@ -148,10 +148,16 @@ class RunSpec:
     @property
     def key(self) -> str:
         """The test-level key (no seed): how runs are compared with a previous regression."""
-        return f"{self.block}/{self.variant}{_param_suffix(self.parameters)}/{self.test}"
+        flavour = _flavour(self.simulator, self.coverage)
+        return f"{self.block}/{self.variant}{_param_suffix(self.parameters)}{flavour}/{self.test}"
 
     def with_waves(self) -> RunSpec:
         return RunSpec(**{**asdict(self), "waves": True})
+
+
+def _flavour(simulator: str, coverage: bool) -> str:
+    """What sets a run apart beyond its parameters: another simulator, a coverage build."""
+    return (f"-{simulator}" if simulator != "verilator" else "") + ("-cov" if coverage else "")
 
 
 def _param_suffix(parameters: dict) -> str:
@@ -345,7 +351,8 @@ def plan(
                     count = entry.get("reseeds", reseeds)
                     seeds = [derive_seed(master_seed, block.name, variant, overrides, test, i) for i in range(count)]
                 for seed in seeds:
-                    run_id = f"{block.name}.{variant}{_param_suffix(overrides)}.{test}.{seed}"
+                    flavour = _flavour(entry.get("simulator", "verilator"), entry.get("coverage", False))
+                    run_id = f"{block.name}.{variant}{_param_suffix(overrides)}{flavour}.{test}.{seed}"
                     runs.setdefault(
                         run_id,
                         RunSpec(
@@ -555,8 +562,8 @@ class Progress:
         self.passed += record["status"] == "pass"
         self.failed += record["status"] != "pass"
         line = (
-            f"[{self.done}/{self.total}] {record['status'].upper():4} {spec.block}[{spec.variant}"
-            f"{_param_suffix(spec.parameters)}] {spec.test} seed={spec.seed} {record['wall_s']:.1f}s"
+            f"[{self.done}/{self.total}] {record['status'].upper():4} {spec.config} {spec.test} "
+            f"seed={spec.seed} {record['wall_s']:.1f}s"
         )
         if self.live:
             self.live.update(self.task, advance=1, passed=self.passed, failed=self.failed)

@@ -413,3 +413,17 @@ def test_block_all_is_every_block_and_takes_no_block_specific_field(tmp_path):
     assert {(s.block, s.variant) for s in specs} == {(b, v) for b, blk in blocks.items() for v in blk.variants}
     with pytest.raises(UserError, match="entry 1: block: all takes no a list of tests, parameters"):
         regress.plan(regress.load(write(tmp_path, "entries: [{block: all, tests: [A], parameters: {X: 1}}]"))[1], 1)
+
+
+def test_another_simulator_or_a_coverage_build_is_another_run(tmp_path):
+    text = "entries:\n" + "".join(
+        f"  - {{block: sha256, tests: [FipsExamplesTest], seeds: [1]{extra}}}\n"
+        for extra in ("", ", simulator: icarus", ", coverage: true", ", simulator: verilator")
+    )
+    specs = regress.plan(regress.load(write(tmp_path, text))[1], 1)
+    assert [s.id for s in specs] == [
+        "sha256.default.FipsExamplesTest.1",
+        "sha256.default-icarus.FipsExamplesTest.1",
+        "sha256.default-cov.FipsExamplesTest.1",
+    ]
+    assert len({s.key for s in specs}) == 3 and len({s.config for s in specs}) == 3

@@ -254,3 +254,19 @@ def test_coverage_entry_merges_code_coverage_and_the_gate_judges_it(tmp_path, ca
     text = capsys.readouterr().out
     assert re.search(r"(PASS|FAIL)\s+code coverage \S+ line\s+[\d.]+% \(need >= 100", text)
     assert code == (0 if figures["line"] >= 100 else 1)
+
+
+def test_icarus_entry_runs_on_icarus_next_to_verilator(tmp_path):
+    if shutil.which("iverilog") is None:
+        pytest.skip("Icarus Verilog not installed (apt-get install iverilog)")
+    path = regression(
+        tmp_path,
+        "{block: sha256, tests: [FipsExamplesTest], seeds: [1], simulator: icarus}",
+        "{block: sha256, tests: [FipsExamplesTest], seeds: [1]}",
+    )
+    out = tmp_path / "out"
+    assert cli.main(["regress", str(path), "--out", str(out)]) == 0
+    records = regress.ResultStore(out).load()
+    assert set(records) == {"sha256.default-icarus.FipsExamplesTest.1", "sha256.default.FipsExamplesTest.1"}
+    assert "Running on Icarus" in (out / records["sha256.default-icarus.FipsExamplesTest.1"]["log"]).read_text()
+    assert "Running on Icarus" not in (out / records["sha256.default.FipsExamplesTest.1"]["log"]).read_text()
