@@ -22,7 +22,13 @@ SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(filter 1 yes true,$(COVERAGE)),--coverage)
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint format regress bench kpu-net cov mutate clean $(BLOCKS)
+# make regress: REGRESSION=<name in regressions/> (default nightly), JOBS=<parallel runs>,
+# REGRESS_ARGS="--resume" (or --rerun-failed, --filter GLOB, --executor dask, --seed N ...).
+REGRESSION ?= nightly
+JOBS ?= 2
+REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
+
+.PHONY: help venv test unit lint format regress gate bench kpu-net cov mutate clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,8 +57,11 @@ format: $(STAMP) ## apply ruff's formatter and safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
-	$(PYTEST) -n 2 tb --regress $(SIMOPTS) --junitxml=results/regress-junit.xml
+regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default nightly; REGRESSION=smoke)
+	$(VENV)/bin/asicdv regress $(REGRESSION) -j $(JOBS) $(REGRESS_ARGS)
+
+gate: $(STAMP) ## judge the last $(REGRESSION) regression against regressions/gates.yaml
+	$(VENV)/bin/asicdv gate $(REGRESS_OUT)
 
 bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 	$(PY) scripts/bench.py

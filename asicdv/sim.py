@@ -9,6 +9,7 @@ a hung or crashed simulation is one failed run with its log, never a hung suite.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -18,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
@@ -33,6 +35,23 @@ BUILD_ROOT = ROOT / "build"
 
 
 SIMULATORS = ("verilator", "icarus")
+
+
+# Simulator process groups started by run() and not yet reaped, so that a regression's
+# SIGINT/SIGTERM handler can kill them all (they run in their own sessions, so a signal
+# to the regression's process group would not reach them).
+_live_groups: set[int] = set()
+_live_lock = threading.RLock()  # re-entrant: a second Ctrl-C may land inside kill_live_simulations
+
+
+def kill_live_simulations() -> int:
+    """SIGKILL every simulator process group this process is running; returns how many."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(group, signal.SIGKILL)
+    return len(groups)
 
 
 class BuildError(Exception):
@@ -319,6 +338,8 @@ def run(
     with open(log_path, "w") as log:
         # Own process group so a timeout kills the simulator and anything it started.
         proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with _live_lock:
+            _live_groups.add(proc.pid)
         try:
             returncode = proc.wait(timeout=timeout_s)
             timed_out = False
@@ -326,6 +347,9 @@ def run(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             returncode, timed_out = -9, True
+        finally:
+            with _live_lock:
+                _live_groups.discard(proc.pid)
     wall = time.monotonic() - start
 
     result = RunResult(
