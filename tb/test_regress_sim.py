@@ -221,7 +221,7 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
 
 
 def test_failing_hypothesis_examples_are_kept_and_replayed_first(tmp_path):
-    entry = "{block: sha256, module: tests.regress_fixtures, tests: [PropertyFailsAboveLimit], seeds: [%d]%s}"
+    entry = "{block: sha256, module: tb.regress_fixtures, tests: [PropertyFailsAboveLimit], seeds: [%d]%s}"
     out = tmp_path / "out"
     first = regression(tmp_path, entry % (5, ""), name="first.yaml")
     assert cli.main(["regress", str(first), "--out", str(out), "--max-waves", "0"]) == 1

@@ -1,7 +1,7 @@
-"""cocotb tests for tests/test_regress_sim.py: a hypothesis property with a planted bug.
+"""cocotb tests for tb/test_regress_sim.py: a hypothesis property with a planted bug.
 
 Not collected by pytest (no test_ prefix); a regression entry runs it with
-`module: tests.regress_fixtures` on the sha256 core's build, whose DUT it ignores.
+`module: tb.regress_fixtures` on the sha256 core's build, whose DUT it ignores.
 """
 
 import cocotb
