@@ -60,8 +60,8 @@ format: $(STAMP) ## apply ruff's formatter and safe fixes
 regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default nightly; REGRESSION=smoke)
 	$(VENV)/bin/asicdv regress $(REGRESSION) -j $(JOBS) $(REGRESS_ARGS)
 
-gate: $(STAMP) ## judge the last $(REGRESSION) regression against regressions/gates.yaml
-	$(VENV)/bin/asicdv gate $(REGRESS_OUT)
+gate: $(STAMP) ## judge the last $(REGRESSION) regression (regressions/gates-nightly.yaml for nightly, else gates.yaml)
+	$(VENV)/bin/asicdv gate $(REGRESS_OUT) $(if $(wildcard regressions/gates-$(REGRESSION).yaml),--config regressions/gates-$(REGRESSION).yaml)
 
 bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
 	$(PY) scripts/bench.py
