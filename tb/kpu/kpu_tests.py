@@ -8,7 +8,8 @@ from cocotb.triggers import Timer
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from asicdv import clocking
+from asicdv import DATA, clocking
+from asicdv.scoreboard import Scoreboard
 from models import kpu as model
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
@@ -553,3 +554,39 @@ class MixedModesBackPressureTest(MixedModesTest):
     """MixedModesTest with random operand idles and res_ready stalls."""
 
     stalls = True
+
+
+@pyuvm.test(timeout_time=60, timeout_unit="sec")
+class NetworksTest(KpuBaseTest):
+    """The three shipped MLPerf Tiny int8 networks (ResNet-8, DS-CNN, the autoencoder) on the array, a
+    random input each from the run's seed; each layer's output compared bit for bit through the
+    scoreboard with the TFLite reference kernels' (double rounding; single rounding against XNNPACK is
+    not bit-exact on every input, see README "Real networks") (nightly: a few minutes)."""
+
+    async def stimulus(self):
+        from models import tflite_net  # the interpreter is heavy: only this test needs it
+        from tb.kpu.net import compare
+        from tb.kpu.net_service import run_network
+
+        board = Scoreboard("kpu networks vs TFLite")
+        self.env.networks_board = board  # checked with every other scoreboard
+        rounding = "double"
+        for name in NETWORKS:
+            net = tflite_net.Network(DATA / "mlperf_tiny" / f"{name}.tflite")
+            x = net.random_input(int(self.np_rng.integers(0, 2**31)))
+            values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
+            reference = tflite_net.reference_tensors(net.path, x, rounding, [layer.outputs[0] for layer in net.layers])
+            for layer in net.layers:
+                tensor = layer.outputs[0]
+                where = {"network": name, "layer": layer.index, "op": layer.op, "rounding": rounding}
+                board.expect({**where, "mismatches": 0})
+                board.observe({**where, **compare(values[tensor], reference[tensor])})
+            self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
+
+
+    async def checked_gemm(self, layer: Layer) -> np.ndarray:
+        (item,) = await self.run_layers(layer)  # the scoreboard checks every row against the model
+        return item.result
+
+
+NETWORKS = ("image_classification", "keyword_spotting", "anomaly_detection")

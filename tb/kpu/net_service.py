@@ -3,14 +3,12 @@
 Request {"network": {"model": path, "input": X.npy, "rounding": "double"|"single", "out": dir, "progress": file}}.
 The network runs layer by layer through models.tflite_net's steps (the same lowering and host ops as
 `--model`); each array layer goes through KpuBfm.gemm. Writes every tensor to out/tensors.npz (key
-"t<index>") and returns {"layers": {index: {"on", "why", "cycles", "pes"}}, "rows", "cols"}.
-What the RTL cannot run yet is computed in Python and says so in "why": depthwise layers on the golden
-model; a requantizer rounding the RTL lacks as the array's raw int32 accumulators requantized on the host.
+"t<index>") and returns {"layers": {index: {"on", "cycles", "pes"}}, "rows", "cols"}. Every array layer
+(CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED) runs on the RTL with its own rounding mode.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -20,33 +18,31 @@ from models import kpu as model
 from models import tflite_net
 from tb.kpu.env import KpuBfm, Layer
 
-# What the array's driver (tb/kpu/env.py) can run natively: a per-layer rounding (op_round_single) and depthwise
-# tiles (op_depthwise, Layer.a [M, K, N]) come with the RTL's depthwise/rounding modes; until the driver has
-# them, depthwise layers run on the model and other roundings as raw accumulators requantized on the host.
-DRIVER_ROUNDING = "rounding" in {f.name for f in dataclasses.fields(Layer)}
-DRIVER_DEPTHWISE = hasattr(Layer, "depthwise")
-
-
-async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str) -> tuple[np.ndarray, dict]:
-    if lowered.kind == "depthwise" and not DRIVER_DEPTHWISE:
-        return tflite_net.execute_on_model(lowered, rounding), {"on": "model", "why": "no RTL depthwise mode yet"}
+async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str, gemm=None) -> tuple[np.ndarray, dict]:
+    """One array layer on the RTL, through `gemm(layer)` (default: the BFM's, unchecked; a test passes its
+    env's, so every row also goes through the scoreboard)."""
     r = lowered.requant
-    native = DRIVER_ROUNDING or rounding == "double"
-    requant = {"multiplier": r["multiplier"].astype(np.int32), "shift": r["shift"].astype(np.int32)} if native else {}
-    if DRIVER_ROUNDING:
-        requant["rounding"] = rounding
     layer = Layer(lowered.a, lowered.b, bias=r["bias"], input_zp=r["input_zp"], output_zp=r["output_zp"],
-                  act_min=r["act_min"], act_max=r["act_max"], **requant)  # fmt: skip
+                  act_min=r["act_min"], act_max=r["act_max"], multiplier=r["multiplier"].astype(np.int32),
+                  shift=r["shift"].astype(np.int32), rounding=rounding)  # fmt: skip
     start = clocking.cycles_now()
-    out = await bfm.gemm(layer)
+    out = await (gemm or bfm.gemm)(layer)
     info = {"on": "RTL", "cycles": clocking.cycles_now() - start, "pes": bfm.rows * bfm.cols}
-    if not native:
-        out = model.requantize(out, r["multiplier"], r["shift"], output_zp=r["output_zp"], act_min=r["act_min"],
-                               act_max=r["act_max"], rounding=rounding)  # fmt: skip
-        info.update(on="RTL raw", why=f"{rounding}-rounding requant on the host")
     if out.size and (out.min() < model.INT8_MIN or out.max() > model.INT8_MAX):
         raise RuntimeError(f"{layer.describe()}: the RTL returned values outside int8")
     return out.astype(np.int8), info
+
+
+async def run_network(bfm: KpuBfm, net: tflite_net.Network, x: np.ndarray, rounding: str, on_layer=None, gemm=None):
+    """The whole network on the array (host ops on the model): (values, infos) as Network.steps returns."""
+    steps = net.steps(x, rounding, on_layer)
+    try:
+        step = next(steps)
+        while True:
+            _, lowered, layer_rounding = step
+            step = steps.send(await run_layer(bfm, lowered, layer_rounding, gemm))
+    except StopIteration as stop:
+        return stop.value
 
 
 async def answer_network(dut, request: dict) -> dict:
@@ -61,14 +57,7 @@ async def answer_network(dut, request: dict) -> dict:
         if progress is not None:
             progress.write_text(str(layer.index))
 
-    steps = net.steps(x, req["rounding"], on_layer)
-    try:
-        step = next(steps)
-        while True:
-            _, lowered, rounding = step
-            step = steps.send(await run_layer(bfm, lowered, rounding))
-    except StopIteration as stop:
-        values, infos = stop.value
+    values, infos = await run_network(bfm, net, x, req["rounding"], on_layer)
     computed = {f"t{i}": v for i, v in values.items() if net.tensors[i].data is None}
     np.savez(Path(req["out"]) / "tensors.npz", **computed)
     return {"layers": {str(k): v for k, v in infos.items()}, "rows": bfm.rows, "cols": bfm.cols}

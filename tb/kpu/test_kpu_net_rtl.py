@@ -6,7 +6,6 @@ import json
 import pytest
 
 from asicdv import DATA, cli
-from tb.kpu import net_service
 
 KWS = DATA / "mlperf_tiny" / "keyword_spotting.tflite"
 
@@ -23,10 +22,8 @@ def test_keyword_spotting_on_the_rtl_is_bit_exact(capsys):
     assert len(convs) == 5 and all(r["on"] == "RTL" and r["cycles"] > 0 for r in convs)
     # pointwise 1x1 convs, 125 pixels x 64 x 64 on the 8x8 array: measured 97.5%
     assert all(r["utilization"] > 0.9 for r in convs)
-    if net_service.DRIVER_DEPTHWISE:  # the goal: >= 80% MAC utilization on depthwise 3x3 layers with C >= 8
-        assert len(depthwise) == 4 and all(r["on"] == "RTL" and r["utilization"] >= 0.8 for r in depthwise)
-    else:
-        assert all(r["on"] == "model" and r["why"] for r in depthwise)
+    # the goal: >= 80% MAC utilization on depthwise 3x3 layers with C >= 8
+    assert len(depthwise) == 4 and all(r["on"] == "RTL" and r["utilization"] >= 0.8 for r in depthwise)
     fc = next(r for r in result["layers"] if r["op"] == "FULLY_CONNECTED")
-    assert fc["rounding"] == "single" and fc["on"] == ("RTL" if net_service.DRIVER_ROUNDING else "RTL raw")
+    assert fc["rounding"] == "single" and fc["on"] == "RTL"
     assert result["cycles"] == sum(r["cycles"] or 0 for r in result["layers"])
