@@ -11,7 +11,8 @@
 //      done rises 129*N*M + 2 clock edges after the edge that accepts a job
 //      of N nonces x M midstates.
 //   1: sha256d_pipelined, 128 unrolled round stages, one (nonce, midstate)
-//      per cycle in steady state; done rises N*M + 129 edges after accept.
+//      per cycle in steady state; done rises N*M + 131 edges after accept
+//      (128 round stages, the digest register, the compare register).
 // Both share this wrapper: job registers, the work sequencer, the target
 // compare and the result FIFO.
 //
@@ -47,9 +48,10 @@
 // reader's res_ready has no combinational path into the engine: the stall
 // comes from the FIFO's registered count.
 //
-// Timing note (pipelined): the last stage's feed-forward add, the digest byte
-// reversal and the 256-bit compare form one combinational path into the FIFO
-// write; a register stage would be added there for a fast clock.
+// Timing (pipelined): the last feed-forward add, the digest byte reversal and
+// the 256-bit compare are split by registers (the engine's digest register,
+// then the compare register here), so no path is longer than one round
+// stage; `make bench` records the Yosys longest path before and after.
 `default_nettype none
 
 module sha256d_miner #(
@@ -154,12 +156,45 @@ module sha256d_miner #(
 
     // target_q still belongs to the digest's job: a new job flushes the engine
     // in the same edge that loads its target.
-    wire hit      = (hash_value <= target_q);
-    wire fifo_wr  = eng_out_valid && eng_out_ready && hit;
+    wire hit = (hash_value <= target_q);
+
+    // Pipelined: the compare result is registered (one more stage, advancing
+    // with the engine and never flushed: an item compared in the cycle a new
+    // job is accepted is still reported with its own job's id), so the FIFO
+    // write is not in series with the 256-bit compare. Iterative: the compare
+    // feeds the FIFO directly (129 cycles per item leave it plenty of slack).
+    wire             cmp_valid;
+    wire             cmp_hit;
+    wire [TAG_W-1:0] cmp_tag;
+    generate
+        if (PIPELINED != 0) begin : g_cmp_reg
+            reg             valid_q;
+            reg             hit_q;
+            reg [TAG_W-1:0] tag_q;
+            always @(posedge clk) begin
+                if (rst)                valid_q <= 1'b0;
+                else if (eng_out_ready) valid_q <= eng_out_valid;
+            end
+            always @(posedge clk) begin
+                if (eng_out_ready) begin
+                    hit_q <= hit;
+                    tag_q <= eng_tag;
+                end
+            end
+            assign cmp_valid = valid_q;
+            assign cmp_hit   = hit_q;
+            assign cmp_tag   = tag_q;
+        end else begin : g_cmp_comb
+            assign cmp_valid = eng_out_valid;
+            assign cmp_hit   = hit;
+            assign cmp_tag   = eng_tag;
+        end
+    endgenerate
+    wire fifo_wr = cmp_valid && !fifo_full && cmp_hit;
 
     sha256d_fifo #(.WIDTH(TAG_W), .DEPTH(FIFO_DEPTH)) u_fifo (
         .clk(clk), .rst(rst),
-        .wr_en(fifo_wr), .wr_data(eng_tag), .full(fifo_full),
+        .wr_en(fifo_wr), .wr_data(cmp_tag), .full(fifo_full),
         .rd_valid(res_valid), .rd_ready(res_ready),
         .rd_data({res_job_id, res_midstate_idx, res_nonce})
     );
@@ -178,7 +213,7 @@ module sha256d_miner #(
             end else begin
                 if (issue && cur_idx == last_idx_q && cur_nonce == nonce_end_q)
                     issuing <= 1'b0;  // last item handed over; never wrap past the end
-                if (running && !issuing && eng_idle) begin
+                if (running && !issuing && eng_idle && !(PIPELINED != 0 && cmp_valid)) begin
                     running <= 1'b0;
                     done    <= 1'b1;
                 end

@@ -1,9 +1,10 @@
 // Fully unrolled SHA-256d hash engine: 128 registered round stages (64 for the
-// second block of the header hash, 64 for the second hash), one work item
-// accepted per clock. Same item/digest interface as sha256d_iterative.
+// second block of the header hash, 64 for the second hash) and a register
+// after the final feed-forward add, one work item accepted per clock. Same
+// item/digest interface as sha256d_iterative.
 //
-// Latency: an item accepted at clock edge n is out_valid after edge n+128
-// (the last stage's register) and is taken at edge n+128 when out_ready.
+// Latency: an item accepted at clock edge n is out_valid after edge n+129
+// (the digest register) and is taken at edge n+129 when out_ready.
 // The tag travels with the data through every stage, so each digest leaves
 // with the tag (job id, midstate index, nonce) of the item that produced it.
 // Flow control: the whole pipeline advances only while out_ready is high
@@ -94,10 +95,28 @@ module sha256d_pipelined #(
         end
     endgenerate
 
-    sha256_state_add u_add2 (.chain(iv), .working(h2_state[64]), .sum(out_digest));
+    // The second feed-forward add gets a register stage of its own, so it is
+    // not in series with the miner's compare (stage 129).
+    wire [255:0] digest;
+    sha256_state_add u_add2 (.chain(iv), .working(h2_state[64]), .sum(digest));
 
-    assign out_valid = h2_valid[64];
-    assign out_tag   = h2_side[64];
+    reg             digest_valid;
+    reg [255:0]     digest_q;
+    reg [TAG_W-1:0] digest_tag;
+    always @(posedge clk) begin
+        if (rst || flush) digest_valid <= 1'b0;
+        else if (en)      digest_valid <= h2_valid[64];
+    end
+    always @(posedge clk) begin
+        if (en) begin
+            digest_q   <= digest;
+            digest_tag <= h2_side[64];
+        end
+    end
+
+    assign out_valid  = digest_valid;
+    assign out_digest = digest_q;
+    assign out_tag    = digest_tag;
 
     // Any valid bit set means an item is in flight.
     wire [127:0] valid_bits;
@@ -107,7 +126,7 @@ module sha256d_pipelined #(
             assign valid_bits[64 + r] = h2_valid[r+1];
         end
     endgenerate
-    assign idle = ~|valid_bits;
+    assign idle = ~|valid_bits && !digest_valid;
 endmodule
 
 `default_nettype wire
