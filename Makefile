@@ -42,8 +42,13 @@ lint: $(STAMP) ## Verilator --lint-only -Wall over all RTL (must be clean)
 regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
 	$(PYTEST) -n 2 tb --regress $(SIMOPTS) --junitxml=results/regress-junit.xml
 
-bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
-	$(PY) scripts/bench.py
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
+	$(PY) scripts/bench.py $(BENCHOPTS)
 
 sha256: $(STAMP) ## SHA-256 compression core tests (TEST= SEED= WAVES=1)
 	$(PYTEST) tb/sha256 $(SIMOPTS)
