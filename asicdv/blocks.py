@@ -6,8 +6,13 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     name: sha256
     top: sha256_core
     sources: [rtl/sha256/*.v]
+    exclude: []               # source files matched above that the block does not use (vendored extras)
     uses: []                  # other blocks whose RTL this one instantiates (their sources come too)
     test_module: tb.sha256.sha256_tests
+    clock: clk                # default clk
+    reset: {name: rst, active: high, cycles: 3}   # the default; e.g. {name: reset_n, active: low}
+    build_args: []            # extra Verilator arguments (also used by `asicdv lint`)
+    lint_waivers: []          # Verilator .vlt waiver files for `asicdv lint` (vendored code)
     timeout_s: 600            # wall-clock limit of one simulation run
     whitebox: false           # true: every internal signal visible to cocotb (slower build)
     variants: {default: {}}   # name -> Verilog parameters
@@ -26,6 +31,10 @@ from pathlib import Path
 import yaml
 
 from asicdv import ROOT, UserError
+from asicdv.clocking import ResetSpec
+
+KEYS = {"name", "top", "sources", "exclude", "uses", "test_module", "clock", "reset", "build_args", "lint_waivers",
+        "timeout_s", "whitebox", "variants", "tests"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,10 @@ class Block:
     build_args: tuple[str, ...] = ()
     whitebox: bool = False  # make every internal signal visible to cocotb (slower builds)
     uses: tuple[str, ...] = ()  # blocks whose RTL this one instantiates
+    clock: str = "clk"
+    reset: ResetSpec = ResetSpec()
+    lint_waivers: tuple[Path, ...] = ()
+    excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
     path: Path = field(default=Path("."))
 
     def test(self, name: str) -> TestSpec:
@@ -79,12 +92,16 @@ def load_block(path: Path) -> Block:
         raise UserError(f"{path}: cannot read block file: {exc}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: a block file is a YAML mapping")
+    unknown = sorted(set(data) - KEYS)
+    if unknown:
+        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
+    excluded = {Path(m) for pattern in data.get("exclude", []) for m in glob.glob(str(ROOT / pattern))}
     sources: list[Path] = []
     for pattern in _require(data, "sources", list, path):
         matches = sorted(glob.glob(str(ROOT / pattern)))
         if not matches:
             raise UserError(f"{path}: source pattern {pattern!r} matches no file")
-        sources.extend(Path(m) for m in matches)
+        sources.extend(Path(m) for m in matches if Path(m) not in excluded)
     tests = []
     for entry in _require(data, "tests", list, path):
         if not isinstance(entry, dict) or "name" not in entry:
@@ -96,6 +113,14 @@ def load_block(path: Path) -> Block:
     variants = data.get("variants") or {"default": {}}
     if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
         raise UserError(f"{path}: 'variants' maps a name to a mapping of Verilog parameters")
+    reset = data.get("reset", {})
+    active = reset.get("active", "high") if isinstance(reset, dict) else None
+    if not isinstance(reset, dict) or set(reset) - {"name", "active", "cycles"} or active not in ("high", "low"):
+        raise UserError(f"{path}: reset is {{name: <signal>, active: high|low, cycles: N}}, got {reset!r}")
+    waivers = [ROOT / w for w in data.get("lint_waivers", [])]
+    for waiver in waivers:
+        if not waiver.is_file():
+            raise UserError(f"{path}: lint waiver file {waiver} does not exist")
     return Block(
         name=_require(data, "name", str, path),
         top=_require(data, "top", str, path),
@@ -107,6 +132,10 @@ def load_block(path: Path) -> Block:
         build_args=tuple(data.get("build_args", ())),
         whitebox=bool(data.get("whitebox", False)),
         uses=tuple(_require(data, "uses", list, path)) if "uses" in data else (),
+        clock=str(data.get("clock", "clk")),
+        reset=ResetSpec(str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))),
+        lint_waivers=tuple(waivers),
+        excluded=tuple(sorted(excluded)),
         path=path,
     )
 

@@ -1,11 +1,43 @@
-"""Clock and reset shared by every block's testbench."""
+"""Clock, reset and cycle counting shared by every block's testbench.
+
+A block declares its clock and reset in `block.yaml` (`clock: clk`, `reset: {name: rst_n,
+active: low, cycles: 3}`); `sim.run` hands them to the simulation as ASICDV_CLOCK and
+ASICDV_RESET, and `Bfm` (asicdv.bfm) uses them. Defaults: `clk`, synchronous active-high
+`rst` held for 3 edges.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+
 from cocotb.clock import Clock
+from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
 PERIOD_NS = 10.0
+
+
+@dataclass(frozen=True)
+class ResetSpec:
+    name: str = "rst"
+    active_high: bool = True
+    cycles: int = 3
+
+    def to_env(self) -> str:
+        return f"{self.name},{'high' if self.active_high else 'low'},{self.cycles}"
+
+    @classmethod
+    def from_env(cls) -> ResetSpec:
+        text = os.environ.get("ASICDV_RESET")
+        if not text:
+            return cls()
+        name, active, cycles = text.split(",")
+        return cls(name, active == "high", int(cycles))
+
+
+def clock_name() -> str:
+    return os.environ.get("ASICDV_CLOCK", "clk")
 
 
 def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock:
@@ -15,10 +47,16 @@ def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock:
     return clock
 
 
-async def reset(clk, rst, cycles: int = 3, period_ns: float = PERIOD_NS) -> None:
-    """Synchronous active-high reset for `cycles` edges; returns just after release."""
+async def reset(clk, rst, spec: ResetSpec = ResetSpec(), period_ns: float = PERIOD_NS) -> None:
+    """Assert the reset for `spec.cycles` edges; returns just after release."""
+    active, inactive = (1, 0) if spec.active_high else (0, 1)
     await RisingEdge(clk)
-    rst.value = 1
-    await Timer(period_ns * (cycles - 1) + period_ns / 2, "ns")
+    rst.value = active
+    await Timer(period_ns * (spec.cycles - 1) + period_ns / 2, "ns")
     await RisingEdge(clk)
-    rst.value = 0
+    rst.value = inactive
+
+
+def cycles_now(period_ns: float = PERIOD_NS) -> int:
+    """The one cycle counter: simulated time in clock periods."""
+    return round(get_sim_time("ns") / period_ns)

@@ -3,27 +3,41 @@
 `check_property` runs a blocking hypothesis `@given` function on a bridge
 thread (cocotb.task.bridge); each example is driven through the live DUT by an
 `@cocotb.task.resume`-wrapped coroutine, so every example shares one simulator
-process. Hypothesis is seeded from the test seed and uses no example database,
-so the same seed gives the same examples. On a failure hypothesis shrinks the
-input through the simulation, and the raised error names the minimal input.
+process. One seed: hypothesis's own seed is derived from the run's seed (and the
+property's name) and never shown; the run's seed is the one a user types. No example
+database by default, so the same seed gives the same examples. On a failure
+hypothesis shrinks the input through the simulation, and the raised error names
+the minimal input. A `label` function buckets the examples drawn; the histogram is
+logged, so a strategy can be shown to reach its hard cases.
+
+Regressions may keep failing examples: ASICDV_HYPOTHESIS_DB=<dir> saves them in
+hypothesis's directory database; ASICDV_HYPOTHESIS_REPLAY=1 replays saved ones first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import time
+import warnings
+import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import cocotb
 import cocotb.task
 import hypothesis
 from hypothesis import HealthCheck, Phase
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import HypothesisSideeffectWarning
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+# cocotb imports test modules the way a pytest plugin would; hypothesis's warning about that is noise here.
+warnings.filterwarnings("ignore", category=HypothesisSideeffectWarning)
 log = logging.getLogger("asicdv.hypothesis")
 log.setLevel(logging.INFO)
 
@@ -42,6 +56,8 @@ class PropertyStats:
     examples: int = 0
     failures: int = 0
     seconds: float = 0.0
+    first_failure: int | None = None  # 1-based index of the first failing example
+    histogram: Counter = field(default_factory=Counter)
 
     @property
     def rate(self) -> float:
@@ -56,6 +72,7 @@ async def check_property(
     seed: int | None = None,
     recover: Callable[[], Awaitable[None]] | None = None,
     describe: Callable[[T], str] = repr,
+    label: Callable[[T], str | dict[str, str]] | None = None,
     name: str = "property",
 ) -> PropertyStats:
     """Draw up to `max_examples` inputs and `await drive(x)` each on the DUT.
@@ -63,9 +80,13 @@ async def check_property(
     `drive` raises (e.g. AssertionError from a scoreboard) when the DUT is wrong.
     `recover` (e.g. a reset) runs before the next example after one failed, so a
     failing example cannot poison the ones hypothesis tries while shrinking.
+    `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
     Raises PropertyFailure carrying the minimal failing input.
     """
-    seed = cocotb.RANDOM_SEED if seed is None else seed
+    seed = int(os.environ.get("ASICDV_SEED", cocotb.RANDOM_SEED)) if seed is None else seed
+    hypothesis_seed = zlib.crc32(f"{seed}:{name}".encode())  # derived: the run's seed is the one shown
+    database_dir = os.environ.get("ASICDV_HYPOTHESIS_DB")
+    replay = database_dir is not None and os.environ.get("ASICDV_HYPOTHESIS_REPLAY") == "1"
     drive_blocking = cocotb.task.resume(drive)
     recover_blocking = cocotb.task.resume(recover) if recover else None
     stats = PropertyStats()
@@ -74,14 +95,14 @@ async def check_property(
 
     @hypothesis.settings(
         max_examples=max_examples,
-        database=None,
+        database=DirectoryBasedExampleDatabase(database_dir) if database_dir else None,
         deadline=None,
         derandomize=False,
         print_blob=False,
-        phases=(Phase.generate, Phase.shrink),
+        phases=((Phase.reuse,) if replay else ()) + (Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )
-    @hypothesis.seed(seed)
+    @hypothesis.seed(hypothesis_seed)
     @hypothesis.given(strategy)
     def prop(example: T) -> None:
         if state["dirty"] and recover_blocking is not None:
@@ -89,15 +110,21 @@ async def check_property(
         state["dirty"] = False
         stats.examples += 1
         fingerprint.update(describe(example).encode())
+        if label is not None and stats.failures == 0:
+            features = label(example)
+            for feature in features.items() if isinstance(features, dict) else [("", features)]:
+                stats.histogram[feature] += 1
         try:
             drive_blocking(example)
         except BaseException:
             stats.failures += 1
+            if stats.first_failure is None:
+                stats.first_failure = stats.examples
             state["dirty"] = True
             state["last_failing"] = example
             raise
 
-    log.info("%s: up to %d examples, hypothesis seed %d", name, max_examples, seed)
+    log.info("%s: up to %d examples, hypothesis seeded from the run's seed %d", name, max_examples, seed)
     start = time.perf_counter()
     try:
         await cocotb.task.bridge(prop)()
@@ -105,15 +132,28 @@ async def check_property(
         stats.seconds = time.perf_counter() - start
         minimal = state["last_failing"]
         message = (
-            f"{name} failed; hypothesis shrank it to the minimal input "
-            f"{describe(minimal)} (after {stats.examples} examples, {stats.failures} failing, "
-            f"seed {seed}):\n{exc}"
+            f"{name} failed; hypothesis shrank it to the minimal input {describe(minimal)} "
+            f"(first failure at example {stats.first_failure}; {stats.examples} examples run while "
+            f"shrinking, {stats.failures} failing; run seed {seed}):\n{exc}"
         )
         log.error("%s", message)
         raise PropertyFailure(message, minimal, exc) from exc
     stats.seconds = time.perf_counter() - start
+    if stats.histogram:
+        log.info("%s: distribution of the %d examples: %s", name, stats.examples, _histogram(stats.histogram))
     log.info(
         "%s: %d examples passed in %.2f s (%.0f examples/s through the DUT); stimulus fingerprint %s",
         name, stats.examples, stats.seconds, stats.rate, fingerprint.hexdigest()[:16],
     )  # fmt: skip
     return stats
+
+
+def _histogram(counts: Counter) -> str:
+    """`label` gives one bucket or a {feature: bucket} dict: one histogram per feature."""
+    parts = []
+    for feature in sorted({f for f, _ in counts}):
+        buckets = {b: n for (f, b), n in counts.items() if f == feature}
+        total = sum(buckets.values())
+        text = ", ".join(f"{bucket} {100 * n / total:.0f}%" for bucket, n in sorted(buckets.items()))
+        parts.append(f"{feature}: {text}" if feature else text)
+    return "; ".join(parts)

@@ -1,8 +1,8 @@
-"""Ask the RTL a question from outside a test: used by the CLI subcommands.
+"""Ask the RTL a question from outside a test: used by the CLI subcommands and the bench.
 
-Builds (cached) and runs one cocotb "service" test that reads a JSON request
-and writes a JSON response; a failed or hung run becomes a RuntimeError with
-the log's path, never a silently wrong answer.
+Builds (cached) and runs the block's service test (`tb/<block>/service.py`, see
+asicdv.service) with a JSON request and reads its JSON response; a failed or hung run
+becomes a RuntimeError with the log's path, never a silently wrong answer.
 """
 
 from __future__ import annotations
@@ -11,18 +11,20 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from asicdv import sim
+from asicdv import service, sim
 from asicdv.blocks import get_block
 
 
-def ask(block_name: str, module: str, test: str, request: dict, *, variant: str = "default", seed: int = 1) -> dict:
+def ask(block_name: str, request: dict, *, variant: str | None = None, seed: int = 1) -> dict:
     block = get_block(block_name)
+    variant = variant or next(iter(block.variants))
     build = sim.build(block, variant)
     # A directory per call: CLI runs may go on in parallel (tests, several shells).
     parent = sim.ROOT / "results" / "cli" / block_name
     parent.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=parent))
-    result = sim.run(build, test, seed, module=module, request=request, run_dir=run_dir)
+    module = f"tb.{block_name}.service"
+    result = sim.run(build, service.TEST_NAME, seed, module=module, request=request, run_dir=run_dir)
     if not result.passed or result.response is None:
         raise RuntimeError(f"RTL simulation failed: {result.message}\nlog: {result.log}")
     shutil.rmtree(run_dir, ignore_errors=True)  # kept only when the run failed

@@ -63,6 +63,17 @@ class Scoreboard:
             label += f" (input {to_hex(context)})"
         return self._error(describe_mismatch(label, expected, actual))
 
+    def clear(self) -> None:
+        """Forget expectations and errors: the next transaction is judged on its own
+        (each hypothesis example starts from a clear board)."""
+        self.expected.clear()
+        self.matched = self.errors = 0
+        self.first_mismatch = self.last_mismatch = None
+
+    def error(self, message: str) -> bool:
+        """Record a failure that is not a value mismatch (e.g. a protocol violation)."""
+        return self._error(f"{self.name}: {message}")
+
     def _error(self, message: str) -> bool:
         self.errors += 1
         if self.first_mismatch is None:

@@ -75,9 +75,7 @@ def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int
     return digest.hexdigest()[:12]
 
 
-def build(
-    block: Block, variant: str = "default", *, waves: bool = False, overrides: dict[str, int] | None = None, log=None
-) -> Build:
+def build(block: Block, variant: str = "default", *, waves: bool = False, overrides: dict[str, int] | None = None) -> Build:
     """Return the build for this configuration, building it only if it is not cached."""
     key = _build_key(block, variant, waves, overrides)
     params = tuple(parameters(block, variant, overrides).items())
@@ -93,8 +91,6 @@ def build(
         _run_build(block, dict(params), waves, directory)
         seconds = time.monotonic() - start
         stamp.write_text(f"{seconds:.1f}\n")
-        if log:
-            log(f"built {block.name}[{variant}] in {seconds:.1f} s -> {directory}")
         return Build(block, variant, waves, directory, seconds, params)
 
 
@@ -210,6 +206,8 @@ def run(
             "ASICDV_BLOCK": block.name,
             "ASICDV_VARIANT": build_.variant,
             "ASICDV_SEED": str(seed),
+            "ASICDV_CLOCK": block.clock,
+            "ASICDV_RESET": block.reset.to_env(),
             "ASICDV_RESPONSE": str(response_path),
         }
     )
@@ -285,6 +283,9 @@ def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | Non
 def reproduce_command(
     block: str, test: str, seed: int, variant: str, default_variant: str, overrides: dict[str, int] | None = None
 ) -> str:
+    """The one command that reruns this test alone, with this seed and configuration
+    (the generic `make <block>` rule, for every block)."""
     variant_part = f" VARIANT={variant}" if variant != default_variant else ""
-    override_part = "".join(f" {name}={value}" for name, value in (overrides or {}).items())
-    return f"make {block} TEST={test} SEED={seed}{variant_part}{override_part}"
+    params = " ".join(f"{name}={value}" for name, value in (overrides or {}).items())
+    params_part = f' PARAMS="{params}"' if params else ""
+    return f"make {block} TEST={test} SEED={seed}{variant_part}{params_part}"

@@ -6,8 +6,11 @@ rising edge where valid and ready were both high. We look at settled values
 (ReadOnly) and otherwise sleep until valid or ready changes, so an idle or
 busy DUT costs no Python wake-ups per cycle.
 
-Modelled on cocotbext-axi: `send`/`recv`, `send_nowait`/`recv_nowait`, and
-seeded pause generators for back-pressure.
+A stream is bound by its signal prefix, as cocotbext-axi does: `Stream.from_prefix(dut, "res")`
+takes `res_valid`, `res_ready` and every other `res_*` signal as a payload field (named
+without the prefix). On top of it: `StreamSource` (send), `StreamSink` (recv, seeded
+pauses on ready) and `StreamMonitor` (passive); all three check the valid/ready rules
+(`ProtocolChecker`) on the interface they are bound to.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import itertools
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any
+from dataclasses import dataclass
 
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
+from asicdv.scoreboard import Scoreboard, to_hex
+
 Pauses = Iterator[int]
+Beat = dict[str, int]
 
 
 def no_pauses() -> Pauses:
@@ -34,21 +40,6 @@ def random_pauses(rng: random.Random, probability: float = 0.3, longest: int = 4
         yield rng.randint(1, longest) if rng.random() < probability else 0
 
 
-async def transfer(clk, valid, ready, sample: Callable[[], Any] | None = None) -> Any:
-    """Wait for the next rising edge at which valid and ready are both high.
-
-    Returns sample() evaluated on the settled values just before that edge,
-    i.e. the data that moved. Returns after the edge.
-    """
-    while True:
-        await ReadOnly()
-        if valid.value == 1 and ready.value == 1:
-            data = sample() if sample is not None else None
-            await RisingEdge(clk)
-            return data
-        await First(ValueChange(valid), ValueChange(ready))
-
-
 async def idle_cycles(clk, period_ns: float, cycles: int) -> None:
     """Let `cycles` clock periods pass with a single wake-up, ending just after an edge."""
     if cycles > 0:
@@ -56,26 +47,125 @@ async def idle_cycles(clk, period_ns: float, cycles: int) -> None:
         await RisingEdge(clk)
 
 
-class StreamSource:
-    """Drives valid + data fields; `send` returns once the beat is transferred."""
+@dataclass(frozen=True)
+class Stream:
+    """The signals of one valid/ready interface: `fields` maps a payload name to its handle."""
 
-    def __init__(self, clk, valid, ready, fields: dict[str, Any], period_ns: float, pauses: Pauses | None = None):
-        self.clk, self.valid, self.ready, self.fields = clk, valid, ready, fields
+    name: str
+    clk: object
+    valid: object
+    ready: object
+    fields: dict
+
+    @classmethod
+    def from_prefix(cls, dut, prefix: str, clk=None) -> Stream:
+        """`<prefix>_valid`, `<prefix>_ready` and every other `<prefix>_*` top-level signal."""
+        start = prefix + "_"
+        handles = {h._name[len(start) :]: h for h in dut if h._name.startswith(start)}
+        missing = [s for s in ("valid", "ready") if s not in handles]
+        if missing:
+            raise AttributeError(f"{dut._name} has no {', '.join(start + s for s in missing)}: not a valid/ready stream")
+        valid, ready = handles.pop("valid"), handles.pop("ready")
+        return cls(prefix, clk if clk is not None else dut.clk, valid, ready, dict(sorted(handles.items())))
+
+    def sample(self) -> Beat:
+        return {name: int(handle.value) for name, handle in self.fields.items()}
+
+    async def valid_seen(self) -> None:
+        """Wait until valid is high (settled); returns just after the next edge."""
+        await ReadOnly()
+        while self.valid.value != 1:
+            await ValueChange(self.valid)
+            await ReadOnly()
+        await RisingEdge(self.clk)
+
+    async def transfer(self) -> Beat:
+        """Wait for the next rising edge at which valid and ready are both high; return the payload
+        that moved (sampled on the settled values just before that edge). Returns after the edge."""
+        while True:
+            await ReadOnly()
+            if self.valid.value == 1 and self.ready.value == 1:
+                beat = self.sample()
+                await RisingEdge(self.clk)
+                return beat
+            await First(ValueChange(self.valid), ValueChange(self.ready))
+
+
+class ProtocolChecker:
+    """Passive valid/ready rule checker on one stream; a violation is an error of `board`.
+
+    Rules: valid and ready are 0 or 1 (no X/Z) once reset is over; once valid is high it
+    stays high, with the payload stable, until the edge where ready is high too. Costs one
+    wake-up per stall, not per cycle: while stalled it sleeps until valid, ready or a payload
+    field changes, and any change of valid or payload before the transfer is a violation.
+    """
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+        self.board = Scoreboard(f"{stream.name} valid/ready protocol")
+        self._task = None
+
+    def start(self) -> None:
+        """After a reset (the BFM calls it): values before reset are not checked."""
+        if self._task is None or self._task.done():
+            self._task = cocotb.start_soon(self._run())
+
+    def stop(self) -> None:
+        """Before a reset: sources drop valid on purpose."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    def _violation(self, text: str) -> None:
+        self.board.error(text)
+
+    async def _run(self) -> None:
+        s = self.stream
+        while True:
+            await ReadOnly()
+            for signal in (s.valid, s.ready):
+                if not signal.value.is_resolvable:
+                    return self._violation(f"{signal._name} is {signal.value} (X/Z) after reset")
+            if s.valid.value == 1 and s.ready.value == 1:
+                await RisingEdge(s.clk)  # a transfer
+                continue
+            if s.valid.value != 1:
+                await First(ValueChange(s.valid), ValueChange(s.ready))
+                continue
+            held = s.sample()  # stalled: valid high, ready low
+            await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
+            await ReadOnly()
+            if s.valid.value != 1:
+                return self._violation(f"{s.valid._name} dropped before the transfer (payload {to_hex(held)})")
+            now = s.sample()
+            changed = [name for name in held if held[name] != now[name]]
+            if changed:
+                before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
+                return self._violation(f"{s.name} payload changed while stalled: {before} -> {after}")
+            await RisingEdge(s.clk)  # ready rose: the transfer
+
+
+class StreamSource:
+    """Drives valid + payload; `send` returns once the beat is transferred."""
+
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
+        self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        self._queue: deque[dict[str, int]] = deque()
+        self.checker = ProtocolChecker(stream)
+        self._queue: deque[Beat] = deque()
         self._wakeup = Event()
         self._idle = Event()
         self._idle.set()
-        self.valid.value = 0
+        stream.valid.value = 0
         self._task = cocotb.start_soon(self._run())
 
-    def send_nowait(self, beat: dict[str, int]) -> None:
+    def send_nowait(self, beat: Beat) -> None:
         self._queue.append(beat)
         self._idle.clear()
         self._wakeup.set()
 
-    async def send(self, beat: dict[str, int]) -> None:
+    async def send(self, beat: Beat) -> None:
         self.send_nowait(beat)
         await self.wait_idle()
 
@@ -86,27 +176,27 @@ class StreamSource:
         """Drop queued and in-flight beats (e.g. on reset) and deassert valid."""
         self._task.cancel()
         self._queue.clear()
-        self.valid.value = 0
+        self.stream.valid.value = 0
         self._idle.set()
         self._task = cocotb.start_soon(self._run())
 
     async def _run(self) -> None:
+        s = self.stream
         while True:
             if not self._queue:
-                self.valid.value = 0
+                s.valid.value = 0
                 self._idle.set()
                 self._wakeup.clear()
                 await self._wakeup.wait()
-                await RisingEdge(self.clk)  # writes happen just after an edge
+                await RisingEdge(s.clk)  # writes happen just after an edge
             pause = next(self.pauses)
             if pause:
-                self.valid.value = 0
-                await idle_cycles(self.clk, self.period_ns, pause)
-            beat = self._queue[0]
-            for name, value in beat.items():
-                self.fields[name].value = value
-            self.valid.value = 1
-            await transfer(self.clk, self.valid, self.ready)
+                s.valid.value = 0
+                await idle_cycles(s.clk, self.period_ns, pause)
+            for name, value in self._queue[0].items():
+                s.fields[name].value = value
+            s.valid.value = 1
+            await s.transfer()
             if self._queue:
                 self._queue.popleft()
 
@@ -114,22 +204,20 @@ class StreamSource:
 class StreamSink:
     """Holds ready (with optional seeded pauses) and collects transferred beats."""
 
-    def __init__(self, clk, valid, ready, fields: dict[str, Any], period_ns: float, pauses: Pauses | None = None):
-        self.clk, self.valid, self.ready, self.fields = clk, valid, ready, fields
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
+        self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        self._queue: deque[dict[str, int]] = deque()
+        self.checker = ProtocolChecker(stream)
+        self._queue: deque[Beat] = deque()
         self._arrived = Event()
-        self.ready.value = 0
+        stream.ready.value = 0
         self._task = cocotb.start_soon(self._run())
 
-    def _sample(self) -> dict[str, int]:
-        return {name: int(handle.value) for name, handle in self.fields.items()}
-
-    def recv_nowait(self) -> dict[str, int] | None:
+    def recv_nowait(self) -> Beat | None:
         return self._queue.popleft() if self._queue else None
 
-    async def recv(self) -> dict[str, int]:
+    async def recv(self) -> Beat:
         while not self._queue:
             self._arrived.clear()
             await self._arrived.wait()
@@ -145,13 +233,29 @@ class StreamSink:
         self._task = cocotb.start_soon(self._run())
 
     async def _run(self) -> None:
-        await RisingEdge(self.clk)
+        s = self.stream
+        await RisingEdge(s.clk)
         while True:
             pause = next(self.pauses)
-            if pause:
-                self.ready.value = 0
-                await idle_cycles(self.clk, self.period_ns, pause)
-            self.ready.value = 1
-            beat = await transfer(self.clk, self.valid, self.ready, self._sample)
-            self._queue.append(beat)
+            if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
+                s.ready.value = 0
+                await s.valid_seen()
+                await idle_cycles(s.clk, self.period_ns, pause - 1)
+            s.ready.value = 1
+            self._queue.append(await s.transfer())
             self._arrived.set()
+
+
+class StreamMonitor:
+    """Passive: calls every subscriber with each beat that moves on the stream."""
+
+    def __init__(self, stream: Stream):
+        self.stream = stream
+        self.subscribers: list[Callable[[Beat], None]] = []
+        cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            beat = await self.stream.transfer()
+            for subscriber in self.subscribers:
+                subscriber(beat)

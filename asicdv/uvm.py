@@ -1,12 +1,38 @@
-"""pyuvm pieces every block's environment shares."""
+"""pyuvm pieces every block's environment shares: the plumbing, so a block's env.py
+holds only what is specific to the block.
+
+- `BfmComponent`: a component that finds the test's BFM (ConfigDB "BFM") in build_phase.
+- `ItemDriver`: gets each sequence item, `await self.drive(item)`, publishes it on `ap`.
+- `BeatMonitor`: passive; publishes every beat of the stream `prefix` (converted by `convert`).
+- `ScoreboardComponent`: a subscriber holding a `Scoreboard` (`board`).
+- `BlockEnv`: builds the sequencer and `driver_class`, connects them.
+- `BlockTest`: builds BFM and env, resets, runs `stimulus()`, then checks every Scoreboard
+  under the env and every stream's protocol checker by itself; `check_property` runs a
+  hypothesis property with each example judged on its own.
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 import cocotb
 from cocotb.triggers import RisingEdge
-from pyuvm import ConfigDB, uvm_sequence, uvm_subscriber, uvm_test
+from pyuvm import (
+    ConfigDB,
+    uvm_analysis_port,
+    uvm_component,
+    uvm_driver,
+    uvm_env,
+    uvm_sequence,
+    uvm_sequencer,
+    uvm_subscriber,
+    uvm_test,
+)
+
+from asicdv import hypo
+from asicdv.scoreboard import Scoreboard
 
 
 class ItemsSeq(uvm_sequence):
@@ -22,6 +48,52 @@ class ItemsSeq(uvm_sequence):
             await self.finish_item(item)
 
 
+class BfmComponent(uvm_component):
+    """Finds the test's BFM in build_phase (subclasses call super().build_phase())."""
+
+    def build_phase(self):
+        self.bfm = ConfigDB().get(self, "", "BFM")
+
+
+class ItemDriver(uvm_driver):
+    """Drives each item with `drive(item)` (the block's), then publishes it on `ap`."""
+
+    def build_phase(self):
+        self.bfm = ConfigDB().get(self, "", "BFM")
+        self.ap = uvm_analysis_port("ap", self)
+
+    async def run_phase(self):
+        while True:
+            item = await self.seq_item_port.get_next_item()
+            await self.drive(item)
+            self.ap.write(item)
+            self.seq_item_port.item_done()
+
+    async def drive(self, item) -> None:
+        raise NotImplementedError
+
+
+class BeatMonitor(BfmComponent):
+    """Passive: every beat moving on stream `prefix`, as `convert(beat)`, on `ap`."""
+
+    prefix: str
+
+    def build_phase(self):
+        super().build_phase()
+        self.ap = uvm_analysis_port("ap", self)
+        self.bfm.add_monitor(self.prefix).subscribers.append(lambda beat: self.ap.write(self.convert(beat)))
+
+    def convert(self, beat: dict[str, int]) -> Any:
+        return beat
+
+
+class ScoreboardComponent(uvm_subscriber):
+    """A subscriber with a Scoreboard named after the component."""
+
+    def build_phase(self):
+        self.board = Scoreboard(self.get_full_name())
+
+
 class Forward(uvm_subscriber):
     """One analysis input of a component that has several: forwards each write to a method."""
 
@@ -33,10 +105,29 @@ class Forward(uvm_subscriber):
         self.method(transaction)
 
 
+class BlockEnv(uvm_env):
+    """The sequencer and `driver_class`, connected; subclasses add monitors and scoreboards."""
+
+    driver_class: type
+
+    def build_phase(self):
+        self.sequencer = uvm_sequencer("sequencer", self)
+        self.driver = self.driver_class("driver", self)
+
+    def connect_phase(self):
+        self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
+
+
+def _components(root: uvm_component) -> Iterator[uvm_component]:
+    yield root
+    for child in root.get_children():
+        yield from _components(child)
+
+
 class BlockTest(uvm_test):
     """Base of every block's tests: builds `bfm_class` around cocotb.top and `env_class`,
-    resets, runs `stimulus()`, then raises on the first scoreboard mismatch (`env.check()`)
-    and logs the coverage bins the env counted (`env.coverage()`, if it has one).
+    resets, runs `stimulus()`, then raises on the first error of any scoreboard under the
+    env or any stream protocol checker (`check()`), and logs the env's coverage if it has one.
 
     The test's random.Random (`self.rng`) is seeded from the run's seed; `stalls = True`
     asks the BFM for random back-pressure.
@@ -52,13 +143,44 @@ class BlockTest(uvm_test):
         ConfigDB().set(None, "*", "BFM", self.bfm)
         self.env = self.env_class("env", self)
 
+    def scoreboards(self) -> list[Scoreboard]:
+        boards = [v for c in _components(self.env) for v in vars(c).values() if isinstance(v, Scoreboard)]
+        return boards + self.bfm.protocol_boards()
+
+    def check(self) -> None:
+        """Raise on the first scoreboard error, or an expected transaction that never came."""
+        for board in self.scoreboards():
+            board.check()
+
+    async def send(self, *items) -> list:
+        """Run sequence items through the env's sequencer and driver; return them."""
+        await ItemsSeq("items", list(items)).start(self.env.sequencer)
+        return list(items)
+
+    async def check_property(
+        self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None, stratum=""
+    ) -> hypo.PropertyStats:
+        """Hypothesis property through the DUT, each example judged on its own: the boards are
+        cleared before it and checked after it; a failed example is followed by a reset."""
+
+        async def one(example) -> None:
+            for board in self.scoreboards():
+                board.clear()
+            await drive(example)
+            self.check()
+
+        return await hypo.check_property(
+            strategy, one, max_examples=examples, recover=self.bfm.reset, describe=describe, label=label,
+            name=type(self).__name__ + (f" [{stratum}]" if stratum else ""),
+        )  # fmt: skip
+
     async def run_phase(self):
         self.raise_objection()
         try:
             await self.bfm.reset()
             await self.stimulus()
-            await RisingEdge(cocotb.top.clk)  # let monitors report the last transfer
-            self.env.check()
+            await RisingEdge(self.bfm.clk)  # let monitors report the last transfer
+            self.check()
             if hasattr(self.env, "coverage"):
                 self.logger.info("coverage: %s", dict(sorted(self.env.coverage().items())))
         finally:

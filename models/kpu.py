@@ -419,3 +419,18 @@ def conv2d(
         s = _per_channel("shift", shift, cout, SHIFT_MIN, SHIFT_MAX)
         out = requantize(acc, m, s, output_zp=output_zp, act_min=act_min, act_max=act_max)
     return maxpool2x2(out) if pool else out
+
+
+def lower_conv2d(
+    x: np.ndarray, weights: np.ndarray, *, stride: int = 1, padding: str = "same", input_zp: int = 0, pool: bool = False
+) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int]]:
+    """The one conv-to-GEMM lowering (tests, CLI, bench, network runner): im2col rows (in
+    `pool_order` when pooled, so each 4 rows are one 2x2 window) and the weights as [K, Cout].
+    Returns (a [M, K], b [K, Cout], (OH, OW, Cout)) of the convolution before pooling."""
+    weights = np.asarray(weights)
+    if weights.ndim != 4:
+        raise ValueError(f"weights must be int8 [Cout, KH, KW, Cin], got shape {list(weights.shape)}")
+    a, (oh, ow) = im2col(x, weights.shape[1], weights.shape[2], stride=stride, padding=padding, input_zp=input_zp)
+    if pool:
+        a = a[pool_order(oh, ow)]
+    return a, conv_weights_as_gemm(weights), (oh, ow, weights.shape[0])

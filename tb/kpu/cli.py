@@ -11,6 +11,8 @@ import numpy as np
 
 from asicdv import UserError, rtl
 from models import kpu as model
+from tb.kpu import service
+from tb.kpu.env import Layer
 
 GEMM_KEYS = {"a", "b"}
 CONV_KEYS = {"input", "weights", "stride", "padding"}
@@ -85,16 +87,6 @@ def requant_args(data: dict, raw: bool) -> dict:
     return args
 
 
-def conv_as_gemm(data: dict, input_zp: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int], dict]:
-    """im2col: the conv2d layer as the GEMM the driver streams through the array."""
-    weights = data["weights"]
-    if weights.ndim != 4:
-        raise ValueError(f"weights must be int8 [Cout, KH, KW, Cin], got shape {list(weights.shape)}")
-    conv = {"stride": _scalar(data, "stride", 1), "padding": str(data["padding"])}
-    a, (oh, ow) = model.im2col(data["input"], weights.shape[1], weights.shape[2], input_zp=input_zp, **conv)
-    return a, model.conv_weights_as_gemm(weights), (oh, ow, weights.shape[0]), conv
-
-
 def run(args: argparse.Namespace) -> int:
     data = load_layer(args.layer)
     requant = requant_args(data, args.raw)
@@ -103,10 +95,11 @@ def run(args: argparse.Namespace) -> int:
             a, b = data["a"], data["b"]
             reference = model.gemm(a, b, **requant)  # also validates dtypes, shapes and ranges
         else:
-            a, b, out_shape, conv = conv_as_gemm(data, requant["input_zp"])
+            conv = {"stride": _scalar(data, "stride", 1), "padding": str(data["padding"])}
+            a, b, _ = model.lower_conv2d(
+                data["input"], data["weights"], **conv, input_zp=requant["input_zp"], pool=data["pool"]
+            )
             reference = model.conv2d(data["input"], data["weights"], **conv, **requant, pool=data["pool"])
-            if data["pool"]:  # the driver's row order: each 4 GEMM rows are one 2x2 window
-                a = a[model.pool_order(out_shape[0], out_shape[1])]
     except ValueError as exc:
         raise UserError(f"{args.layer}: {exc}") from None
 
@@ -124,12 +117,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _gemm_on_rtl(a: np.ndarray, b: np.ndarray, requant: dict, pool: bool) -> tuple[np.ndarray, int]:
+    layer = Layer(a, b, **requant, pool=pool)
     with tempfile.TemporaryDirectory() as tmp:
-        layer, out = Path(tmp) / "layer.npz", Path(tmp) / "out.npy"
-        arrays = {"a": a, "b": b}
-        arrays.update({k: requant[k] for k in ("bias", "multiplier", "shift") if requant.get(k) is not None})
-        np.savez(layer, **arrays)
-        request = {"layer": str(layer), "out": str(out), "pool": pool,
-                   **{k: requant[k] for k in ("input_zp", "output_zp", "act_min", "act_max")}}  # fmt: skip
-        response = rtl.ask("kpu", "tb.kpu.kpu_cli", "CliGemm", request)
-        return np.load(out), response["cycles"]
+        response = rtl.ask("kpu", service.request([layer], Path(tmp)))
+        return service.results(response, Path(tmp))[0], response["cycles"][0]

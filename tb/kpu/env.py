@@ -17,32 +17,19 @@ meet a real row in a max.
 
 from __future__ import annotations
 
-import random
 from collections import deque
 from dataclasses import dataclass
 
 import cocotb
 import numpy as np
-from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event
-from pyuvm import (
-    ConfigDB,
-    uvm_analysis_port,
-    uvm_component,
-    uvm_driver,
-    uvm_env,
-    uvm_sequence_item,
-    uvm_sequencer,
-)
+from pyuvm import uvm_analysis_port, uvm_sequence_item
 
 from asicdv import clocking
 from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
-from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
-from asicdv.uvm import BlockTest, Forward, ItemsSeq
+from asicdv.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
 from models import kpu as model
-
-OP_PARAMS = ("op_bias", "op_mult", "op_shift", "op_in_zp", "op_out_zp", "op_act_min", "op_act_max", "op_raw", "op_pool")
 
 
 def pack(values, width: int) -> int:
@@ -71,6 +58,7 @@ class Layer:
     act_min: int = -128
     act_max: int = 127
     pool: bool = False  # max of each group of 4 rows (op_pool): M must be a multiple of 4
+    reference: np.ndarray | None = None  # an independent expected result (e.g. models.kpu.conv2d's), any shape
 
     def __post_init__(self):
         if self.pool and self.a.shape[0] % 4 != 0:
@@ -86,7 +74,9 @@ class Layer:
         return 4 if self.pool else 1
 
     def model(self) -> np.ndarray:
-        """The result the array returns: [M, N], or [M/4, N] when pooled."""
+        """The result the array returns: [M, N], or [M/4, N] when pooled (from `reference` if given)."""
+        if self.reference is not None:
+            return np.asarray(self.reference, dtype=np.int64).reshape(-1, self.b.shape[1])
         out = model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
                          shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max)  # fmt: skip
         return model.maxpool_rows(out) if self.pool else out
@@ -97,19 +87,27 @@ class Layer:
         return f"gemm M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
 
 
-class KpuBfm(Bfm):
-    """Signal-level access to kpu_top: stream k-slices in, result rows out, reset."""
+@dataclass
+class ResultRow:
+    """Where one result beat of a layer goes: result row `m` (pooled row when pooled; >= the
+    result's rows for a partial tile's padding, not compared), columns n0..n0+width."""
 
-    def __init__(self, dut, rng: random.Random | None = None, stalls: bool = False):
-        super().__init__(dut)
+    m: int
+    n0: int
+    width: int
+    last: int  # res_last expected on this beat
+    final: bool  # the layer's last beat
+
+
+class KpuBfm(Bfm):
+    """Signal-level access to kpu_top: stream k-slices in (`op`), result rows out (`res`), reset."""
+
+    def __init__(self, dut, rng=None, stalls: bool = False):
+        super().__init__(dut, rng, stalls)
         self.rows = len(dut.op_a) // 8
         self.cols = len(dut.op_b) // 8
-        period = clocking.PERIOD_NS
-        fields = {name: getattr(dut, name) for name in ("op_a", "op_b", "op_last", *OP_PARAMS)}
-        self.source = StreamSource(dut.clk, dut.op_valid, dut.op_ready, fields, period,
-                                   random_pauses(rng, 0.2, 3) if stalls else no_pauses())  # fmt: skip
-        self.sink = StreamSink(dut.clk, dut.res_valid, dut.res_ready, {"data": dut.res_data, "last": dut.res_last},
-                               period, random_pauses(rng, 0.4, 6) if stalls else no_pauses())  # fmt: skip
+        self.operands = self.add_source("op", self.pauses(0.2, 3))
+        self.results = self.add_sink("res", self.pauses(0.4, 6))
 
     def tiles(self, layer: Layer):
         """(m0, n0) of every output tile, in the order the driver sends them."""
@@ -121,6 +119,26 @@ class KpuBfm(Bfm):
         if layer.pool and self.rows % 4 != 0:
             raise ValueError(f"pooling needs ROWS % 4 == 0 (the RTL ignores op_pool otherwise), ROWS={self.rows}")
         return self.rows // layer.group
+
+    def result_rows(self, layer: Layer) -> list[ResultRow]:
+        """Every result beat of the layer, in order: the one row assembly (scoreboard and `gemm`)."""
+        out_rows, tiles = self.out_rows(layer), self.tiles(layer)
+        n = layer.b.shape[1]
+        return [
+            ResultRow(m0 // layer.group + r, n0, min(self.cols, n - n0), int(r == out_rows - 1),
+                      index == len(tiles) - 1 and r == out_rows - 1)
+            for index, (m0, n0) in enumerate(tiles) for r in range(out_rows)
+        ]  # fmt: skip
+
+    def cycle_budget(self, layer: Layer) -> int:
+        """Generous: every k-slice and every result row of every tile, slowed by stalls, plus the pipeline."""
+        k = layer.a.shape[1]
+        per_tile = (k + self.rows + 8) * (8 if self.stalls else 2)
+        return len(self.tiles(layer)) * per_tile + 100
+
+    def send_layer_nowait(self, layer: Layer) -> None:
+        for m0, n0 in self.tiles(layer):
+            self.send_tile_nowait(layer, m0, n0)
 
     def send_tile_nowait(self, layer: Layer, m0: int, n0: int) -> None:
         self.out_rows(layer)  # refuses a pooled layer on an array that cannot pool
@@ -141,40 +159,37 @@ class KpuBfm(Bfm):
             return out
 
         first = {
-            "op_bias": pack(per_column(layer.bias), 32),
-            "op_mult": pack(per_column(layer.multiplier), 32),
-            "op_shift": pack(per_column(layer.shift), 6),
-            "op_in_zp": layer.input_zp & 0xFF, "op_out_zp": layer.output_zp & 0xFF,
-            "op_act_min": layer.act_min & 0xFF, "op_act_max": layer.act_max & 0xFF, "op_raw": int(layer.raw),
-            "op_pool": int(layer.pool),
+            "bias": pack(per_column(layer.bias), 32),
+            "mult": pack(per_column(layer.multiplier), 32),
+            "shift": pack(per_column(layer.shift), 6),
+            "in_zp": layer.input_zp & 0xFF, "out_zp": layer.output_zp & 0xFF,
+            "act_min": layer.act_min & 0xFF, "act_max": layer.act_max & 0xFF, "raw": int(layer.raw),
+            "pool": int(layer.pool),
         }  # fmt: skip
         a_bytes, b_bytes = a_tile.tobytes(), b_tile.tobytes()
         for kk in range(k):
             beat = {
-                "op_a": int.from_bytes(a_bytes[kk * self.rows : (kk + 1) * self.rows], "little"),
-                "op_b": int.from_bytes(b_bytes[kk * self.cols : (kk + 1) * self.cols], "little"),
-                "op_last": int(kk == k - 1),
+                "a": int.from_bytes(a_bytes[kk * self.rows : (kk + 1) * self.rows], "little"),
+                "b": int.from_bytes(b_bytes[kk * self.cols : (kk + 1) * self.cols], "little"),
+                "last": int(kk == k - 1),
             }
             if kk == 0:
                 beat.update(first)
-            self.source.send_nowait(beat)
+            self.operands.send_nowait(beat)
 
     async def gemm(self, layer: Layer) -> np.ndarray:
-        """Run a whole layer and assemble its result (no checking: the CLI's path):
+        """Run a whole layer and assemble its result (no checking: the service's path):
         [M, N], or [M/4, N] when pooled."""
-        out_rows = self.out_rows(layer)
-        m, n = layer.a.shape[0] // layer.group, layer.b.shape[1]
-        result = np.zeros((m, n), dtype=np.int64)
-        tiles = self.tiles(layer)
-        for m0, n0 in tiles:
-            self.send_tile_nowait(layer, m0, n0)
-        for m0, n0 in tiles:
-            for r in range(out_rows):
-                beat = await self.sink.recv()
-                row = m0 // layer.group + r
-                if row < m:
-                    width = min(self.cols, n - n0)
-                    result[row, n0 : n0 + width] = unpack_int32(beat["data"], self.cols)[:width]
+        result = np.zeros((layer.a.shape[0] // layer.group, layer.b.shape[1]), dtype=np.int64)
+        self.send_layer_nowait(layer)
+
+        async def collect():
+            for row in self.result_rows(layer):
+                beat = await self.results.recv()
+                if row.m < result.shape[0]:
+                    result[row.m, row.n0 : row.n0 + row.width] = unpack_int32(beat["data"], self.cols)[: row.width]
+
+        await self.within(collect(), self.cycle_budget(layer), f"the results of {layer.describe()}")
         return result
 
 
@@ -184,62 +199,53 @@ class LayerItem(uvm_sequence_item):
         self.layer = layer
         self.result: np.ndarray | None = None  # the DUT's [M, N] ([M/4, N] pooled), filled by the scoreboard
         self.done = Event()  # set by the scoreboard when the last row is checked
-        self.start_ns = 0.0
-        self.end_ns = 0.0
+        self.start_cycle = 0
+        self.end_cycle = 0
+
+    @property
+    def cycles(self) -> int:
+        return self.end_cycle - self.start_cycle
 
     def __str__(self) -> str:
         return f"{self.get_name()}: {self.layer.describe()}"
 
 
-class KpuDriver(uvm_driver):
+class KpuDriver(ItemDriver):
     """Queues every tile of a layer back to back; done when the last row is checked."""
 
     def build_phase(self):
-        self.bfm: KpuBfm = ConfigDB().get(self, "", "BFM")
+        super().build_phase()
         self.issued = uvm_analysis_port("issued", self)
 
-    async def run_phase(self):
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            self.issued.write(item)  # the scoreboard predicts before the first row can come back
-            item.start_ns = get_sim_time("ns")
-            for m0, n0 in self.bfm.tiles(item.layer):
-                self.bfm.send_tile_nowait(item.layer, m0, n0)
-            await item.done.wait()
-            self.seq_item_port.item_done()
+    async def drive(self, item: LayerItem) -> None:
+        self.issued.write(item)  # the scoreboard predicts before the first row can come back
+        item.start_cycle = clocking.cycles_now()
+        self.bfm.send_layer_nowait(item.layer)
+        await self.bfm.within(item.done.wait(), self.bfm.cycle_budget(item.layer), f"the last row of {item}")
 
 
-class RowMonitor(uvm_component):
+class RowMonitor(BeatMonitor):
     """Passive: every result row (and res_last) leaving the array."""
 
-    def build_phase(self):
-        self.bfm: KpuBfm = ConfigDB().get(self, "", "BFM")
-        self.ap = uvm_analysis_port("ap", self)
+    prefix = "res"
 
-    async def run_phase(self):
-        dut, cols = self.bfm.dut, self.bfm.cols
-        while True:
-            data, last = await transfer(dut.clk, dut.res_valid, dut.res_ready,
-                                        lambda: (int(dut.res_data.value), int(dut.res_last.value)))  # fmt: skip
-            self.ap.write((unpack_int32(data, cols), last))
+    def convert(self, beat):
+        return unpack_int32(beat["data"], self.bfm.cols), beat["last"]
 
 
 @dataclass
 class ExpectedRow:
     item: LayerItem
-    m: int  # result row (pooled row when pooled), >= the result's rows for padding (not compared)
-    n0: int
-    values: np.ndarray  # expected valid columns
-    last: int
-    final: bool  # the layer's last row
+    row: ResultRow
+    values: np.ndarray  # expected valid columns (empty for a padding row)
 
 
-class KpuScoreboard(uvm_component):
+class KpuScoreboard(BfmComponent):
     """Predicts each result row from models.kpu.gemm (pooled: maxpool_rows of it); compares in order;
     counts coverage."""
 
     def build_phase(self):
-        self.bfm: KpuBfm = ConfigDB().get(self, "", "BFM")
+        super().build_phase()
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
         self.coverage: dict[str, int] = {}
@@ -252,35 +258,27 @@ class KpuScoreboard(uvm_component):
             self.coverage[name] = self.coverage.get(name, 0) + 1
 
     def predict(self, item: LayerItem) -> None:
-        layer, cols = item.layer, self.bfm.cols
-        expected = layer.model().astype(np.int64)
-        m, n = expected.shape
-        out_rows = self.bfm.out_rows(layer)
+        expected = item.layer.model().astype(np.int64)
         item.result = np.zeros_like(expected)
-        tiles = self.bfm.tiles(layer)
-        for index, (m0, n0) in enumerate(tiles):
-            for r in range(out_rows):
-                row = m0 // layer.group + r
-                values = expected[row, n0 : n0 + cols] if row < m else np.zeros(0, np.int64)
-                self.pending.append(ExpectedRow(item, row, n0, values, int(r == out_rows - 1),
-                                                index == len(tiles) - 1 and r == out_rows - 1))  # fmt: skip
-        self._cover_layer(layer, expected)
+        for row in self.bfm.result_rows(item.layer):
+            values = expected[row.m, row.n0 : row.n0 + row.width] if row.m < expected.shape[0] else np.zeros(0, np.int64)
+            self.pending.append(ExpectedRow(item, row, values))
+        self._cover_layer(item.layer, expected)
 
     def check_row(self, observed) -> None:
         data, last = observed
         if not self.pending:
             self.board.observe(("unexpected row", data.tolist()))
             return
-        row = self.pending.popleft()
-        width = len(row.values)
-        label = {"row m": row.m, "column n0": row.n0}
-        if row.m < row.item.result.shape[0]:
-            row.item.result[row.m, row.n0 : row.n0 + width] = data[:width]
-        self.board.expect({"row": row.values.tolist(), "last": row.last}, context=label)
+        expected = self.pending.popleft()
+        row, item, width = expected.row, expected.item, len(expected.values)
+        if row.m < item.result.shape[0]:
+            item.result[row.m, row.n0 : row.n0 + width] = data[:width]
+        self.board.expect({"row": expected.values.tolist(), "last": row.last}, context={"row m": row.m, "column n0": row.n0})
         self.board.observe({"row": data[:width].tolist(), "last": last})
         if row.final:
-            row.item.end_ns = get_sim_time("ns")
-            row.item.done.set()
+            item.end_cycle = clocking.cycles_now()
+            item.done.set()
 
     def _cover_layer(self, layer: Layer, expected: np.ndarray) -> None:
         m, k = layer.a.shape
@@ -310,20 +308,18 @@ class KpuScoreboard(uvm_component):
         self.cover("saturate_low", bool((scaled < layer.act_min).any()))
 
 
-class KpuEnv(uvm_env):
+class KpuEnv(BlockEnv):
+    driver_class = KpuDriver
+
     def build_phase(self):
-        self.sequencer = uvm_sequencer("sequencer", self)
-        self.driver = KpuDriver("driver", self)
+        super().build_phase()
         self.monitor = RowMonitor("monitor", self)
         self.scoreboard = KpuScoreboard("scoreboard", self)
 
     def connect_phase(self):
-        self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
+        super().connect_phase()
         self.driver.issued.connect(self.scoreboard.issued_in.analysis_export)
         self.monitor.ap.connect(self.scoreboard.rows_in.analysis_export)
-
-    def check(self) -> None:
-        self.scoreboard.board.check()
 
     def coverage(self) -> dict[str, int]:
         return self.scoreboard.coverage
@@ -340,9 +336,15 @@ class KpuBaseTest(BlockTest):
         self.np_rng = np.random.default_rng(cocotb.RANDOM_SEED)
 
     async def run_layers(self, *layers: Layer) -> list[LayerItem]:
-        items = [LayerItem(f"layer{i}", layer) for i, layer in enumerate(layers)]
-        await ItemsSeq("layers", items).start(self.env.sequencer)
-        return items
+        return await self.send(*[LayerItem(f"layer{i}", layer) for i, layer in enumerate(layers)])
+
+    async def queue_layers(self, *items: LayerItem) -> None:
+        """Every tile of every layer queued back to back, past the driver (one layer at a time);
+        the scoreboard predicts and checks each."""
+        for item in items:
+            self.env.scoreboard.predict(item)
+            self.bfm.send_layer_nowait(item.layer)
+        await self.bfm.within(items[-1].done.wait(), sum(self.bfm.cycle_budget(i.layer) for i in items), "the last row")
 
     async def stimulus(self):
         await self.run_layers(*self.layers())

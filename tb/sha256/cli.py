@@ -8,6 +8,7 @@ from pathlib import Path
 from asicdv import UserError, rtl
 from asicdv.cli import parse_hex
 from models import sha256 as model
+from tb.sha256 import service
 
 
 def register(subparsers) -> None:
@@ -40,5 +41,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _hash_on_rtl(messages: list[bytes]) -> list[str]:
-    response = rtl.ask("sha256", "tb.sha256.sha256_cli", "CliHash", {"messages": [m.hex() for m in messages]})
-    return response["digests"]
+    return rtl.ask("sha256", service.request(messages))["digests"]

@@ -1,36 +1,21 @@
-"""SHA-256 core verification environment: BFM and pyuvm components.
+"""SHA-256 core verification environment: what is specific to sha256_core.
 
-The BFM owns the signal-level loops (two valid/ready streams); the pyuvm
-driver turns a message into padded, chained blocks; a passive monitor pairs
-every accepted (chain, block) with the digest that came out; two scoreboards
-check each block against models.sha256.compress and each message against an
-independent reference (hashlib or the NIST vector's MD).
+The BFM owns the two streams (`in`, `out`); the driver turns a message into padded,
+chained blocks; a passive monitor pairs every accepted (chain, block) with the digest
+that came out; two scoreboards check each block against models.sha256.compress and
+each message against an independent reference (hashlib or the NIST vector's MD).
 """
 
 from __future__ import annotations
 
 import hashlib
-import random
 from collections import deque
 
-import cocotb
-from cocotb.simtime import get_sim_time
-from pyuvm import (
-    ConfigDB,
-    uvm_analysis_port,
-    uvm_component,
-    uvm_driver,
-    uvm_env,
-    uvm_sequence_item,
-    uvm_sequencer,
-    uvm_subscriber,
-)
+from pyuvm import uvm_analysis_port, uvm_sequence_item
 
 from asicdv import clocking
 from asicdv.bfm import Bfm
-from asicdv.scoreboard import Scoreboard
-from asicdv.stream import StreamSink, StreamSource, no_pauses, random_pauses, transfer
-from asicdv.uvm import BlockTest, ItemsSeq
+from asicdv.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256 as model
 
 
@@ -41,32 +26,24 @@ def state_to_int(state: model.State) -> int:
 class Sha256Bfm(Bfm):
     """Signal-level access to sha256_core: send blocks, receive digests, reset."""
 
-    def __init__(self, dut, rng: random.Random | None = None, stalls: bool = False):
-        super().__init__(dut)
-        pauses_in = random_pauses(rng) if stalls else no_pauses()
-        pauses_out = random_pauses(rng) if stalls else no_pauses()
-        period = clocking.PERIOD_NS
-        self.source = StreamSource(
-            dut.clk, dut.in_valid, dut.in_ready, {"chain": dut.in_chain, "block": dut.in_block}, period, pauses_in
-        )
-        self.sink = StreamSink(dut.clk, dut.out_valid, dut.out_ready, {"digest": dut.out_digest}, period, pauses_out)
+    def __init__(self, dut, rng=None, stalls: bool = False):
+        super().__init__(dut, rng, stalls)
+        self.blocks_in = self.add_source("in", self.pauses())
+        self.digests = self.add_sink("out", self.pauses())
 
     def send_nowait(self, chain: model.State, block: bytes) -> None:
-        self.source.send_nowait({"chain": state_to_int(chain), "block": int.from_bytes(block, "big")})
+        self.blocks_in.send_nowait({"chain": state_to_int(chain), "block": int.from_bytes(block, "big")})
 
     async def recv(self) -> model.State:
-        beat = await self.sink.recv()
+        beat = await self.digests.recv()
         return model.bytes_to_state(beat["digest"].to_bytes(32, "big"))
-
-    async def compress(self, chain: model.State, block: bytes) -> model.State:
-        self.send_nowait(chain, block)
-        return await self.recv()
 
     async def hash(self, message: bytes) -> bytes:
         """Pad and chain a whole message through the core."""
         state = model.IV
         for block in model.blocks(message):
-            state = await self.compress(state, block)
+            self.send_nowait(state, block)
+            state = await self.recv()
         return model.state_to_bytes(state)
 
 
@@ -83,92 +60,65 @@ class HashItem(uvm_sequence_item):
         return f"{self.get_name()}: {len(self.message)} bytes {self.message[:16].hex()}..."
 
 
-class Sha256Driver(uvm_driver):
-    def build_phase(self):
-        self.bfm: Sha256Bfm = ConfigDB().get(self, "", "BFM")
-        self.ap = uvm_analysis_port("ap", self)
-
-    async def run_phase(self):
-        while True:
-            item = await self.seq_item_port.get_next_item()
-            item.digest = await self.bfm.hash(item.message)
-            self.ap.write(item)
-            self.seq_item_port.item_done()
+class Sha256Driver(ItemDriver):
+    async def drive(self, item: HashItem) -> None:
+        item.digest = await self.bfm.hash(item.message)
 
 
-class BlockMonitor(uvm_component):
+class BlockMonitor(BfmComponent):
     """Passive: pairs each accepted (chain, block) with the next digest out."""
 
     def build_phase(self):
-        self.bfm: Sha256Bfm = ConfigDB().get(self, "", "BFM")
+        super().build_phase()
         self.ap = uvm_analysis_port("ap", self)
         self.pending: deque = deque()
-        self.accept_times: list[int] = []
+        self.accept_cycles: list[int] = []
         self.bfm.reset_listeners.append(self.pending.clear)
+        self.bfm.add_monitor("in").subscribers.append(self.accepted)
+        self.bfm.add_monitor("out").subscribers.append(self.digest_out)
 
-    async def run_phase(self):
-        dut = self.bfm.dut
-        cocotb.start_soon(self._inputs(dut))
-        while True:
-            digest = await transfer(dut.clk, dut.out_valid, dut.out_ready, lambda: int(dut.out_digest.value))
-            if not self.pending:
-                self.ap.write((None, None, digest))  # a digest with no input: the scoreboard flags it
-            else:
-                chain, block = self.pending.popleft()
-                self.ap.write((chain, block, digest))
+    def accepted(self, beat) -> None:
+        self.accept_cycles.append(clocking.cycles_now())
+        self.pending.append((beat["chain"], beat["block"]))
 
-    async def _inputs(self, dut):
-        while True:
-            beat = await transfer(dut.clk, dut.in_valid, dut.in_ready, lambda: (int(dut.in_chain.value), int(dut.in_block.value)))
-            self.accept_times.append(get_sim_time("ns"))
-            self.pending.append(beat)
+    def digest_out(self, beat) -> None:
+        chain, block = self.pending.popleft() if self.pending else (None, None)  # None: a digest with no input
+        self.ap.write((chain, block, beat["digest"]))
 
 
-class BlockScoreboard(uvm_subscriber):
+class BlockScoreboard(ScoreboardComponent):
     """Every compression the DUT did vs models.sha256.compress."""
-
-    def build_phase(self):
-        self.board = Scoreboard("sha256 block")
 
     def write(self, transaction):
         chain, block, digest = transaction
-        if chain is None:
-            self.board.observe(digest)
-            return
-        chain_state = model.bytes_to_state(chain.to_bytes(32, "big"))
-        expected = state_to_int(model.compress(chain_state, block.to_bytes(64, "big")))
-        self.board.expect(expected, context={"chain": chain, "block": block})
+        if chain is not None:
+            chain_state = model.bytes_to_state(chain.to_bytes(32, "big"))
+            expected = state_to_int(model.compress(chain_state, block.to_bytes(64, "big")))
+            self.board.expect(expected, context={"chain": chain, "block": block})
         self.board.observe(digest)
 
 
-class MessageScoreboard(uvm_subscriber):
+class MessageScoreboard(ScoreboardComponent):
     """Every message digest vs the independent reference in the item."""
-
-    def build_phase(self):
-        self.board = Scoreboard("sha256 message")
 
     def write(self, item: HashItem):
         self.board.expect(item.expected, context=item.message if len(item.message) <= 64 else None)
         self.board.observe(item.digest)
 
 
-class Sha256Env(uvm_env):
+class Sha256Env(BlockEnv):
+    driver_class = Sha256Driver
+
     def build_phase(self):
-        self.sequencer = uvm_sequencer("sequencer", self)
-        self.driver = Sha256Driver("driver", self)
+        super().build_phase()
         self.monitor = BlockMonitor("monitor", self)
         self.block_sb = BlockScoreboard("block_sb", self)
         self.message_sb = MessageScoreboard("message_sb", self)
 
     def connect_phase(self):
-        self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
+        super().connect_phase()
         self.driver.ap.connect(self.message_sb.analysis_export)
         self.monitor.ap.connect(self.block_sb.analysis_export)
-
-    def check(self) -> None:
-        """Raise on the first mismatch of either scoreboard."""
-        self.message_sb.board.check()
-        self.block_sb.board.check()
 
 
 class Sha256BaseTest(BlockTest):
@@ -177,12 +127,8 @@ class Sha256BaseTest(BlockTest):
     bfm_class = Sha256Bfm
     env_class = Sha256Env
 
-    async def send(self, *items: HashItem) -> None:
-        await ItemsSeq("items", list(items)).start(self.env.sequencer)
-
     async def stimulus(self):
-        items = [HashItem(f"msg{i}", message, expected) for i, (message, expected) in enumerate(self.messages())]
-        await self.send(*items)
+        await self.send(*[HashItem(f"msg{i}", message, expected) for i, (message, expected) in enumerate(self.messages())])
 
     def messages(self):
         raise NotImplementedError

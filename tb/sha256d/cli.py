@@ -1,4 +1,4 @@
-"""`asicdv mine`: search a nonce range of a real 80-byte header on the RTL miner."""
+"""`asicdv sha256d` (alias `asicdv mine`): search a nonce range of a real 80-byte header on the RTL miner."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 
 from asicdv import UserError, rtl
 from asicdv.cli import parse_hex
-from models import bitcoin
+from models import sha256d as model
+from tb.sha256d import service
 
 
 def _int(text: str) -> int:
@@ -18,7 +19,9 @@ def _int(text: str) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("mine", help="search nonces of a block header on the RTL SHA-256d miner")
+    parser = subparsers.add_parser(
+        "sha256d", aliases=["mine"], help="search nonces of a block header on the RTL SHA-256d miner"
+    )
     parser.add_argument("--header", required=True, metavar="HEX160", help="80-byte header as on the wire (its nonce is ignored)")
     parser.add_argument("--start", required=True, type=_int, help="first nonce (decimal or 0x hex)")
     parser.add_argument("--count", required=True, type=_int, help="number of nonces to try")
@@ -29,7 +32,7 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def job_from_args(args: argparse.Namespace) -> tuple[bitcoin.Job, bitcoin.BlockHeader]:
+def job_from_args(args: argparse.Namespace) -> tuple[model.Job, model.BlockHeader]:
     raw = parse_hex(args.header, "--header")
     if len(raw) != 80:
         raise UserError(f"--header: a block header is 80 bytes (160 hex digits), got {len(raw)} bytes")
@@ -40,7 +43,7 @@ def job_from_args(args: argparse.Namespace) -> tuple[bitcoin.Job, bitcoin.BlockH
     end = args.start + args.count - 1
     if end > 0xFFFFFFFF:
         raise UserError(f"--start {args.start} --count {args.count} runs past the last nonce 0xffffffff")
-    header = bitcoin.BlockHeader.parse(raw)
+    header = model.BlockHeader.parse(raw)
     target = None
     if args.target is not None:
         target_bytes = parse_hex(args.target, "--target")
@@ -52,9 +55,9 @@ def job_from_args(args: argparse.Namespace) -> tuple[bitcoin.Job, bitcoin.BlockH
         mask = int.from_bytes(parse_hex(args.version_mask.rjust(8, "0"), "--version-mask"), "big")
         if not mask or mask > 0xFFFFFFFF:
             raise UserError("--version-mask: a non-zero 32-bit mask")
-        versions = bitcoin.rolled_versions(header.version, mask)
+        versions = model.rolled_versions(header.version, mask)
     try:
-        job = bitcoin.job_from_header(raw, args.start, end, target=target, versions=versions)
+        job = model.job_from_header(raw, args.start, end, target=target, versions=versions)
     except ValueError as exc:
         raise UserError(f"--header: {exc}") from None
     return job, header
@@ -62,15 +65,11 @@ def job_from_args(args: argparse.Namespace) -> tuple[bitcoin.Job, bitcoin.BlockH
 
 def run(args: argparse.Namespace) -> int:
     job, header = job_from_args(args)
-    request = {
-        "midstates": [list(m) for m in job.midstates], "tail": job.tail.hex(),
-        "nonce_start": job.nonce_start, "nonce_end": job.nonce_end, "target": f"{job.target:064x}",
-    }  # fmt: skip
-    response = rtl.ask("sha256d", "tb.sha256d.sha256d_cli", "CliMine", request, variant=args.variant)
+    response = rtl.ask("sha256d", service.request(job), variant=args.variant)
     hits = [
         {
             "nonce": hit["nonce"],
-            "hash": bitcoin.block_hash_hex(header.with_version(job.versions[hit["midstate"]]).with_nonce(hit["nonce"])),
+            "hash": model.block_hash_hex(header.with_version(job.versions[hit["midstate"]]).with_nonce(hit["nonce"])),
             "midstate": hit["midstate"],
         }
         for hit in response["hits"]

@@ -1,4 +1,4 @@
-"""Unit tests of the Bitcoin golden model (models/bitcoin.py); no simulator.
+"""Unit tests of the Bitcoin golden model (models/sha256d.py); no simulator.
 
 The real-data tests read the first 10,000 mainnet headers from ../shared/data (relative to the
 repo root) and skip, saying why, when that file is not there.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import bitcoin as btc
+from models import sha256d as btc
 from models import sha256
 
 HEADERS_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bitcoin" / "mainnet_headers_0_9999.txt"

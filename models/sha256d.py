@@ -305,11 +305,6 @@ class Job:
 
 
 _K = sha256.K
-_IV = sha256.IV
-
-
-def _rotr(x: int, n: int) -> int:
-    return ((x >> n) | (x << (32 - n))) & MASK
 
 
 def _first_hash_prefix(mid: State, w0: int, w1: int, w2: int) -> tuple[int, ...]:
