@@ -93,13 +93,16 @@ def words_int(words) -> int:
     return sum(int(w) << (32 * i) for i, w in enumerate(words))
 
 
-def run_cocotb(block: str, variant: str, module: str, test: str, request: dict, seed: int) -> tuple[sim.RunResult, float]:
-    """One service run (the CLI's path: cocotb, pyuvm BFM); returns (result, simulated cycles)."""
+def run_cocotb(block: str, variant: str, request: dict, seed: int) -> tuple[sim.RunResult, float]:
+    """One run of the block's service (tb/<block>/service.py: what the CLI asks, the same BFM as
+    the tests); returns (result, simulated cycles of the whole run, reset included)."""
+    from asicdv import service
+
     build = sim.build(get_block(block), variant)
-    run_dir = ROOT / "results" / "bench" / block / variant / test
-    result = sim.run(build, test, seed, module=module, request=request, run_dir=run_dir)
+    run_dir = ROOT / "results" / "bench" / block / variant
+    result = sim.run(build, service.TEST_NAME, seed, module=f"tb.{block}.service", request=request, run_dir=run_dir)
     if not result.passed or result.response is None:
-        raise RuntimeError(f"cocotb run {block}[{variant}] {test} failed: {result.message}\nlog: {result.log}")
+        raise RuntimeError(f"cocotb run {block}[{variant}] failed: {result.message}\nlog: {result.log}")
     return result, (result.sim_time_ns or 0.0) / PERIOD_NS
 
 
@@ -171,13 +174,13 @@ def sha256_workload(rng: random.Random, runs: int, seed: int) -> dict:
         return info["cycles"], wall
 
     def cocotb():
-        result, cycles = run_cocotb("sha256", "default", "tb.sha256.sha256_cli", "CliHash", {"messages": [message.hex()]}, seed)
+        result, cycles = run_cocotb("sha256", "default", {"messages": [message.hex()]}, seed)
         if bytes.fromhex(result.response["digests"][0]) != expected:
             raise RuntimeError("cocotb sha256: digest mismatch")
         return cycles, result.wall_s
 
     def startup():
-        return run_cocotb("sha256", "default", "tb.sha256.sha256_cli", "CliHash", {"messages": [""]}, seed)[0].wall_s
+        return run_cocotb("sha256", "default", {"messages": [""]}, seed)[0].wall_s
 
     return side_by_side("sha256: 1,000 blocks", runs, cocotb, native, startup)
 
@@ -185,11 +188,11 @@ def sha256_workload(rng: random.Random, runs: int, seed: int) -> dict:
 def miner_job(count: int, hit_bits: int, start: int | None = None):
     """A job on block 125552's header: `count` nonces ending past the real nonce, target easy
     enough for about one hit per 2^hit_bits nonces (so the result FIFO is exercised)."""
-    from models import bitcoin
+    from models import sha256d as miner_model
 
     if start is None:
         start = NONCE_125552 - count // 2
-    return bitcoin.job_from_header(bytes.fromhex(HEADER_125552), start, start + count - 1, target=(1 << (256 - hit_bits)) - 1)
+    return miner_model.job_from_header(bytes.fromhex(HEADER_125552), start, start + count - 1, target=(1 << (256 - hit_bits)) - 1)
 
 
 def miner_hits_hashlib(job) -> list[tuple[int, int]]:
@@ -206,9 +209,9 @@ def miner_hits_hashlib(job) -> list[tuple[int, int]]:
 
 
 def miner_words(job) -> np.ndarray:
-    from models import bitcoin
+    from models import sha256d as miner_model
 
-    ports = bitcoin.job_port_values(job)
+    ports = miner_model.job_port_values(job)
     words = int_words(ports["job_midstates"], 32) + [ports["job_midstate_count"]] + int_words(ports["job_tail"], 3)
     words += [job.nonce_start, job.nonce_end] + int_words(job.target, 8)
     return np.array(words, dtype=np.uint32)
@@ -234,7 +237,7 @@ def miner_workload(variant: str, runs: int, seed: int) -> dict:
         return info["cycles"], wall
 
     def cocotb():
-        result, cycles = run_cocotb("sha256d", variant, "tb.sha256d.sha256d_cli", "CliMine", request, seed)
+        result, cycles = run_cocotb("sha256d", variant, request, seed)
         hits = [(h["midstate"], h["nonce"]) for h in result.response["hits"]]
         if hits != expected:
             raise RuntimeError(f"cocotb sha256d[{variant}]: {len(hits)} hits, expected {len(expected)}")
@@ -242,7 +245,7 @@ def miner_workload(variant: str, runs: int, seed: int) -> dict:
 
     def startup():
         one = {**request, "nonce_end": job.nonce_start}
-        return run_cocotb("sha256d", variant, "tb.sha256d.sha256d_cli", "CliMine", one, seed)[0].wall_s
+        return run_cocotb("sha256d", variant, one, seed)[0].wall_s
 
     return side_by_side(f"sha256d {variant}: 2^16-nonce job", runs, cocotb, native, startup)
 
@@ -320,22 +323,24 @@ def kpu_workload(name: str, layer: dict, runs: int, seed: int) -> dict:
         return info["cycles"], wall
 
     with tempfile.TemporaryDirectory() as tmp:
-        path, out = Path(tmp) / "layer.npz", Path(tmp) / "out.npy"
-        np.savez(path, **{k: layer[k] for k in ("a", "b", "bias", "multiplier", "shift")})
-        request = {"layer": str(path), "out": str(out), **{k: layer[k] for k in ("input_zp", "output_zp", "act_min", "act_max")}}
+        scalars = {**{k: int(layer[k]) for k in ("input_zp", "output_zp", "act_min", "act_max")}, "pool": 0}
+        np.savez(Path(tmp) / "layers.npz", a0=layer["a"], b0=layer["b"], bias0=layer["bias"],
+                 multiplier0=layer["multiplier"], shift0=layer["shift"])  # fmt: skip
+        (Path(tmp) / "tiny").mkdir()
+        np.savez(Path(tmp) / "tiny" / "layers.npz", a0=np.ones((1, 1), dtype=np.int8), b0=np.ones((1, 1), dtype=np.int8))
+        # The request format of tb/kpu/service.py: arrays a<i>, b<i>, ... and per-layer scalars.
+        request = {"arrays": str(Path(tmp) / "layers.npz"), "out": tmp, "layers": [scalars]}
+        tiny_request = {"arrays": str(Path(tmp) / "tiny" / "layers.npz"), "out": str(Path(tmp) / "tiny"),
+                        "layers": [{"input_zp": 0, "output_zp": 0, "act_min": -128, "act_max": 127, "pool": 0}]}  # fmt: skip
 
         def cocotb():
-            result, cycles = run_cocotb("kpu", "default", "tb.kpu.kpu_cli", "CliGemm", request, seed)
-            if not np.array_equal(np.load(out), expected):
+            result, cycles = run_cocotb("kpu", "default", request, seed)
+            if not np.array_equal(np.load(Path(tmp) / "result0.npy"), expected):
                 raise RuntimeError(f"cocotb kpu {name}: result mismatch")
             return cycles, result.wall_s
 
-        tiny = Path(tmp) / "tiny.npz"
-        np.savez(tiny, a=np.ones((1, 1), dtype=np.int8), b=np.ones((1, 1), dtype=np.int8))
-        tiny_request = {**request, "layer": str(tiny), "out": str(Path(tmp) / "tiny.npy")}
-
         def startup():
-            return run_cocotb("kpu", "default", "tb.kpu.kpu_cli", "CliGemm", tiny_request, seed)[0].wall_s
+            return run_cocotb("kpu", "default", tiny_request, seed)[0].wall_s
 
         return side_by_side(name, runs, cocotb, native, startup)
 
@@ -458,7 +463,8 @@ def rate(fn: Callable[[], int], min_s: float = 1.0) -> float:
 
 
 def model_rates(np_rng: np.random.Generator) -> dict:
-    from models import bitcoin, kpu
+    from models import kpu
+    from models import sha256d as miner_model
     from models import sha256 as model
 
     header = bytearray(bytes.fromhex(HEADER_125552))
@@ -479,7 +485,7 @@ def model_rates(np_rng: np.random.Generator) -> dict:
 
     out = {
         "sha256d_pure_python_nonces_per_s": round(rate(pure_python)),
-        "sha256d_model_search_nonces_per_s": round(rate(lambda: len(range(job.nonce_start, job.nonce_end + 1)) if bitcoin.search(job) is not None else 0)),
+        "sha256d_model_search_nonces_per_s": round(rate(lambda: len(range(job.nonce_start, job.nonce_end + 1)) if miner_model.search(job) is not None else 0)),
         "sha256d_hashlib_nonces_per_s": round(rate(hashlib_path)),
     }  # fmt: skip
     a = np_rng.integers(-128, 128, (64, 256)).astype(np.int8)

@@ -9,7 +9,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
 from asicdv import service
-from asicdv.stream import StreamSink
+from asicdv.stream import Stream, StreamSink
 
 # Native-harness word record -> (bit offset, width) of each field in the memory record.
 FIELDS = [("a", 2, 64), ("b", 2, 64), ("last", 1, 1), ("bias", 8, 256), ("mult", 8, 256), ("shift", 2, 48),
@@ -42,7 +42,7 @@ async def ProtoGemm(dut):
     await Timer(30, "ns")
     await RisingEdge(dut.clk)
     dut.rst.value = 0
-    sink = StreamSink(dut.clk, dut.res_valid, dut.res_ready, {"data": dut.res_data}, 10.0)
+    sink = StreamSink(Stream.from_prefix(dut, "res"), 10.0)
     await RisingEdge(dut.clk)
     start = get_sim_time("ns")
     dut.n_beats.value = n_beats
