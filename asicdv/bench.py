@@ -62,7 +62,9 @@ def native_executable(build: sim.Build) -> Path:
     include = toolchain.verilator_root() / "include"
     defines = [f"-D{d}" for d in ("VERILATOR=1", "VM_COVERAGE=0", "VM_SC=0", "VM_TIMING=0", "VM_TRACE=0",
                                   "VM_TRACE_FST=0", "VM_TRACE_VCD=0", "VM_TRACE_SAIF=0")]  # fmt: skip
-    runtime = [str(build.directory / f"{o}.o") for o in ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")]
+    runtime = [
+        str(build.directory / f"{o}.o") for o in ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
+    ]
     cmd = ["c++", "-Os", "-std=c++17", f"-I{build.directory}", f"-I{BENCH}", f"-I{include}", f"-I{include / 'vltstd'}",
            *defines, str(source), *runtime, str(build.directory / "Vtop__ALL.a"), "-pthread", "-o", str(exe)]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -107,11 +109,18 @@ def run_cocotb(block: str, variant: str, request: dict, seed: int) -> tuple[sim.
 
 
 def stats(values: list[float]) -> dict:
-    return {"runs": [round(v, 4) for v in values], "min": round(min(values), 4), "median": round(statistics.median(values), 4)}
+    return {
+        "runs": [round(v, 4) for v in values],
+        "min": round(min(values), 4),
+        "median": round(statistics.median(values), 4),
+    }
 
 
 def side_by_side(
-    name: str, runs: int, cocotb: Callable[[], tuple[float, float]], native: Callable[[], tuple[float, float]],
+    name: str,
+    runs: int,
+    cocotb: Callable[[], tuple[float, float]],
+    native: Callable[[], tuple[float, float]],
     startup: Callable[[], float],
 ) -> dict:
     """Interleave cocotb and native runs; each callable returns (simulated cycles, process wall s)
@@ -159,7 +168,7 @@ def sha256_workload(rng: random.Random, runs: int, seed: int) -> dict:
         chain = model.compress(chain, block)
     expected = hashlib.sha256(message).digest()
     words = []
-    for c, b in zip(chains, blocks):
+    for c, b in zip(chains, blocks, strict=True):
         words += int_words(int.from_bytes(model.state_to_bytes(c), "big"), 8)
         words += int_words(int.from_bytes(b, "big"), 16)
     exe = native_executable(sim.build(get_block("sha256")))
@@ -167,7 +176,7 @@ def sha256_workload(rng: random.Random, runs: int, seed: int) -> dict:
     def native():
         info, out, wall = run_native(exe, np.array(words, dtype=np.uint32))
         digests = out.reshape(-1, 8)
-        want = [model.compress(c, b) for c, b in zip(chains, blocks)]
+        want = [model.compress(c, b) for c, b in zip(chains, blocks, strict=True)]
         got = [model.bytes_to_state(words_int(d).to_bytes(32, "big")) for d in digests]
         if got != want or model.state_to_bytes(got[-1]) != expected:
             raise RuntimeError("native sha256 harness: digest mismatch")
@@ -192,7 +201,9 @@ def miner_job(count: int, hit_bits: int, start: int | None = None):
 
     if start is None:
         start = NONCE_125552 - count // 2
-    return miner_model.job_from_header(bytes.fromhex(HEADER_125552), start, start + count - 1, target=(1 << (256 - hit_bits)) - 1)
+    return miner_model.job_from_header(
+        bytes.fromhex(HEADER_125552), start, start + count - 1, target=(1 << (256 - hit_bits)) - 1
+    )
 
 
 def miner_hits_hashlib(job) -> list[tuple[int, int]]:
@@ -272,8 +283,8 @@ def kpu_beats(a: np.ndarray, b: np.ndarray, rows: int, cols: int, params: dict) 
         recs[-1, aw + bw] = 1  # op_last
         lane = slice(n0, min(n0 + cols, n))
 
-        def column(values, dtype=np.int32):
-            v = np.zeros(cols, dtype=dtype)
+        def column(values, lane=lane):
+            v = np.zeros(cols, dtype=np.int32)
             v[: lane.stop - lane.start] = values[lane]
             return v
 
@@ -327,7 +338,9 @@ def kpu_workload(name: str, layer: dict, runs: int, seed: int) -> dict:
         np.savez(Path(tmp) / "layers.npz", a0=layer["a"], b0=layer["b"], bias0=layer["bias"],
                  multiplier0=layer["multiplier"], shift0=layer["shift"])  # fmt: skip
         (Path(tmp) / "tiny").mkdir()
-        np.savez(Path(tmp) / "tiny" / "layers.npz", a0=np.ones((1, 1), dtype=np.int8), b0=np.ones((1, 1), dtype=np.int8))
+        np.savez(
+            Path(tmp) / "tiny" / "layers.npz", a0=np.ones((1, 1), dtype=np.int8), b0=np.ones((1, 1), dtype=np.int8)
+        )
         # The request format of tb/kpu/service.py: arrays a<i>, b<i>, ... and per-layer scalars.
         request = {"arrays": str(Path(tmp) / "layers.npz"), "out": tmp, "layers": [scalars]}
         tiny_request = {"arrays": str(Path(tmp) / "tiny" / "layers.npz"), "out": str(Path(tmp) / "tiny"),
@@ -378,7 +391,11 @@ def hardware(np_rng: np.random.Generator) -> dict:
         log(f"  sha256d {variant}: {per_nonce:.4f} cycles/nonce over 2^20 nonces ({len(hits)} hits, all checked)")
     exe = native_executable(sim.build(get_block("kpu")))
     for m, n, k in KPU_SHAPES:
-        layer = kpu_layer(np_rng, np_rng.integers(-128, 128, (m, k)).astype(np.int8), np_rng.integers(-128, 128, (k, n)).astype(np.int8))
+        layer = kpu_layer(
+            np_rng,
+            np_rng.integers(-128, 128, (m, k)).astype(np.int8),
+            np_rng.integers(-128, 128, (k, n)).astype(np.int8),
+        )
         info, result, _ = run_kpu_native(exe, layer)
         if not np.array_equal(result, kpu_expected(layer)):
             raise RuntimeError(f"native kpu {m}x{n}x{k}: result mismatch")
@@ -464,8 +481,8 @@ def rate(fn: Callable[[], int], min_s: float = 1.0) -> float:
 
 def model_rates(np_rng: np.random.Generator) -> dict:
     from models import kpu
-    from models import sha256d as miner_model
     from models import sha256 as model
+    from models import sha256d as miner_model
 
     header = bytearray(bytes.fromhex(HEADER_125552))
     job = miner_job(2000, 8)
@@ -527,7 +544,16 @@ def smoke(build_root: Path, workers: int) -> dict:
     build_root; builds done = build stamps created during the run."""
     before = set(build_root.glob("*/*/build.ok"))
     env = {**os.environ, "ASICDV_BUILD_ROOT": str(build_root)}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tb", *(["-n", str(workers)] if workers > 1 else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tb",
+        *(["-n", str(workers)] if workers > 1 else []),
+    ]
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
@@ -539,6 +565,25 @@ def smoke(build_root: Path, workers: int) -> dict:
             "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built}}  # fmt: skip
 
 
+def block_figures() -> dict:
+    """A block's own extra figures: `tb/<block>/bench.py` with `run(report)`, where
+    report(name, value, unit) records one figure (the side-by-side workloads live here)."""
+    import importlib
+
+    out: dict = {}
+    for path in sorted((ROOT / "tb").glob("*/bench.py")):
+        block = path.parent.name
+        figures = out.setdefault(block, {})
+
+        def report(name: str, value: float, unit: str, figures=figures) -> None:
+            figures[name] = {"value": value, "unit": unit}
+            log(f"  {name:<52} {value:>12,.1f} {unit}")
+
+        log(f"{block} (tb/{block}/bench.py):")
+        importlib.import_module(f"tb.{block}.bench").run(report)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
@@ -546,7 +591,9 @@ def smoke(build_root: Path, workers: int) -> dict:
 
 def git_commit() -> str:
     out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT, capture_output=True, text=True, check=False)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     return out.stdout.strip() + ("+rtl-changes" if dirty.stdout.strip() else "")
 
 
@@ -554,7 +601,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per side-by-side workload (min/median)")
     parser.add_argument("--seed", type=int, default=None, help="seed of every random choice (default: random)")
-    parser.add_argument("--only", choices=["overhead", "hardware", "area", "models", "smoke"], action="append",
+    parser.add_argument("--only", choices=["overhead", "hardware", "area", "models", "smoke", "blocks"], action="append",
                         help="run only these sections (repeatable); the others keep their last results")  # fmt: skip
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -562,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
     log(f"bench seed {seed} (rerun with --seed {seed})")
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
-    sections = set(args.only or ["overhead", "hardware", "area", "models", "smoke"])
+    sections = set(args.only or ["overhead", "hardware", "area", "models", "smoke", "blocks"])
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     commit = git_commit()
@@ -595,8 +642,16 @@ def main(argv: list[str] | None = None) -> int:
                 sha256_workload(rng, args.runs, seed),
                 miner_workload("iterative", args.runs, seed),
                 miner_workload("pipelined", args.runs, seed),
-                kpu_workload("kpu: 64x64x1024 GEMM", kpu_layer(np_rng, np_rng.integers(-128, 128, (64, 1024)).astype(np.int8),
-                             np_rng.integers(-128, 128, (1024, 64)).astype(np.int8)), args.runs, seed),  # fmt: skip
+                kpu_workload(
+                    "kpu: 64x64x1024 GEMM",
+                    kpu_layer(
+                        np_rng,
+                        np_rng.integers(-128, 128, (64, 1024)).astype(np.int8),
+                        np_rng.integers(-128, 128, (1024, 64)).astype(np.int8),
+                    ),
+                    args.runs,
+                    seed,
+                ),  # fmt: skip
                 kpu_workload("kpu: ResNet-8 3x3 conv layer", resnet8_layer(np_rng), args.runs, seed),
             ]
         if "hardware" in sections:
@@ -613,6 +668,8 @@ def main(argv: list[str] | None = None) -> int:
         if "models" in sections:
             log("model rates")
             results["models"] = model_rates(np_rng)
+        if "blocks" in sections:
+            results["block_figures"] = block_figures()
     finally:
         sim.BUILD_ROOT = saved_root
         import shutil

@@ -26,7 +26,9 @@ def overhead_table(rows: list[dict]) -> list[str]:
         ratio = r["ratio"]
         after = (f"{r['ratio_after_startup']:.3f} (start-up {c['startup_s']['median']} s)"
                  if "ratio_after_startup" in r else "not measured")  # fmt: skip
-        verdict = _verdict(ratio >= GOAL_RATIO, f"{GOAL_RATIO / ratio:.1f}× short" if ratio < GOAL_RATIO else f"{ratio:.2f}")
+        verdict = _verdict(
+            ratio >= GOAL_RATIO, f"{GOAL_RATIO / ratio:.1f}× short" if ratio < GOAL_RATIO else f"{ratio:.2f}"
+        )
         out.append(f"| {r['workload']} | {_n(c['cycles'])} / {_n(n['cycles'])} | {_n(c['cycles_per_s'])} "
                    f"(median of {len(c['wall_s']['runs'])}: {c['wall_s']['median']} s, min {c['wall_s']['min']} s) | "
                    f"{_n(n['cycles_per_s'])} (median {n['wall_s']['median']} s) | {ratio:.3f} | {verdict} | "
@@ -74,7 +76,29 @@ def prototypes(folder: Path) -> list[str]:
         lines += [f"| {label} | cocotb as today (Python drives every operand beat) | {_n(r['cli']['cycles_per_s'])} | {r['cli']['ratio']:.3f} |",
                   f"| | HDL clock + operands played from a `$readmemh` memory (`kpu_top_simsrc`), Python reads results | {_n(r['hdl']['cycles_per_s'])} | {r['hdl']['ratio']:.3f} |",
                   f"| | native harness | {_n(r['native']['cycles_per_s'])} | 1 |"]  # fmt: skip
-    lines.append("")
+    lines += [
+        "",
+        "What the profile and the prototypes say (cocotb's profiler, `COCOTB_ENABLE_PROFILING=1`, on the KPU "
+        "ResNet-8 layer: 8.3 s of Python for 36,879 cycles, ≈ 3 wake-ups and ≈ 11 VPI writes per operand beat "
+        "in `StreamSource._run`/`transfer`, ≈ 200 µs per beat):",
+        "",
+        "- **Python asleep is still 10× slower than native**: the iterative miner's service awaits only `done`, "
+        "yet runs at ≈ 0.08×: every half period goes through cocotb's GPI clock (a VPI timed callback and "
+        "`vpi_put_value`) and the VPI scheduling of cocotb's `verilator.cpp` main loop. Generating the clock "
+        "in HDL (`--timing`) doubles the rate (0.085× → 0.17×); what remains is the main loop's per-time-slot "
+        "VPI work and `--timing`'s coroutine scheduling.",
+        "- **Start-up**: every cocotb run pays ≈ 2–3 s (Python, cocotb, pyuvm, imports) before the first "
+        "cycle; the native harness pays milliseconds. Workloads of 10^4–10^5 cycles (the SHA-256 core's "
+        "1,000 blocks, the pipelined miner's 2^16 nonces, the KPU layers) cannot reach 0.8× while that is "
+        "counted; the column 'ratio without cocotb start-up' subtracts it.",
+        "- **Python per beat** is the KPU's limit (≈ 5,000 cycles/s). Playing the operands from a memory "
+        "filled with one `$readmemh` (HDL clock, Python only reads the 8-lane result rows) is 1.8× faster "
+        "on these short layers, where the start-up, formatting the hex file and `$readmemh` now dominate.",
+        "",
+        "**Goal (≥ 0.8× native with the same checking): not met** by any workload or prototype; the "
+        "shortfall per workload is in the table above.",
+        "",
+    ]
     return lines
 
 
@@ -115,9 +139,13 @@ def readme(results: dict) -> str:
                          f"{m['hits_checked']} | {goal} |")  # fmt: skip
         lines += ["", "| KPU layer (8x8 array) | M x N x K | cycles | MAC utilization |", "|---|---|---|---|"]
         for g in hw["kpu_gemm"]:
-            lines.append(f"| GEMM | {g['M']} x {g['N']} x {g['K']} | {_n(g['cycles'])} | {100 * g['mac_utilization']:.1f}% |")
+            lines.append(
+                f"| GEMM | {g['M']} x {g['N']} x {g['K']} | {_n(g['cycles'])} | {100 * g['mac_utilization']:.1f}% |"
+            )
         for c in hw["kpu_conv"]:
-            lines.append(f"| {c['layer']} | {c['M']} x {c['N']} x {c['K']} | {_n(c['cycles'])} | {100 * c['mac_utilization']:.1f}% |")
+            lines.append(
+                f"| {c['layer']} | {c['M']} x {c['N']} x {c['K']} | {_n(c['cycles'])} | {100 * c['mac_utilization']:.1f}% |"
+            )
         lines += ["", f"Depthwise: {hw.get('kpu_depthwise')}.", ""]
     if results.get("area"):
         lines += ["## 3. Area and timing proxies (Yosys generic synthesis)", "",
@@ -148,7 +176,11 @@ def readme(results: dict) -> str:
     if smoke:
         lines += ["## 5. Regression smoke", "", f"Engine: {smoke['engine']}; one run each.", "",
                   "| run | wall | builds done | pytest summary |", "|---|---|---|---|"]  # fmt: skip
-        for key, label in (("cold_j2", "cold (empty build cache), -j 2"), ("warm_j1", "warm, -j 1"), ("warm_j2", "warm, -j 2")):
+        for key, label in (
+            ("cold_j2", "cold (empty build cache), -j 2"),
+            ("warm_j1", "warm, -j 1"),
+            ("warm_j2", "warm, -j 2"),
+        ):
             s = smoke[key]
             lines.append(f"| {label} | {s['wall_s']} s | {s['builds']} | {s['summary']} |")
         cold = smoke["cold_j2"].get("build_s", {})

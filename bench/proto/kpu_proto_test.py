@@ -2,9 +2,8 @@
 from a memory filled with one $readmemh), results read by the same Python StreamSink as the
 BFM's; the bench compares the result matrix with the model."""
 
-import numpy as np
-
 import cocotb
+import numpy as np
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
@@ -12,8 +11,20 @@ from asicdv import service
 from asicdv.stream import Stream, StreamSink
 
 # Native-harness word record -> (bit offset, width) of each field in the memory record.
-FIELDS = [("a", 2, 64), ("b", 2, 64), ("last", 1, 1), ("bias", 8, 256), ("mult", 8, 256), ("shift", 2, 48),
-          ("in_zp", 1, 8), ("out_zp", 1, 8), ("act_min", 1, 8), ("act_max", 1, 8), ("raw", 1, 1), ("pool", 1, 1)]
+FIELDS = [
+    ("a", 2, 64),
+    ("b", 2, 64),
+    ("last", 1, 1),
+    ("bias", 8, 256),
+    ("mult", 8, 256),
+    ("shift", 2, 48),
+    ("in_zp", 1, 8),
+    ("out_zp", 1, 8),
+    ("act_min", 1, 8),
+    ("act_max", 1, 8),
+    ("raw", 1, 1),
+    ("pool", 1, 1),
+]
 
 
 def records_to_hex(words: np.ndarray) -> str:

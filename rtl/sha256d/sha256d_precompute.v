@@ -1,0 +1,74 @@
+// Per-job precomputation for the unrolled engine (what mining ASICs do):
+// rounds 0..2 of the header's second block see only the midstate and the
+// tail words W0..W2, never the nonce (W3), so they are computed once per job
+// for every midstate slot, by one shared round unit in 12 cycles, instead of
+// by three pipeline stages for every item. Likewise the schedule words W16
+// and W17 depend only on the tail and the padding.
+//
+// start (the edge that accepts a job) restarts the sequence; the job's
+// midstates and tail must be held stable on the inputs from the next cycle
+// on (the miner's job registers). busy is high for the 12 cycles after start;
+// prefixes/w16/w17 are valid once busy is low again. All four slots are
+// computed whatever the job's midstate count (unused slots are don't-care).
+`default_nettype none
+
+module sha256d_precompute (
+    input  wire          clk,
+    input  wire          rst,        // synchronous, active high
+    input  wire          start,
+    input  wire [1023:0] midstates,  // slot i in [256*i +: 256], word a in its MSBs
+    input  wire [95:0]   tail,       // header bytes 64..75 = W0, W1, W2
+    output reg           busy,
+    output reg  [1023:0] prefixes,   // slot i: state after rounds 0..2
+    output reg  [31:0]   w16,
+    output reg  [31:0]   w17
+);
+    reg  [1:0]   slot;
+    reg  [1:0]   step;               // round 0..2 of this slot
+    reg  [255:0] state;              // after round step-1 (unused when step == 0)
+
+    wire [31:0]  k;
+    wire [255:0] state_in = (step == 2'd0) ? midstates[256*slot +: 256] : state;
+    wire [31:0]  w        = tail[95 - 32*step -: 32];
+    wire [255:0] state_next;
+
+    sha256_k     u_k     (.round({4'd0, step}), .k(k));
+    sha256_round u_round (.state_in(state_in), .k(k), .w(w), .state_out(state_next));
+
+    // W16 = s1(W14) + W9 + s0(W1) + W0 and W17 = s1(W15) + W10 + s0(W2) + W1,
+    // from the first 16 words of the block (W3, the nonce, is not tapped).
+    wire [511:0] block0 = {tail, 32'd0, 32'h80000000, 320'd0, 32'h00000280};
+    wire [31:0]  w16_next;
+    wire [31:0]  w17_next;
+    sha256_w_next u_w16 (.window(block0), .w_next(w16_next));
+    sha256_w_next u_w17 (.window({block0[479:0], w16_next}), .w_next(w17_next));
+
+    always @(posedge clk) begin
+        if (rst) begin
+            busy <= 1'b0;
+        end else if (start) begin
+            busy <= 1'b1;
+            slot <= 2'd0;
+            step <= 2'd0;
+        end else if (busy) begin
+            if (step == 2'd2) begin
+                step <= 2'd0;
+                slot <= slot + 2'd1;
+                if (slot == 2'd3) busy <= 1'b0;
+            end else begin
+                step <= step + 2'd1;
+            end
+        end
+    end
+
+    always @(posedge clk) begin
+        if (busy) begin
+            state <= state_next;
+            if (step == 2'd2) prefixes[256*slot +: 256] <= state_next;
+            w16 <= w16_next;
+            w17 <= w17_next;
+        end
+    end
+endmodule
+
+`default_nettype wire
