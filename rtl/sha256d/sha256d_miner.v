@@ -13,9 +13,9 @@
 //      that accepts a job of N nonces x M midstates.
 //   1: sha256d_pipelined, 125 unrolled round stages after a per-job
 //      precomputation (sha256d_precompute: rounds 0..2 of the second header
-//      block and schedule words 16, 17, 12 cycles after accept), one
-//      (nonce, midstate) per cycle in steady state; done rises N*M + 140
-//      edges after accept (12 precompute, 125 round stages, the digest
+//      block and schedule words 16, 17, 16 cycles after accept), one
+//      (nonce, midstate) per cycle in steady state; done rises N*M + 144
+//      edges after accept (16 precompute, 125 round stages, the digest
 //      register, the compare register, done).
 // Both share this wrapper: job registers, the work sequencer, the early
 // reject flag, the target compare and the result FIFO.

@@ -1,13 +1,13 @@
 // Per-job precomputation for the unrolled engine (what mining ASICs do):
 // rounds 0..2 of the header's second block see only the midstate and the
 // tail words W0..W2, never the nonce (W3), so they are computed once per job
-// for every midstate slot, by one shared round unit in 12 cycles, instead of
+// for every midstate slot, by one shared round unit in 16 cycles, instead of
 // by three pipeline stages for every item. Likewise the schedule words W16
 // and W17 depend only on the tail and the padding.
 //
 // start (the edge that accepts a job) restarts the sequence; the job's
 // midstates and tail must be held stable on the inputs from the next cycle
-// on (the miner's job registers). busy is high for the 12 cycles after start;
+// on (the miner's job registers). busy is high for the 16 cycles after start;
 // prefixes/w16/w17 are valid once busy is low again. All four slots are
 // computed whatever the job's midstate count (unused slots are don't-care).
 `default_nettype none
@@ -24,16 +24,18 @@ module sha256d_precompute (
     output reg  [31:0]   w17
 );
     reg  [1:0]   slot;
-    reg  [1:0]   step;               // round 0..2 of this slot
-    reg  [255:0] state;              // after round step-1 (unused when step == 0)
+    reg  [1:0]   step;               // 0: load the slot's midstate, 1..3: rounds 0..2
+    reg  [255:0] state;
 
+    // The round always starts from a register (no midstate mux in front of
+    // it), so this unit's path is one round, like a pipeline stage's.
+    wire [1:0]   round = step - 2'd1;
     wire [31:0]  k;
-    wire [255:0] state_in = (step == 2'd0) ? midstates[256*slot +: 256] : state;
-    wire [31:0]  w        = tail[95 - 32*step -: 32];
+    wire [31:0]  w = (round == 2'd0) ? tail[95:64] : (round == 2'd1) ? tail[63:32] : tail[31:0];
     wire [255:0] state_next;
 
-    sha256_k     u_k     (.round({4'd0, step}), .k(k));
-    sha256_round u_round (.state_in(state_in), .k(k), .w(w), .state_out(state_next));
+    sha256_k     u_k     (.round({4'd0, round}), .k(k));
+    sha256_round u_round (.state_in(state), .k(k), .w(w), .state_out(state_next));
 
     // W16 = s1(W14) + W9 + s0(W1) + W0 and W17 = s1(W15) + W10 + s0(W2) + W1,
     // from the first 16 words of the block (W3, the nonce, is not tapped).
@@ -51,20 +53,18 @@ module sha256d_precompute (
             slot <= 2'd0;
             step <= 2'd0;
         end else if (busy) begin
-            if (step == 2'd2) begin
-                step <= 2'd0;
+            step <= step + 2'd1;  // wraps to 0: next slot
+            if (step == 2'd3) begin
                 slot <= slot + 2'd1;
                 if (slot == 2'd3) busy <= 1'b0;
-            end else begin
-                step <= step + 2'd1;
             end
         end
     end
 
     always @(posedge clk) begin
         if (busy) begin
-            state <= state_next;
-            if (step == 2'd2) prefixes[256*slot +: 256] <= state_next;
+            state <= (step == 2'd0) ? midstates[256*slot +: 256] : state_next;
+            if (step == 2'd3) prefixes[256*slot +: 256] <= state_next;
             w16 <= w16_next;
             w17 <= w17_next;
         end
