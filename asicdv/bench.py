@@ -615,6 +615,7 @@ def main(argv: list[str] | None = None) -> int:
     commit = git_commit()
     results.update({"seed": seed, "commit": commit, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
                     "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}})  # fmt: skip
+    results.setdefault("measured_at", {}).update({section: commit for section in sections})
     start = time.monotonic()
 
     # The smoke suite runs first against an empty build root: its builds are the cold builds, and
