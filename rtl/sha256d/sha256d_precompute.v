@@ -27,14 +27,13 @@ module sha256d_precompute (
     reg  [1:0]   step;               // 0: load the slot's midstate, 1..3: rounds 0..2
     reg  [255:0] state;
 
-    // The round always starts from a register (no midstate mux in front of
-    // it), so this unit's path is one round, like a pipeline stage's.
-    wire [1:0]   round = step - 2'd1;
-    wire [31:0]  k;
-    wire [31:0]  w = (round == 2'd0) ? tail[95:64] : (round == 2'd1) ? tail[63:32] : tail[31:0];
+    // The round's operands all come from registers (state, and the round's K
+    // and W set up one step ahead), so this unit's path is one round, like a
+    // pipeline stage's.
+    reg  [31:0]  k;
+    reg  [31:0]  w;
     wire [255:0] state_next;
 
-    sha256_k     u_k     (.round({4'd0, round}), .k(k));
     sha256_round u_round (.state_in(state), .k(k), .w(w), .state_out(state_next));
 
     // W16 = s1(W14) + W9 + s0(W1) + W0 and W17 = s1(W15) + W10 + s0(W2) + W1,
@@ -64,11 +63,26 @@ module sha256d_precompute (
     always @(posedge clk) begin
         if (busy) begin
             state <= (step == 2'd0) ? midstates[256*slot +: 256] : state_next;
-            if (step == 2'd3) prefixes[256*slot +: 256] <= state_next;
+            case (step)  // K[t] and W[t] of the round the next step runs
+                2'd0:    begin k <= 32'h428a2f98; w <= tail[95:64]; end
+                2'd1:    begin k <= 32'h71374491; w <= tail[63:32]; end
+                2'd2:    begin k <= 32'hb5c0fbcf; w <= tail[31:0];  end
+                default: begin k <= 32'h428a2f98; w <= tail[95:64]; end
+            endcase
             w16 <= w16_next;
             w17 <= w17_next;
         end
     end
+    // One register per slot with its own enable: a write at a variable index
+    // would put a shifter after the round.
+    genvar i;
+    generate
+        for (i = 0; i < 4; i = i + 1) begin : g_prefix
+            always @(posedge clk) begin
+                if (busy && step == 2'd3 && slot == i) prefixes[256*i +: 256] <= state_next;
+            end
+        end
+    endgenerate
 endmodule
 
 `default_nettype wire
