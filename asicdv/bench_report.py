@@ -110,7 +110,7 @@ def readme(results: dict) -> str:
         f"`bench/results.json`. This run: commit `{results.get('commit')}`, {results.get('date_utc')} UTC, seed "
         f"{results.get('seed')} (sections last measured at: "
         + ", ".join(f"{k} `{v}`" for k, v in sorted(results.get("measured_at", {}).items()))
-        + f"), {results.get('machine', {}).get('cpus')} CPUs (load average at start "
+        + f"), {results.get('machine', {}).get('cpus')} CPUs (load average at the start of the last run "
         f"{results.get('machine', {}).get('load_avg_start', 0):.1f}: the machine is shared, so compare ratios, not "
         f"absolute rates), whole bench {results.get('bench_wall_s')} s.",
         "",
