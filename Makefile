@@ -18,10 +18,17 @@ BLOCKS := $(patsubst tb/%/block.yaml,%,$(wildcard tb/*/block.yaml))
 # TEST= SEED= VARIANT= PARAMS="A=1 B=2" WAVES=1 become options of the asicdv pytest plugin.
 SIMOPTS := $(if $(TEST),--test $(TEST)) $(if $(SEED),--seed $(SEED)) \
            $(if $(VARIANT),--variant $(VARIANT)) $(if $(filter 1 yes true,$(WAVES)),--waves) \
-           $(foreach p,$(PARAMS),--param $(p))
+           $(foreach p,$(PARAMS),--param $(p)) $(if $(SIM),--simulator $(SIM)) \
+           $(if $(filter 1 yes true,$(COVERAGE)),--coverage)
 PYTEST := $(PY) -m pytest -q -rfE
 
-.PHONY: help venv test unit lint format regress bench clean $(BLOCKS)
+# make regress: REGRESSION=<name in regressions/> (default nightly), JOBS=<parallel runs>,
+# REGRESS_ARGS="--resume" (or --rerun-failed, --filter GLOB, --executor dask, --seed N ...).
+REGRESSION ?= nightly
+JOBS ?= 2
+REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
+
+.PHONY: help venv test unit lint format regress gate bench kpu-net cov mutate clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,8 +57,11 @@ format: $(STAMP) ## apply ruff's formatter and safe fixes
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-regress: $(STAMP) ## default regression: every block's tests with fresh random seeds, then a summary
-	$(PYTEST) -n 2 tb --regress $(SIMOPTS) --junitxml=results/regress-junit.xml
+regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default nightly; REGRESSION=smoke)
+	$(VENV)/bin/asicdv regress $(REGRESSION) -j $(JOBS) $(REGRESS_ARGS)
+
+gate: $(STAMP) ## judge the last $(REGRESSION) regression (regressions/gates-nightly.yaml for nightly, else gates.yaml)
+	$(VENV)/bin/asicdv gate $(REGRESS_OUT) $(if $(wildcard regressions/gates-$(REGRESSION).yaml),--config regressions/gates-$(REGRESSION).yaml)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP) pyproject.toml
@@ -63,6 +73,21 @@ bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model
 
 $(BLOCKS): $(STAMP)
 	$(PYTEST) tb/$@ $(SIMOPTS)
+
+NETS := image_classification keyword_spotting anomaly_detection
+kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer checked vs TFLite (SEED= ROUNDING= MODEL=1)
+	@status=0; for net in $(NETS); do \
+	  $(VENV)/bin/asicdv kpu net ../shared/data/mlperf_tiny/$$net.tflite --check $(if $(SEED),--seed $(SEED)) \
+	    $(if $(ROUNDING),--rounding $(ROUNDING)) $(if $(filter 1 yes true,$(MODEL)),--model) || status=1; \
+	done; exit $$status
+
+cov: $(STAMP) ## code coverage: every block's smoke tests on coverage builds, merged into results/coverage/
+	$(PY) -m asicdv.covrun -j 2 --out results/coverage
+
+mutate: $(STAMP) ## mutation testing: make mutate BLOCK=sha256 [N=30] [SEED=] [JOBS=1] [VARIANT=]
+	@test -n "$(BLOCK)" || { echo "make mutate: give BLOCK=<block> (e.g. BLOCK=sha256)"; exit 2; }
+	$(VENV)/bin/asicdv mutate $(BLOCK) -n $(or $(N),30) -j $(or $(JOBS),1) $(if $(SEED),--seed $(SEED)) \
+		$(if $(VARIANT),--variant $(VARIANT))
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf build results

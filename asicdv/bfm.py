@@ -44,10 +44,12 @@ class Bfm:
         return random_pauses(self.rng, probability, longest) if self.stalls else no_pauses()
 
     def stream(self, prefix: str) -> Stream:
-        return Stream.from_prefix(self.dut, prefix, self.clk)
+        reset = getattr(self.dut, self.reset_spec.name)
+        return Stream.from_prefix(self.dut, prefix, self.clk, reset, int(self.reset_spec.active_high))
 
-    def add_source(self, prefix: str, pauses: Pauses | None = None) -> StreamSource:
-        source = StreamSource(self.stream(prefix), self.period_ns, pauses)
+    def add_source(self, prefix: str, pauses: Pauses | None = None, can_stall: bool = True) -> StreamSource:
+        """`can_stall=False` for an input whose ready is constant 1 (no "stalled" coverage bin)."""
+        source = StreamSource(self.stream(prefix), self.period_ns, pauses, can_stall)
         self.sources.append(source)
         return source
 

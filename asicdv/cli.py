@@ -47,6 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asicdv", description="asicdv: chip design verification")
     subparsers = parser.add_subparsers(dest="command", required=True)
     subparsers.add_parser("lint", help="Verilator --lint-only -Wall over all RTL").set_defaults(handler=lint)
+    from asicdv import gate, mutate, regress
+
+    mutate.register(subparsers)
+    regress.register(subparsers)
+    gate.register(subparsers)
     for path in sorted((ROOT / "tb").glob("*/cli.py")):
         importlib.import_module(f"tb.{path.parent.name}.cli").register(subparsers)
     return parser

@@ -73,6 +73,7 @@ async def check_property(
     recover: Callable[[], Awaitable[None]] | None = None,
     describe: Callable[[T], str] = repr,
     label: Callable[[T], str | dict[str, str]] | None = None,
+    score: Callable[[], float] | None = None,
     name: str = "property",
 ) -> PropertyStats:
     """Draw up to `max_examples` inputs and `await drive(x)` each on the DUT.
@@ -80,7 +81,8 @@ async def check_property(
     `drive` raises (e.g. AssertionError from a scoreboard) when the DUT is wrong.
     `recover` (e.g. a reset) runs before the next example after one failed, so a
     failing example cannot poison the ones hypothesis tries while shrinking.
-    `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
+    `score()`, read after each passing example, steers generation toward examples that raise it
+    (hypothesis.target, e.g. new functional coverage bins); `label(x)` names the bucket of an example (or a {feature: bucket} dict) for the logged histogram.
     Raises PropertyFailure carrying the minimal failing input.
     """
     seed = int(os.environ.get("ASICDV_SEED", cocotb.RANDOM_SEED)) if seed is None else seed
@@ -99,7 +101,7 @@ async def check_property(
         deadline=None,
         derandomize=False,
         print_blob=False,
-        phases=((Phase.reuse,) if replay else ()) + (Phase.generate, Phase.shrink),
+        phases=((Phase.reuse,) if replay else ()) + (Phase.generate,) + ((Phase.target,) if score else ()) + (Phase.shrink,),
         suppress_health_check=list(HealthCheck),
     )
     @hypothesis.seed(hypothesis_seed)
@@ -123,6 +125,8 @@ async def check_property(
             state["dirty"] = True
             state["last_failing"] = example
             raise
+        if score is not None:
+            hypothesis.target(float(score()), label="new functional coverage bins")
 
     log.info("%s: up to %d examples, hypothesis seeded from the run's seed %d", name, max_examples, seed)
     start = time.perf_counter()

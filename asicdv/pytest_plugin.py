@@ -36,6 +36,8 @@ def pytest_addoption(parser):
     group.addoption("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a Verilog parameter of the block (e.g. ROWS=4); repeatable")
     group.addoption("--regress", action="store_true", help="random seeds, all reseeds, nightly tests too")
+    group.addoption("--simulator", default="verilator", choices=sim.SIMULATORS, help="verilator, or icarus (4-state)")
+    group.addoption("--coverage", action="store_true", help="Verilator code coverage build; each run writes coverage.dat")
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -105,7 +107,9 @@ class SimItem(pytest.Item):
     def runtest(self):
         waves = self.config.option.waves
         try:
-            build = sim.build(self.block, self.variant, waves=waves, overrides=self.overrides)
+            opts = self.config.option
+            build = sim.build(self.block, self.variant, waves=waves, overrides=self.overrides, coverage=opts.coverage,
+                              simulator=opts.simulator)  # fmt: skip
         except (sim.BuildError, UserError) as exc:  # a broken build or a missing simulator
             raise SimFailure(str(exc)) from None
         result = sim.run(build, self.test, self.seed)

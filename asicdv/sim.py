@@ -9,26 +9,50 @@ a hung or crashed simulation is one failed run with its log, never a hung suite.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cocotb_tools.config as config
 
-from asicdv import ROOT, toolchain
+from asicdv import ROOT, UserError, toolchain
 from asicdv.blocks import Block
 
 # ASICDV_BUILD_ROOT: another cache root (make bench times a cold smoke run against an empty one).
 BUILD_ROOT = Path(os.environ.get("ASICDV_BUILD_ROOT") or ROOT / "build")
+
+
+SIMULATORS = ("verilator", "icarus")
+
+
+# Simulator process groups started by run() and not yet reaped, so that a regression's
+# SIGINT/SIGTERM handler can kill them all (they run in their own sessions, so a signal
+# to the regression's process group would not reach them).
+_live_groups: set[int] = set()
+_live_lock = threading.RLock()  # re-entrant: a second Ctrl-C may land inside kill_live_simulations
+
+
+def kill_live_simulations() -> int:
+    """SIGKILL every simulator process group this process is running; returns how many."""
+    with _live_lock:
+        groups = list(_live_groups)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+            os.killpg(group, signal.SIGKILL)
+    return len(groups)
 
 
 class BuildError(Exception):
@@ -43,10 +67,29 @@ class Build:
     directory: Path
     seconds: float  # 0.0 when it came from the cache
     parameters: tuple[tuple[str, int], ...] = ()  # the Verilog parameters it was built with
+    coverage: bool = False  # Verilator line/toggle coverage: each run writes coverage.dat
+    simulator: str = "verilator"  # or "icarus" (4-state)
 
     @property
     def executable(self) -> Path:
-        return self.directory / self.block.top
+        return self.directory / (self.block.top if self.simulator == "verilator" else "sim.vvp")
+
+    def command(self, seed: int) -> list[str]:
+        """The simulator command line of one run with this seed."""
+        if self.simulator == "icarus":
+            # -none: no waveform; the cocotb VPI module by its full path (as cocotb's own runner does).
+            return ["vvp", "-m", str(config.lib_entry("vpi", "icarus")), str(self.executable), "-none"]
+        cmd = [str(self.executable), *(["--trace"] if self.waves else [])]
+        # Registers without a reset start from seed-dependent values (built with --x-initial unique).
+        cmd += [f"+verilator+seed+{verilator_seed(seed)}", "+verilator+rand+reset+2"]
+        if self.coverage:
+            cmd.append("+verilator+coverage+file+coverage.dat")  # in the run directory (the cwd)
+        return cmd
+
+
+def verilator_seed(seed: int) -> int:
+    """Verilator's +verilator+seed wants a non-zero 31-bit value (zero means 'pick one at random')."""
+    return seed % 0x7FFFFFFF or 1
 
 
 def parameters(block: Block, variant: str, overrides: dict[str, int] | None = None) -> dict[str, int]:
@@ -54,7 +97,14 @@ def parameters(block: Block, variant: str, overrides: dict[str, int] | None = No
     return {**block.variant(variant), **(overrides or {})}
 
 
-def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int] | None = None) -> str:
+def _build_key(
+    block: Block,
+    variant: str,
+    waves: bool,
+    overrides: dict[str, int] | None = None,
+    coverage: bool = False,
+    simulator: str = "verilator",
+) -> str:
     import cocotb
 
     digest = hashlib.sha256()
@@ -64,7 +114,11 @@ def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int
         "waves": toolchain.waveform_format() if waves else None,
         "build_args": block.build_args,
         "whitebox": block.whitebox,
-        "verilator": toolchain.verilator_version(),
+        "simulator": simulator,
+        "coverage": coverage,
+        "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
+        "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
+        "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
         "cocotb": cocotb.__version__,
         "python": sys.version,
     }
@@ -75,26 +129,92 @@ def _build_key(block: Block, variant: str, waves: bool, overrides: dict[str, int
     return digest.hexdigest()[:12]
 
 
-def build(block: Block, variant: str = "default", *, waves: bool = False, overrides: dict[str, int] | None = None) -> Build:
-    """Return the build for this configuration, building it only if it is not cached."""
-    key = _build_key(block, variant, waves, overrides)
+def build(
+    block: Block,
+    variant: str = "default",
+    *,
+    waves: bool = False,
+    overrides: dict[str, int] | None = None,
+    coverage: bool = False,
+    simulator: str = "verilator",
+    build_root: Path | None = None,
+) -> Build:
+    """Return the build for this configuration, building it only if it is not cached.
+
+    coverage: Verilator line + toggle coverage (branches are part of Verilator's line points).
+    simulator: "verilator" (2-state, random initial values) or "icarus" (4-state: X shows).
+    build_root: where the cache lives (default build/); mutation testing keeps its builds apart.
+    """
+    if simulator not in SIMULATORS:
+        raise UserError(f"unknown simulator {simulator!r}; known simulators: {', '.join(SIMULATORS)}")
+    if simulator == "icarus" and (coverage or waves):
+        raise UserError("icarus builds take no coverage or waves option (Verilator only)")
+    key = _build_key(block, variant, waves, overrides, coverage, simulator)
     params = tuple(parameters(block, variant, overrides).items())
-    directory = BUILD_ROOT / block.name / f"{variant}{'-waves' if waves else ''}-{key}"
+    flavour = ("-waves" if waves else "") + ("-cov" if coverage else "") + ("-icarus" if simulator == "icarus" else "")
+    directory = (build_root or BUILD_ROOT) / block.name / f"{variant}{flavour}-{key}"
     stamp = directory / "build.ok"
     directory.parent.mkdir(parents=True, exist_ok=True)
+    made = dict(coverage=coverage, simulator=simulator)
     # Parallel test workers may ask for the same build at once: one builds, the rest wait.
     with open(directory.parent / f".{directory.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if stamp.exists():
-            return Build(block, variant, waves, directory, 0.0, params)
+            return Build(block, variant, waves, directory, 0.0, params, **made)
         start = time.monotonic()
-        _run_build(block, dict(params), waves, directory)
+        if simulator == "icarus":
+            _run_icarus_build(block, dict(params), directory)
+        else:
+            _run_build(block, dict(params), waves, directory, coverage)
         seconds = time.monotonic() - start
         stamp.write_text(f"{seconds:.1f}\n")
-        return Build(block, variant, waves, directory, seconds, params)
+        return Build(block, variant, waves, directory, seconds, params, **made)
 
 
-def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Path) -> None:
+# Every Verilator build: X assignments and uninitialised registers get per-run random values
+# (seeded by +verilator+seed), so a register that misses its reset is not a lucky zero.
+X_INIT_FLAGS = ("--x-assign", "unique", "--x-initial", "unique")
+COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
+ICARUS_TIMESCALE = "1ns/1ps"
+
+
+@cache
+def icarus_version() -> str:
+    try:
+        out = subprocess.run(["iverilog", "-V"], capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise UserError("iverilog is not installed (Debian: apt-get install iverilog)") from None
+    return out.stdout.splitlines()[0] if out.stdout else "iverilog (unknown version)"
+
+
+def _run_icarus_build(block: Block, params: dict[str, int], directory: Path) -> None:
+    icarus_version()  # a clear error when iverilog is missing
+    directory.mkdir(parents=True, exist_ok=True)
+    # The RTL has no `timescale; cocotb's clock needs a resolution finer than its 10 ns period.
+    command_file = directory / "cmds.f"
+    command_file.write_text(f"+timescale+{ICARUS_TIMESCALE}\n")
+    cmd = [
+        "iverilog", "-g2012", "-c", str(command_file), "-o", str(directory / "sim.vvp"), "-s", block.top,
+        *[f"-P{block.top}.{name}={value}" for name, value in params.items()],
+        *[str(source) for source in block.sources],
+    ]  # fmt: skip
+    _run_logged([cmd], os.environ.copy(), directory / "build.log", block, params)
+
+
+def _run_logged(cmds: list[list[str]], env: dict[str, str], log_path: Path, block: Block, params) -> None:
+    with open(log_path, "w") as log:
+        for cmd in cmds:
+            log.write("$ " + " ".join(cmd) + "\n")
+            log.flush()
+            result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
+            if result.returncode != 0:
+                raise BuildError(
+                    f"build of {block.name} {params} failed ({cmd[0]} exit {result.returncode}); "
+                    f"log: {log_path}\n{_tail(log_path, 30)}"
+                )
+
+
+def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Path, coverage: bool = False) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     libs = config.libs_dir
     if block.whitebox:
@@ -111,6 +231,8 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         "--vpi", *visibility, "--prefix", "Vtop", "-o", block.top,
         "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         *([f"--trace{'-fst' if toolchain.waveform_format() == 'fst' else ''}", "--trace-structs"] if waves else []),
+        *X_INIT_FLAGS,
+        *(COVERAGE_FLAGS if coverage else ()),
         *block.build_args,
         *[f"-G{name}={value}" for name, value in params.items()],
         str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
@@ -119,19 +241,10 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
     make_cmd = [
         "make", "-j", str(os.cpu_count() or 1), "-C", str(directory), "-f", "Vtop.mk",
         f"VM_TRACE={int(waves)}", toolchain.PCH_MAKE_FIX,
+        # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
+        *(["OBJCACHE=ccache"] if shutil.which("ccache") else []),
     ]  # fmt: skip
-    env = toolchain.verilator_env()
-    log_path = directory / "build.log"
-    with open(log_path, "w") as log:
-        for cmd in (verilator_cmd, make_cmd):
-            log.write("$ " + " ".join(cmd) + "\n")
-            log.flush()
-            result = subprocess.run(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-            if result.returncode != 0:
-                raise BuildError(
-                    f"build of {block.name} {params} failed ({cmd[0]} exit {result.returncode}); "
-                    f"log: {log_path}\n{_tail(log_path, 30)}"
-                )
+    _run_logged([verilator_cmd, make_cmd], toolchain.verilator_env(), directory / "build.log", block, params)
 
 
 def _tail(path: Path, lines: int) -> str:
@@ -155,6 +268,7 @@ class RunResult:
     sim_time_ns: float | None = None
     waves: Path | None = None
     response: dict | None = None
+    coverage: Path | None = None  # coverage.dat of a coverage build's run
 
 
 def run(
@@ -182,7 +296,7 @@ def run(
     results_xml = run_dir / "results.xml"
     response_path = run_dir / "response.json"
     waves_path = run_dir / f"dump.{toolchain.waveform_format()}" if build_.waves else None
-    for stale in (results_xml, response_path, run_dir / "dump.vcd", run_dir / "dump.fst"):
+    for stale in (results_xml, response_path, run_dir / "dump.vcd", run_dir / "dump.fst", run_dir / "coverage.dat"):
         stale.unlink(missing_ok=True)
     log_path = run_dir / "sim.log"
 
@@ -202,7 +316,6 @@ def run(
             "COCOTB_TEST_FILTER": rf"\.{re.escape(test)}$",
             "COCOTB_RANDOM_SEED": str(seed),
             "COCOTB_RESULTS_FILE": str(results_xml),
-            "COCOTB_TRUST_INERTIAL_WRITES": "1",
             "ASICDV_BLOCK": block.name,
             "ASICDV_VARIANT": build_.variant,
             "ASICDV_SEED": str(seed),
@@ -211,17 +324,23 @@ def run(
             "ASICDV_RESPONSE": str(response_path),
         }
     )
+    if build_.simulator == "verilator":
+        # Verilator applies cocotb's writes inertially (as the testbench convention assumes); for
+        # Icarus cocotb schedules them itself, which keeps a write at an edge out of that edge.
+        env["COCOTB_TRUST_INERTIAL_WRITES"] = "1"
     if request is not None:
         request_path = run_dir / "request.json"
         request_path.write_text(json.dumps(request))
         env["ASICDV_REQUEST"] = str(request_path)
-    cmd = [str(build_.executable), *(["--trace"] if build_.waves else [])]
+    cmd = build_.command(seed)
     timeout_s = timeout_s or block.timeout_s
 
     start = time.monotonic()
     with open(log_path, "w") as log:
         # Own process group so a timeout kills the simulator and anything it started.
         proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        with _live_lock:
+            _live_groups.add(proc.pid)
         try:
             returncode = proc.wait(timeout=timeout_s)
             timed_out = False
@@ -229,12 +348,17 @@ def run(
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             returncode, timed_out = -9, True
+        finally:
+            with _live_lock:
+                _live_groups.discard(proc.pid)
     wall = time.monotonic() - start
 
     result = RunResult(
         block.name, build_.variant, test, seed, False, "", log_path, run_dir, wall,
         waves=waves_path,
     )  # fmt: skip
+    if build_.coverage and (run_dir / "coverage.dat").exists():
+        result.coverage = run_dir / "coverage.dat"
     if response_path.exists():
         result.response = json.loads(response_path.read_text())
     if timed_out:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
+from asicdv.coverage import CoverPoint
 from asicdv.scoreboard import Scoreboard, to_hex
 
 Pauses = Iterator[int]
@@ -56,9 +57,11 @@ class Stream:
     valid: object
     ready: object
     fields: dict
+    reset: object = None  # the DUT's reset: no transfer happens while it is asserted
+    reset_active: int = 1
 
     @classmethod
-    def from_prefix(cls, dut, prefix: str, clk=None) -> Stream:
+    def from_prefix(cls, dut, prefix: str, clk=None, reset=None, reset_active: int = 1) -> Stream:
         """`<prefix>_valid`, `<prefix>_ready` and every other `<prefix>_*` top-level signal."""
         start = prefix + "_"
         handles = {h._name[len(start) :]: h for h in dut if h._name.startswith(start)}
@@ -66,7 +69,8 @@ class Stream:
         if missing:
             raise AttributeError(f"{dut._name} has no {', '.join(start + s for s in missing)}: not a valid/ready stream")
         valid, ready = handles.pop("valid"), handles.pop("ready")
-        return cls(prefix, clk if clk is not None else dut.clk, valid, ready, dict(sorted(handles.items())))
+        fields = dict(sorted(handles.items()))
+        return cls(prefix, clk if clk is not None else dut.clk, valid, ready, fields, reset, reset_active)
 
     def sample(self) -> Beat:
         return {name: int(handle.value) for name, handle in self.fields.items()}
@@ -84,6 +88,9 @@ class Stream:
         that moved (sampled on the settled values just before that edge). Returns after the edge."""
         while True:
             await ReadOnly()
+            if self.reset is not None and self.reset.value == self.reset_active:
+                await RisingEdge(self.clk)  # in reset: a valid/ready pair is not a transfer
+                continue
             if self.valid.value == 1 and self.ready.value == 1:
                 beat = self.sample()
                 await RisingEdge(self.clk)
@@ -100,10 +107,17 @@ class ProtocolChecker:
     field changes, and any change of valid or payload before the transfer is a violation.
     """
 
-    def __init__(self, stream: Stream):
+    def __init__(self, stream: Stream, can_stall: bool = True):
         self.stream = stream
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
+        self.stalls = 0  # stall episodes seen (valid high while ready low)
+        # A stream that can stall has a coverage bin for it: valid waited for ready at least once.
+        self._sample_stall = (
+            CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(lambda _: None)
+            if can_stall
+            else lambda _: None
+        )
 
     def start(self) -> None:
         """After a reset (the BFM calls it): values before reset are not checked."""
@@ -133,6 +147,8 @@ class ProtocolChecker:
                 await First(ValueChange(s.valid), ValueChange(s.ready))
                 continue
             held = s.sample()  # stalled: valid high, ready low
+            self.stalls += 1
+            self._sample_stall(True)
             await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
             await ReadOnly()
             if s.valid.value != 1:
@@ -145,20 +161,36 @@ class ProtocolChecker:
             await RisingEdge(s.clk)  # ready rose: the transfer
 
 
-class StreamSource:
-    """Drives valid + payload; `send` returns once the beat is transferred."""
+class _Endpoint:
+    """What a source and a sink share: the stream, its protocol checker, seeded pauses, a queue of
+    beats and the task running `_run`."""
 
-    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None, can_stall: bool = True):
         self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream)
+        self.checker = ProtocolChecker(stream, can_stall)
         self._queue: deque[Beat] = deque()
+        self._task = cocotb.start_soon(self._run())
+
+    def _restart(self) -> None:
+        self._task.cancel()
+        self._queue.clear()
+        self._task = cocotb.start_soon(self._run())
+
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+
+class StreamSource(_Endpoint):
+    """Drives valid + payload; `send` returns once the beat is transferred."""
+
+    def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None, can_stall: bool = True):
         self._wakeup = Event()
         self._idle = Event()
         self._idle.set()
         stream.valid.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses, can_stall)
 
     def send_nowait(self, beat: Beat) -> None:
         self._queue.append(beat)
@@ -174,11 +206,9 @@ class StreamSource:
 
     def clear(self) -> None:
         """Drop queued and in-flight beats (e.g. on reset) and deassert valid."""
-        self._task.cancel()
-        self._queue.clear()
         self.stream.valid.value = 0
         self._idle.set()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream
@@ -201,18 +231,13 @@ class StreamSource:
                 self._queue.popleft()
 
 
-class StreamSink:
+class StreamSink(_Endpoint):
     """Holds ready (with optional seeded pauses) and collects transferred beats."""
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
-        self.stream = stream
-        self.period_ns = period_ns
-        self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream)
-        self._queue: deque[Beat] = deque()
         self._arrived = Event()
         stream.ready.value = 0
-        self._task = cocotb.start_soon(self._run())
+        super().__init__(stream, period_ns, pauses)
 
     def recv_nowait(self) -> Beat | None:
         return self._queue.popleft() if self._queue else None
@@ -228,9 +253,7 @@ class StreamSink:
 
     def clear(self) -> None:
         """Drop received beats and restart (e.g. after a reset)."""
-        self._task.cancel()
-        self._queue.clear()
-        self._task = cocotb.start_soon(self._run())
+        self._restart()
 
     async def _run(self) -> None:
         s = self.stream

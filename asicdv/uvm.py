@@ -5,7 +5,7 @@ holds only what is specific to the block.
 - `ItemDriver`: gets each sequence item, `await self.drive(item)`, publishes it on `ap`.
 - `BeatMonitor`: passive; publishes every beat of the stream `prefix` (converted by `convert`).
 - `ScoreboardComponent`: a subscriber holding a `Scoreboard` (`board`).
-- `BlockEnv`: builds the sequencer and `driver_class`, connects them.
+- `BlockEnv`: builds the sequencer, `driver_class` and the `components`, wires the `connections`.
 - `BlockTest`: builds BFM and env, resets, runs `stimulus()`, then checks every Scoreboard
   under the env and every stream's protocol checker by itself; `check_property` runs a
   hypothesis property with each example judged on its own.
@@ -13,8 +13,10 @@ holds only what is specific to the block.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import cocotb
@@ -31,7 +33,7 @@ from pyuvm import (
     uvm_test,
 )
 
-from asicdv import hypo
+from asicdv import coverage, hypo
 from asicdv.scoreboard import Scoreboard
 
 
@@ -88,10 +90,11 @@ class BeatMonitor(BfmComponent):
 
 
 class ScoreboardComponent(uvm_subscriber):
-    """A subscriber with a Scoreboard named after the component."""
+    """A subscriber with a Scoreboard named after the component (and the BFM, for what it counts)."""
 
     def build_phase(self):
         self.board = Scoreboard(self.get_full_name())
+        self.bfm = ConfigDB().get(self, "", "BFM")
 
 
 class Forward(uvm_subscriber):
@@ -106,16 +109,30 @@ class Forward(uvm_subscriber):
 
 
 class BlockEnv(uvm_env):
-    """The sequencer and `driver_class`, connected; subclasses add monitors and scoreboards."""
+    """A block's env as data: the sequencer and `driver_class`, then `components` (attribute
+    name -> class, built in order) and `connections` (("component.port", "component[.input]")
+    pairs: an analysis port to a subscriber's export), wired by the framework."""
 
     driver_class: type
+    components: dict[str, type] = {}
+    connections: tuple[tuple[str, str], ...] = ()
 
     def build_phase(self):
         self.sequencer = uvm_sequencer("sequencer", self)
         self.driver = self.driver_class("driver", self)
+        for name, component in self.components.items():
+            setattr(self, name, component(name, self))
 
     def connect_phase(self):
         self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
+        for port, target in self.connections:
+            self._resolve(port).connect(self._resolve(target).analysis_export)
+
+    def _resolve(self, path: str):
+        obj = self
+        for part in path.split("."):
+            obj = getattr(obj, part)
+        return obj
 
 
 def _components(root: uvm_component) -> Iterator[uvm_component]:
@@ -136,6 +153,9 @@ class BlockTest(uvm_test):
     bfm_class: type
     env_class: type
     stalls = False
+    # Properties steer toward functional coverage bins not hit yet (hypothesis.target on the
+    # number of new bins an example hit); ASICDV_STEER=0 turns it off (to measure its effect).
+    steer_coverage = os.environ.get("ASICDV_STEER", "1") != "0"
 
     def build_phase(self):
         self.rng = random.Random(cocotb.RANDOM_SEED)
@@ -163,16 +183,30 @@ class BlockTest(uvm_test):
         """Hypothesis property through the DUT, each example judged on its own: the boards are
         cleared before it and checked after it; a failed example is followed by a reset."""
 
+        new_bins = [0]
+        curve: list[int] = []  # bins hit after each passing example
+
         async def one(example) -> None:
             for board in self.scoreboards():
                 board.clear()
+            before = coverage.bins()
             await drive(example)
+            after = coverage.bins()
+            new_bins[0] = sum(1 for p, c in after.items() for b, n in c.items() if n and not before[p][b])
             self.check()
+            curve.append(coverage.summary(after)[0])
 
-        return await hypo.check_property(
+        stats = await hypo.check_property(
             strategy, one, max_examples=examples, recover=self.bfm.reset, describe=describe, label=label,
             name=type(self).__name__ + (f" [{stratum}]" if stratum else ""),
+            score=(lambda: new_bins[0]) if self.steer_coverage else None,
         )  # fmt: skip
+        if curve:
+            final = curve[-1]
+            steps = [f"{n}@{i + 1}" for i, n in enumerate(curve) if i == 0 or n > curve[i - 1]]
+            self.logger.info("coverage closure: %d bins hit after %d examples (steering %s); bins@example %s", final,
+                             curve.index(final) + 1, "on" if self.steer_coverage else "off", " ".join(steps))  # fmt: skip
+        return stats
 
     async def run_phase(self):
         self.raise_objection()
@@ -181,10 +215,19 @@ class BlockTest(uvm_test):
             await self.stimulus()
             await RisingEdge(self.bfm.clk)  # let monitors report the last transfer
             self.check()
-            if hasattr(self.env, "coverage"):
-                self.logger.info("coverage: %s", dict(sorted(self.env.coverage().items())))
+            self.report_coverage()
         finally:
             self.drop_objection()
 
     async def stimulus(self):
         raise NotImplementedError
+
+    def report_coverage(self) -> None:
+        """Write this run's functional coverage (coverage.json/.xml in the run directory) and log it."""
+        points = coverage.write(Path.cwd())
+        if points is None:
+            return
+        hit, total = coverage.summary(points)
+        missing = coverage.holes(points)
+        self.logger.info("functional coverage: %d of %d bins (%.0f%%) in this run; holes: %s", hit, total,
+                         100 * hit / total, ", ".join(missing) or "none")  # fmt: skip

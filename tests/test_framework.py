@@ -190,3 +190,38 @@ def test_block_file_declares_reset_clock_exclusions_and_uses(tmp_path, monkeypat
     (tmp_path / "tb" / "ip" / "block.yaml").write_text("name: ip\ntop: core\nsorces: []\n")
     with pytest.raises(UserError, match="unknown key"):
         blocks.get_block("ip")
+
+
+def test_functional_coverage_bins_holes_and_merge(tmp_path):
+    """Declared bins appear with 0 hits (holes) before any sample; runs merge by summing hits."""
+    from asicdv import coverage
+
+    @coverage.CoverPoint("unit.group.size", xf=lambda n: "small" if n < 4 else "large", bins=["small", "large"])
+    @coverage.CoverPoint("unit.group.odd", xf=lambda n: n % 2 == 1, bins=[True])
+    def sample(n):
+        pass
+
+    points = coverage.bins()
+    assert points["unit.group.size"] == {"small": 0, "large": 0}
+    sample(2)
+    points = coverage.bins()
+    assert points["unit.group.size"] == {"small": 1, "large": 0}
+    assert "unit.group.size[large]" in coverage.holes(points) and "unit.group.odd[True]" in coverage.holes(points)
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text('{"g.p": {"x": 1, "y": 0}}')
+    second.write_text('{"g.p": {"x": 2, "y": 3}, "g.q": {"z": 0}}')
+    merged = coverage.merge([first, second])
+    assert merged == {"g.p": {"x": 3, "y": 3}, "g.q": {"z": 0}}
+    assert coverage.summary(merged) == (2, 3) and coverage.holes(merged) == ["g.q[z]"]
+
+
+def test_scoreboard_clear_judges_the_next_transaction_alone():
+    board = Scoreboard("sb")
+    board.expect(1)
+    board.observe(2)
+    with pytest.raises(AssertionError):
+        board.check()
+    board.clear()
+    board.expect(3)
+    board.observe(3)
+    board.check()  # the earlier mismatch no longer counts

@@ -347,9 +347,10 @@ def test_conv_output_size_tflite(size, k, stride, padding, want):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        (dict(stride=3), "stride"),
+        (dict(stride=5), "stride must be 1..4"),
+        (dict(dilation=3), "dilation must be 1..2"),
         (dict(padding="full"), "padding"),
-        (dict(weights=np.zeros((2, 2, 2, 3), np.int8)), "kernel must be 1x1 or 3x3"),
+        (dict(weights=np.zeros((2, 0, 2, 3), np.int8)), "kernel must be at least 1x1"),
         (dict(weights=np.zeros((2, 3, 3, 4), np.int8)), "Cin"),
         (dict(inp=np.zeros((4, 4, 3), np.uint8)), "input must have dtype int8"),
         (dict(inp=np.zeros((2, 2, 3), np.int8), padding="valid"), "valid"),

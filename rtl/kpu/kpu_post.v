@@ -2,9 +2,17 @@
 // bias already included) in per cycle, three register stages, one result row out.
 //
 //   stage 1  x    = acc << left_shift        (int32 wrap, as TFLite's reference
-//                                             `x * (1 << left_shift)`)
-//   stage 2  prod = x * multiplier           (exact 64-bit product per column)
-//   stage 3  out  = raw ? acc : sext(kpu_requant(prod, ...))
+//                                             `x * (1 << left_shift)`; double
+//                                             rounding only, single: x = acc)
+//            rs   = right shift: max(-shift, 0) (double), 31 - shift (single)
+//   stage 2  sum  = x * multiplier + round   (exact 64-bit multiply-add per
+//                                             column; round is SRDHM's nudge,
+//                                             2^30 or 1 - 2^30 by the product's
+//                                             sign, or 2^(rs - 1) when single)
+//   stage 3  out  = raw ? acc : sext(kpu_requant(sum, ...))
+//                  (kpu_requant holds both rounding forms, in_single picks)
+// Folding the rounding constant into the multiply (one more addend of its
+// partial-product tree) keeps a 64-bit carry chain out of stage 3.
 //            pool: out = lane-wise signed max of the 4 rows of a pooling group
 //
 // Pooling (in_pool, in_grp = the row's position 0..3 in its group of 4
@@ -40,6 +48,7 @@ module kpu_post #(
     input  wire [7:0]           in_act_max,
     input  wire                 in_raw,     // pass the accumulators through
     input  wire                 in_pool,    // max-pool groups of 4 rows
+    input  wire                 in_single,  // single rounding (else double)
     input  wire [1:0]           in_grp,     // row's position in its group
 
     output wire                 out_valid,
@@ -51,6 +60,7 @@ module kpu_post #(
     reg                 s1_last,  s2_last,  s3_last;
     reg                 s1_raw,   s2_raw;
     reg                 s1_pool,  s2_pool;
+    reg                 s1_single, s2_single;
     reg  [1:0]          s1_grp,   s2_grp;
     reg  [7:0]          s1_zp,    s2_zp;
     reg  [7:0]          s1_min,   s2_min;
@@ -59,7 +69,7 @@ module kpu_post #(
     reg  [COLS*32-1:0]  s1_x;
     reg  [COLS*32-1:0]  s1_mult;
     reg  [COLS*6-1:0]   s1_rs,    s2_rs;
-    reg  [COLS*64-1:0]  s2_prod;
+    reg  [COLS*64-1:0]  s2_sum;
     reg  [COLS-1:0]     s2_ovf;
     reg  [COLS*32-1:0]  s3_data;
 
@@ -67,7 +77,7 @@ module kpu_post #(
 
     wire [COLS*32-1:0]  x_new;
     wire [COLS*6-1:0]   rs_new;
-    wire [COLS*64-1:0]  prod_new;
+    wire [COLS*64-1:0]  sum_new;
     wire [COLS-1:0]     ovf_new;
     wire [COLS*32-1:0]  data_new;
     wire [COLS*32-1:0]  pooled;     // max(s3_data, data_new) per lane
@@ -85,20 +95,29 @@ module kpu_post #(
             // shift > 0 shifts x left before the multiply, shift < 0 is a
             // rounding right shift after it (TFLite convention).
             wire        [5:0]  shift    = in_shift[6*c +: 6];
-            wire        [4:0]  ls       = shift[5] ? 5'd0 : shift[4:0];
+            wire        [4:0]  ls       = (shift[5] || in_single) ? 5'd0 : shift[4:0];
             wire        [31:0] acc      = in_acc[32*c +: 32];
             wire signed [31:0] x        = s1_x[32*c +: 32];
             wire signed [31:0] mult     = s1_mult[32*c +: 32];
+            wire        [5:0]  rs       = s1_rs[6*c +: 6];
             wire signed [7:0]  q;
+            // The exact product x * M is negative iff the signs differ and
+            // neither is zero; SRDHM's nudge depends only on that sign.
+            wire               prod_neg = (x[31] ^ mult[31]) && (x != 32'sd0) && (mult != 32'sd0);
+            wire signed [63:0] nudge    = prod_neg ? (64'sd1 - 64'sd1073741824) : 64'sd1073741824;
+            wire signed [63:0] half     = 64'sd1 <<< (rs - 6'd1);  // single: 2^(rs - 1), rs >= 1
 
             assign x_new[32*c +: 32]   = acc << ls;
-            assign rs_new[6*c +: 6]    = shift[5] ? (6'd0 - shift) : 6'd0;
-            assign prod_new[64*c +: 64] = x * mult;  // 64-bit context: exact
+            // single: 31 - shift is 1..62 for TFLite's shifts -31..30
+            assign rs_new[6*c +: 6]    = in_single ? (6'd31 - shift) : shift[5] ? (6'd0 - shift) : 6'd0;
+            // 64-bit context: exact; |x * M| <= 2^62 and |round| <= 2^61 cannot overflow
+            assign sum_new[64*c +: 64]  = x * mult + (s1_single ? half : nudge);
             assign ovf_new[c]          = (x == 32'sh80000000) && (mult == 32'sh80000000);
 
             kpu_requant u_requant (
-                .prod    (s2_prod[64*c +: 64]),
+                .sum     (s2_sum[64*c +: 64]),
                 .ovf     (s2_ovf[c]),
+                .single  (s2_single),
                 .rs      (s2_rs[6*c +: 6]),
                 .out_zp  (s2_zp),
                 .act_min (s2_min),
@@ -132,6 +151,7 @@ module kpu_post #(
             s1_last <= in_last;
             s1_raw  <= in_raw;
             s1_pool <= in_pool;
+            s1_single <= in_single;
             s1_grp  <= in_grp;
             s1_zp   <= in_out_zp;
             s1_min  <= in_act_min;
@@ -144,13 +164,14 @@ module kpu_post #(
             s2_last <= s1_last;
             s2_raw  <= s1_raw;
             s2_pool <= s1_pool;
+            s2_single <= s1_single;
             s2_grp  <= s1_grp;
             s2_zp   <= s1_zp;
             s2_min  <= s1_min;
             s2_max  <= s1_max;
             s2_acc  <= s1_acc;
             s2_rs   <= s1_rs;
-            s2_prod <= prod_new;
+            s2_sum  <= sum_new;
             s2_ovf  <= ovf_new;
 
             s3_last <= s2_last;

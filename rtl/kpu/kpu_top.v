@@ -8,7 +8,8 @@
 // beat is ROWS*COLS MACs and a tile of depth K takes K beats. Compared with a
 // systolic array this needs no skewing of operands or results, and the
 // accumulators sit still, which makes the double buffering below trivial.
-// A - input_zp is formed once per row (9-bit signed, exact) and broadcast.
+// A - input_zp is formed per PE (9-bit signed, exact) from the row's A (GEMM
+// tiles) or the PE's own A (depthwise tiles, see Depthwise below).
 //
 // Operand stream (op_*), valid/ready, one k-slice per beat:
 //   op_a[8*r +: 8]  = A[m0 + r, k]   (int8, row r of the tile)
@@ -23,10 +24,57 @@
 //   op_raw               1: output the int32 accumulators (bias included) and
 //                        ignore mult/shift/out_zp/act_*
 //   op_pool              1: 2x2 max-pool the tile's result (see Max-pool below)
+//   op_depthwise         1: depthwise tile, A per PE from op_a_pe (see Depthwise)
+//   op_round_single      0: TFLite reference double rounding, 1: single rounding
+//                        (see Rounding below)
 // Partial tiles are the driver's job: pad the missing A rows / B columns (e.g.
 // with zeros) and discard those rows / columns of the result. K needs no
 // padding: a tile is as deep as its op_last says. op_shift values 31 and -32
 // fit the field but are outside TFLite's range: not supported.
+//
+// Depthwise (op_depthwise, the K210's depthwise mode): every PE gets its own
+// activation instead of one per row, so each column can be a channel and each
+// row an output pixel. A depthwise tile is ROWS pixels x COLS channels; beat k
+// is filter tap k (k = ky*KW + kx, K = KH*KW beats, op_last on the last tap):
+//   op_a_pe[8*(r*COLS + c) +: 8] = input of pixel m0 + r, channel n0 + c at
+//                                  tap k (input_zp where the tap is padding)
+//   op_b[8*c +: 8]               = filter tap k of channel n0 + c
+// and PE(r, c) adds (op_a_pe[r, c] - input_zp) * op_b[c]; op_a is ignored
+// (op_a_pe is ignored in GEMM tiles). The array computes no convolution
+// itself: any per-PE product stream works, so the driver may also give the
+// columns of one tile different pixel blocks (channel c2 of pixels 8..15 next
+// to channel c1 of pixels 0..7), which keeps the array full when C is not a
+// multiple of COLS. Everything else is the GEMM path: bias/mult/shift per
+// column, raw, pool (4 consecutive rows = one 2x2 window, as for GEMMs),
+// double buffering and timing. A depthwise KxK tile takes K*K beats, so with
+// K*K >= ROWS (3x3 on 8 rows) tiles stream back to back at one beat per cycle
+// and every MAC is useful except in partial tiles. Cost: op_a_pe is a
+// ROWS*COLS*8-bit operand beat (512 bits on 8x8; a chip would fill it from a
+// line buffer), and input_zp is subtracted per PE (ROWS*COLS 9-bit
+// subtractors and 8-bit muxes instead of ROWS subtractors).
+//
+// Rounding (op_round_single, per tile): with acc the int32 accumulator and M,
+// s the column's multiplier and shift,
+//   0  double rounding, TFLite's reference kernels (gemmlowp):
+//      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << max(s, 0),
+//      M), max(-s, 0)); the left shift wraps in int32
+//   1  single rounding, TFLite's MultiplyByQuantizedMultiplier built with
+//      TFLITE_SINGLE_ROUNDING (XNNPACK's convolutions requantize in fp32,
+//      which this matches except on rare near-ties; see README):
+//      (acc * M + 2^(30 - s)) >> (31 - s), 64-bit exact, arithmetic shift
+//      (ties round up), result saturated to int32 (as models/kpu.py; TFLite
+//      DCHECKs that it fits)
+// then + output_zp and the activation clamp in both modes. Same 3-stage
+// kpu_post pipeline, latency and throughput for both: stage 1 computes the
+// right shift (31 - s when single) and skips the left shift; stage 2 now adds
+// the rounding constant (SRDHM's nudge, or 2^(30 - s) when single) into the
+// 64-bit multiply as one more addend, which took the 64-bit rounding adder out
+// of stage 3; stage 3 holds both rounding paths (single: a 64-bit arithmetic
+// shifter and int32 saturation) and a 2:1 mux. Measured in generic gate
+// levels (Yosys synth, ltp -noff, one lane), the longest register-to-register
+// path of kpu_post went from 175 to 143 and kpu_requant from 162 to 126.
+// The operand path (op_a -> PE accumulator) gained one 8-bit 2:1 mux per PE
+// (the depthwise select).
 //
 // Result stream (res_*), valid/ready: ROWS beats per tile, beat r = output row
 // m0 + r; res_data[32*c +: 32] is column n0 + c: the int32 accumulator in raw
@@ -65,8 +113,9 @@
 // for K <= 4096 |sum| <= 133,693,440 < 2^31; any bias with |bias| <=
 // 2,013,790,207 then also fits. Beyond that the accumulator wraps modulo 2^32
 // (models/kpu.py models the same wrap).
-// Requantization is TFLite's reference MultiplyByQuantizedMultiplier; its left
-// shift wraps in int32 like the reference `x * (1 << left_shift)` (kpu_post).
+// Requantization is TFLite's MultiplyByQuantizedMultiplier, double or single
+// rounding per tile (see Rounding); the double-rounding left shift wraps in
+// int32 like the reference `x * (1 << left_shift)` (kpu_post).
 `default_nettype none
 
 module kpu_top #(
@@ -79,6 +128,7 @@ module kpu_top #(
     input  wire                 op_valid,
     output wire                 op_ready,
     input  wire [ROWS*8-1:0]    op_a,
+    input  wire [ROWS*COLS*8-1:0] op_a_pe,   // depthwise tiles: A per PE
     input  wire [COLS*8-1:0]    op_b,
     input  wire                 op_last,
     input  wire [COLS*32-1:0]   op_bias,     // sampled on the first beat
@@ -90,6 +140,8 @@ module kpu_top #(
     input  wire [7:0]           op_act_max,  //   "
     input  wire                 op_raw,      //   "
     input  wire                 op_pool,     //   " (ignored if ROWS % 4 != 0)
+    input  wire                 op_depthwise,    // " A per PE from op_a_pe
+    input  wire                 op_round_single, // " 1: single rounding
 
     output wire                 res_valid,
     input  wire                 res_ready,
@@ -109,6 +161,8 @@ module kpu_top #(
     reg  [7:0]          t_out_zp, t_act_min, t_act_max;
     reg                 t_raw;
     reg                 t_pool;
+    reg                 t_depthwise;
+    reg                 t_round_single;
 
     // Drain side: the tile in the output buffer and its parameters.
     reg                 d_busy;
@@ -118,6 +172,7 @@ module kpu_top #(
     reg  [7:0]          d_out_zp, d_act_min, d_act_max;
     reg                 d_raw;
     reg                 d_pool;
+    reg                 d_round_single;
     wire [1:0]          d_grp;       // position of row d_row in its pool group
 
     wire                first  = !in_tile;
@@ -138,6 +193,8 @@ module kpu_top #(
     wire [7:0]          act_max_now = first ? op_act_max : t_act_max;
     wire                raw_now   = first ? op_raw     : t_raw;
     wire                pool_now  = first ? op_pool    : t_pool;
+    wire                depthwise_now    = first ? op_depthwise    : t_depthwise;
+    wire                round_single_now = first ? op_round_single : t_round_single;
 
     generate
         if (POOL_OK) begin : g_grp
@@ -154,10 +211,11 @@ module kpu_top #(
     genvar r, c;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : g_row
-            wire signed [7:0] a    = op_a[8*r +: 8];
-            wire signed [7:0] zp   = in_zp;
-            wire signed [8:0] a_c  = {a[7], a} - {zp[7], zp};  // exact, 9 bits
             for (c = 0; c < COLS; c = c + 1) begin : g_col
+                // GEMM: A of the row, broadcast; depthwise: this PE's own A.
+                wire signed [7:0] a   = depthwise_now ? op_a_pe[8*(r*COLS + c) +: 8] : op_a[8*r +: 8];
+                wire signed [7:0] zp  = in_zp;
+                wire signed [8:0] a_c = {a[7], a} - {zp[7], zp};  // exact, 9 bits
                 kpu_pe u_pe (
                     .clk      (clk),
                     .acc_en   (accept),
@@ -188,6 +246,7 @@ module kpu_top #(
         .in_act_max (d_act_max),
         .in_raw     (d_raw),
         .in_pool    (d_pool),
+        .in_single  (d_round_single),
         .in_grp     (d_grp),
         .out_valid  (res_valid),
         .out_ready  (res_ready),
@@ -223,6 +282,8 @@ module kpu_top #(
             t_act_max <= op_act_max;
             t_raw     <= op_raw;
             t_pool    <= op_pool;
+            t_depthwise    <= op_depthwise;
+            t_round_single <= op_round_single;
         end
         if (load) begin
             d_mult    <= mult_now;
@@ -232,6 +293,7 @@ module kpu_top #(
             d_act_max <= act_max_now;
             d_raw     <= raw_now;
             d_pool    <= pool_now && POOL_OK;
+            d_round_single <= round_single_now;
         end
     end
 endmodule

@@ -9,6 +9,7 @@ from asicdv.handshake import StartDone, pulse
 from asicdv.stream import idle_cycles
 from asicdv.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import crc32 as model
+from tb.crc32 import coverage
 
 
 class Crc32Bfm(Bfm):
@@ -16,6 +17,8 @@ class Crc32Bfm(Bfm):
 
     def __init__(self, dut, rng=None, stalls: bool = False):
         super().__init__(dut, rng, stalls)
+        for strobe in (dut.init, dut.next):
+            strobe.value = 0  # inputs start at random values (--x-initial unique) until driven
         self.core = StartDone(self.clk, dut.ready, dut.crc_valid)
         self.idles = self.pauses(0.5, 5)
 
@@ -41,20 +44,15 @@ class Crc32Driver(ItemDriver):
 
 class CrcScoreboard(ScoreboardComponent):
     def write(self, item: MessageItem):
+        coverage.sample_message(item.message)
         self.board.expect(model.crc32(item.message), context=item.message)
         self.board.observe(item.crc)
 
 
 class Crc32Env(BlockEnv):
     driver_class = Crc32Driver
-
-    def build_phase(self):
-        super().build_phase()
-        self.scoreboard = CrcScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.ap.connect(self.scoreboard.analysis_export)
+    components = {"scoreboard": CrcScoreboard}
+    connections = (("driver.ap", "scoreboard"),)
 
 
 class Crc32BaseTest(BlockTest):

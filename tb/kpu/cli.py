@@ -29,6 +29,9 @@ def register(subparsers) -> None:
     run_parser.add_argument("--raw", action="store_true", help="output the raw int32 accumulators")
     run_parser.add_argument("--model", action="store_true", help="compute with the golden model, not the RTL")
     run_parser.set_defaults(handler=run)
+    from tb.kpu import net  # `asicdv kpu net`, in its own module
+
+    net.register(commands)
 
 
 def load_layer(path: Path) -> dict:

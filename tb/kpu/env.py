@@ -7,6 +7,14 @@ as issued; the scoreboard predicts every result row with models.kpu.gemm and
 checks each row the passive monitor sees, in order, assembling the DUT's
 result matrix in the item. Coverage bins are counted as rows are checked.
 
+A depthwise layer (Layer.a 3-D: int8 [M, K, N], the activation of pixel m at
+tap k for channel n; the RTL's op_depthwise) runs with one channel per column
+and one output pixel per row, each PE fed its own activation (op_a_pe). The
+driver packs (block of ROWS pixels, channel) units COLS to a tile
+(`depthwise_tiles`), so a tile's columns may belong to different pixel blocks
+and C need not be a multiple of COLS to keep the array busy. Layer.rounding
+("double" | "single") sets op_round_single for every tile of the layer.
+
 A pooled layer (Layer.pool, the RTL's op_pool) has M a multiple of 4: every
 group of 4 consecutive GEMM rows is one 2x2 window (for a conv2d the rows are
 ordered by models.kpu.pool_order) and the array returns one row per group,
@@ -30,6 +38,7 @@ from asicdv.bfm import Bfm
 from asicdv.scoreboard import Scoreboard
 from asicdv.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
 from models import kpu as model
+from tb.kpu import coverage
 
 
 def pack(values, width: int) -> int:
@@ -46,9 +55,10 @@ def unpack_int32(value: int, lanes: int) -> np.ndarray:
 
 @dataclass
 class Layer:
-    """One GEMM on the array: (A - input_zp) @ B + bias, raw or requantized."""
+    """One layer on the array, raw or requantized: a GEMM, (A - input_zp) @ B + bias (A 2-D), or
+    depthwise, out[m, n] = sum_k (A[m, k, n] - input_zp) * B[k, n] + bias[n] (A 3-D)."""
 
-    a: np.ndarray  # int8 [M, K]
+    a: np.ndarray  # int8 [M, K] (GEMM) or [M, K, N] (depthwise: pixel, tap, channel)
     b: np.ndarray  # int8 [K, N]
     bias: np.ndarray | None = None  # int32 [N]
     input_zp: int = 0
@@ -58,11 +68,20 @@ class Layer:
     act_min: int = -128
     act_max: int = 127
     pool: bool = False  # max of each group of 4 rows (op_pool): M must be a multiple of 4
+    rounding: str = "double"  # requantization (op_round_single): "double" TFLite reference, "single"
     reference: np.ndarray | None = None  # an independent expected result (e.g. models.kpu.conv2d's), any shape
 
     def __post_init__(self):
         if self.pool and self.a.shape[0] % 4 != 0:
             raise ValueError(f"a pooled layer needs M a multiple of 4 (whole 2x2 windows), got M={self.a.shape[0]}")
+        if self.rounding not in model.ROUNDINGS:
+            raise ValueError(f"rounding must be one of {model.ROUNDINGS}, got {self.rounding!r}")
+        if self.depthwise and self.a.shape[1:] != self.b.shape:
+            raise ValueError(f"depthwise A [M, K, N] and B [K, N] disagree: {list(self.a.shape)}, {list(self.b.shape)}")
+
+    @property
+    def depthwise(self) -> bool:
+        return self.a.ndim == 3
 
     @property
     def raw(self) -> bool:
@@ -77,24 +96,62 @@ class Layer:
         """The result the array returns: [M, N], or [M/4, N] when pooled (from `reference` if given)."""
         if self.reference is not None:
             return np.asarray(self.reference, dtype=np.int64).reshape(-1, self.b.shape[1])
-        out = model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
-                         shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max)  # fmt: skip
+        if not self.depthwise:
+            out = model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
+                             shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max,
+                             rounding=self.rounding)  # fmt: skip
+        elif self.raw:
+            out = self.accumulators().astype(np.int32)
+        else:
+            out = model.requantize(self.accumulators(), self.multiplier, self.shift, output_zp=self.output_zp,
+                                   act_min=self.act_min, act_max=self.act_max, rounding=self.rounding)  # fmt: skip
         return model.maxpool_rows(out) if self.pool else out
 
+    def accumulators(self) -> np.ndarray:
+        """The int32 accumulators [M, N] (bias included, wrapped as the RTL's), before requantization."""
+        if not self.depthwise:
+            return model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp).astype(np.int64)
+        bias = np.zeros(self.b.shape[1], np.int64) if self.bias is None else self.bias.astype(np.int64)
+        centred = self.a.astype(np.int64) - self.input_zp
+        return model.wrap32(np.einsum("mkn,kn->mn", centred, self.b.astype(np.int64)) + bias)
+
     def describe(self) -> str:
-        m, k = self.a.shape
-        mode = "raw" if self.raw else f"requant zp {self.output_zp} act [{self.act_min}, {self.act_max}]"
-        return f"gemm M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
+        m, k = self.a.shape[:2]
+        kind = "depthwise" if self.depthwise else "gemm"
+        mode = (
+            "raw" if self.raw else f"requant {self.rounding} zp {self.output_zp} act [{self.act_min}, {self.act_max}]"
+        )
+        return f"{kind} M={m} N={self.b.shape[1]} K={k} input_zp={self.input_zp} {mode}{' pool' if self.pool else ''}"
+
+
+Tile = tuple  # per column c: the (m0, n) it computes (result rows m0/group + r of column n), or None (idle)
+
+
+def gemm_tiles(m: int, n: int, rows: int, cols: int) -> list[Tile]:
+    """ROWS x COLS output tiles, row block by row block; columns past N idle."""
+    return [tuple((m0, n0 + c) if n0 + c < n else None for c in range(cols))
+            for m0 in range(0, m, rows) for n0 in range(0, n, cols)]  # fmt: skip
+
+
+def depthwise_tiles(m: int, n: int, rows: int, cols: int) -> list[Tile]:
+    """A depthwise layer's tiles: units (block of ROWS pixels, channel), block-major, packed COLS to a
+    tile. With N a multiple of COLS a tile is ROWS pixels x COLS channels; otherwise a tile's columns
+    run on into the next pixel block, so only the layer's last tile has idle columns."""
+    units = [(m0, ch) for m0 in range(0, m, rows) for ch in range(n)]
+    return [
+        tuple(units[i : i + cols]) + (None,) * (cols - len(units[i : i + cols])) for i in range(0, len(units), cols)
+    ]
 
 
 @dataclass
 class ResultRow:
-    """Where one result beat of a layer goes: result row `m` (pooled row when pooled; >= the
-    result's rows for a partial tile's padding, not compared), columns n0..n0+width."""
+    """Where one result beat of a layer goes: lane lanes[i] is result[rows[i], channels[i]] (pooled
+    rows when pooled). Lanes of a partial tile's padding rows and of idle columns are left out (not
+    compared)."""
 
-    m: int
-    n0: int
-    width: int
+    lanes: list[int]
+    rows: list[int]
+    channels: list[int]
     last: int  # res_last expected on this beat
     final: bool  # the layer's last beat
 
@@ -106,13 +163,14 @@ class KpuBfm(Bfm):
         super().__init__(dut, rng, stalls)
         self.rows = len(dut.op_a) // 8
         self.cols = len(dut.op_b) // 8
+        self.noisy_params = False  # later beats of a tile carry random parameter values
         self.operands = self.add_source("op", self.pauses(0.2, 3))
         self.results = self.add_sink("res", self.pauses(0.4, 6))
 
-    def tiles(self, layer: Layer):
-        """(m0, n0) of every output tile, in the order the driver sends them."""
+    def tiles(self, layer: Layer) -> list[Tile]:
+        """Every tile, in the order the driver sends them (`gemm_tiles` or `depthwise_tiles`)."""
         m, n = layer.a.shape[0], layer.b.shape[1]
-        return [(m0, n0) for m0 in range(0, m, self.rows) for n0 in range(0, n, self.cols)]
+        return (depthwise_tiles if layer.depthwise else gemm_tiles)(m, n, self.rows, self.cols)
 
     def out_rows(self, layer: Layer) -> int:
         """Result beats per tile: ROWS, or ROWS/4 when pooled."""
@@ -123,12 +181,14 @@ class KpuBfm(Bfm):
     def result_rows(self, layer: Layer) -> list[ResultRow]:
         """Every result beat of the layer, in order: the one row assembly (scoreboard and `gemm`)."""
         out_rows, tiles = self.out_rows(layer), self.tiles(layer)
-        n = layer.b.shape[1]
-        return [
-            ResultRow(m0 // layer.group + r, n0, min(self.cols, n - n0), int(r == out_rows - 1),
-                      index == len(tiles) - 1 and r == out_rows - 1)
-            for index, (m0, n0) in enumerate(tiles) for r in range(out_rows)
-        ]  # fmt: skip
+        m = layer.a.shape[0] // layer.group
+        out = []
+        for index, tile in enumerate(tiles):
+            for r in range(out_rows):
+                lanes = [c for c, unit in enumerate(tile) if unit is not None and unit[0] // layer.group + r < m]
+                out.append(ResultRow(lanes, [tile[c][0] // layer.group + r for c in lanes], [tile[c][1] for c in lanes],
+                                     int(r == out_rows - 1), index == len(tiles) - 1 and r == out_rows - 1))  # fmt: skip
+        return out
 
     def cycle_budget(self, layer: Layer) -> int:
         """Generous: every k-slice and every result row of every tile, slowed by stalls, plus the pipeline."""
@@ -137,25 +197,36 @@ class KpuBfm(Bfm):
         return len(self.tiles(layer)) * per_tile + 100
 
     def send_layer_nowait(self, layer: Layer) -> None:
-        for m0, n0 in self.tiles(layer):
-            self.send_tile_nowait(layer, m0, n0)
+        for tile in self.tiles(layer):
+            self.send_tile_nowait(layer, tile)
 
-    def send_tile_nowait(self, layer: Layer, m0: int, n0: int) -> None:
+    def send_tile_nowait(self, layer: Layer, tile: Tile) -> None:
+        """Queue one tile's K beats: GEMM, A[m0 + r, k] on op_a; depthwise, A[m0_c + r, k, n_c] of every
+        PE (r, c) on op_a_pe (byte r*COLS + c). Idle columns and padding rows get zeros."""
         self.out_rows(layer)  # refuses a pooled layer on an array that cannot pool
         k = layer.a.shape[1]
-        n = layer.b.shape[1]
-        a_tile = np.zeros((k, self.rows), dtype=np.int8)
-        a_part = layer.a[m0 : m0 + self.rows].T
-        a_tile[:, : a_part.shape[1]] = a_part
+        busy = [c for c, unit in enumerate(tile) if unit is not None]
+        channels = np.array([tile[c][1] for c in busy], dtype=np.int64)
         b_tile = np.zeros((k, self.cols), dtype=np.int8)
-        b_part = layer.b[:, n0 : n0 + self.cols]
-        b_tile[:, : b_part.shape[1]] = b_part
-        cols = slice(n0, min(n0 + self.cols, n))
+        b_tile[:, busy] = layer.b[:, channels]
+        if layer.depthwise:
+            a_tile = np.zeros((k, self.rows, self.cols), dtype=np.int8)
+            for c in busy:
+                m0, channel = tile[c]
+                part = layer.a[m0 : m0 + self.rows, :, channel]
+                a_tile[:, : part.shape[0], c] = part.T
+            a_field, a_width = "a_pe", self.rows * self.cols
+        else:
+            m0 = tile[busy[0]][0]
+            a_tile = np.zeros((k, self.rows), dtype=np.int8)
+            a_part = layer.a[m0 : m0 + self.rows].T
+            a_tile[:, : a_part.shape[1]] = a_part
+            a_field, a_width = "a", self.rows
 
         def per_column(values):
             out = np.zeros(self.cols, dtype=np.int64)
             if values is not None:
-                out[: cols.stop - cols.start] = np.asarray(values, dtype=np.int64)[cols]
+                out[busy] = np.broadcast_to(np.asarray(values, dtype=np.int64), (layer.b.shape[1],))[channels]
             return out
 
         first = {
@@ -164,17 +235,21 @@ class KpuBfm(Bfm):
             "shift": pack(per_column(layer.shift), 6),
             "in_zp": layer.input_zp & 0xFF, "out_zp": layer.output_zp & 0xFF,
             "act_min": layer.act_min & 0xFF, "act_max": layer.act_max & 0xFF, "raw": int(layer.raw),
-            "pool": int(layer.pool),
+            "pool": int(layer.pool), "depthwise": int(layer.depthwise),
+            "round_single": int(layer.rounding == "single"),
         }  # fmt: skip
         a_bytes, b_bytes = a_tile.tobytes(), b_tile.tobytes()
         for kk in range(k):
             beat = {
-                "a": int.from_bytes(a_bytes[kk * self.rows : (kk + 1) * self.rows], "little"),
+                a_field: int.from_bytes(a_bytes[kk * a_width : (kk + 1) * a_width], "little"),
                 "b": int.from_bytes(b_bytes[kk * self.cols : (kk + 1) * self.cols], "little"),
                 "last": int(kk == k - 1),
             }
             if kk == 0:
                 beat.update(first)
+            elif self.noisy_params:  # parameters are sampled with the first beat: later ones must not matter
+                fields = self.operands.stream.fields
+                beat.update({name: self.rng.getrandbits(len(fields[name])) for name in first})
             self.operands.send_nowait(beat)
 
     async def gemm(self, layer: Layer) -> np.ndarray:
@@ -186,8 +261,7 @@ class KpuBfm(Bfm):
         async def collect():
             for row in self.result_rows(layer):
                 beat = await self.results.recv()
-                if row.m < result.shape[0]:
-                    result[row.m, row.n0 : row.n0 + row.width] = unpack_int32(beat["data"], self.cols)[: row.width]
+                result[row.rows, row.channels] = unpack_int32(beat["data"], self.cols)[row.lanes]
 
         await self.within(collect(), self.cycle_budget(layer), f"the results of {layer.describe()}")
         return result
@@ -237,7 +311,7 @@ class RowMonitor(BeatMonitor):
 class ExpectedRow:
     item: LayerItem
     row: ResultRow
-    values: np.ndarray  # expected valid columns (empty for a padding row)
+    values: np.ndarray  # expected values of row.lanes (empty for a padding row)
 
 
 class KpuScoreboard(BfmComponent):
@@ -248,22 +322,18 @@ class KpuScoreboard(BfmComponent):
         super().build_phase()
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
-        self.coverage: dict[str, int] = {}
         self.issued_in = Forward("issued_in", self, self.predict)
         self.rows_in = Forward("rows_in", self, self.check_row)
         self.bfm.reset_listeners.append(self.pending.clear)
-
-    def cover(self, name: str, hit: bool = True) -> None:
-        if hit:
-            self.coverage[name] = self.coverage.get(name, 0) + 1
 
     def predict(self, item: LayerItem) -> None:
         expected = item.layer.model().astype(np.int64)
         item.result = np.zeros_like(expected)
         for row in self.bfm.result_rows(item.layer):
-            values = expected[row.m, row.n0 : row.n0 + row.width] if row.m < expected.shape[0] else np.zeros(0, np.int64)
-            self.pending.append(ExpectedRow(item, row, values))
-        self._cover_layer(item.layer, expected)
+            self.pending.append(ExpectedRow(item, row, expected[row.rows, row.channels]))
+        for tile in self.bfm.tiles(item.layer):
+            coverage.sample_tile(len({unit[0] for unit in tile if unit is not None}) > 1)
+        self._cover_layer(item.layer)
 
     def check_row(self, observed) -> None:
         data, last = observed
@@ -271,58 +341,47 @@ class KpuScoreboard(BfmComponent):
             self.board.observe(("unexpected row", data.tolist()))
             return
         expected = self.pending.popleft()
-        row, item, width = expected.row, expected.item, len(expected.values)
-        if row.m < item.result.shape[0]:
-            item.result[row.m, row.n0 : row.n0 + width] = data[:width]
-        self.board.expect({"row": expected.values.tolist(), "last": row.last}, context={"row m": row.m, "column n0": row.n0})
-        self.board.observe({"row": data[:width].tolist(), "last": last})
+        row, item = expected.row, expected.item
+        item.result[row.rows, row.channels] = data[row.lanes]
+        context = {"result rows": sorted(set(row.rows)), "columns": row.channels}
+        self.board.expect({"row": expected.values.tolist(), "last": row.last}, context=context)
+        self.board.observe({"row": data[row.lanes].tolist(), "last": last})
         if row.final:
             item.end_cycle = clocking.cycles_now()
             item.done.set()
 
-    def _cover_layer(self, layer: Layer, expected: np.ndarray) -> None:
-        m, k = layer.a.shape
+    def _cover_layer(self, layer: Layer) -> None:
+        m, k = layer.a.shape[:2]
         n = layer.b.shape[1]
         for name, values in (("a", layer.a), ("b", layer.b)):
             for extreme in (-128, 127, 0):
-                self.cover(f"{name}_has_{extreme}", bool((values == extreme).any()))
-        self.cover("partial_tile_m", m % self.bfm.rows != 0)
-        self.cover("partial_tile_n", n % self.bfm.cols != 0)
-        self.cover("k_1", k == 1)
-        self.cover("k_ge_256", k >= 256)
-        self.cover("input_zp_extreme", layer.input_zp in (-128, 127))
-        self.cover("pool", layer.pool)
+                if (values == extreme).any():
+                    coverage.sample_operand(name, extreme)
+        features = {"k": k, "pool": layer.pool, "partial_m": m % self.bfm.rows != 0, "partial_n": n % self.bfm.cols != 0,
+                    "input_zp": layer.input_zp, "output_zp": None, "saturate_high": False, "saturate_low": False,
+                    "kind": "depthwise" if layer.depthwise else "gemm", "rounding": None}  # fmt: skip
         if layer.raw:
-            self.cover("mode_raw")
-            return
-        self.cover("output_zp_extreme", layer.output_zp in (-128, 127))
-        if layer.act_min == -128 and layer.act_max == 127:
-            self.cover("act_none")
-        elif layer.act_min == layer.output_zp and layer.act_max == 127:
-            self.cover("act_relu")
+            features["mode"] = "raw"
         else:
-            self.cover("act_clamp")  # ReLU6 and other bounded ranges
-        acc = model.gemm(layer.a, layer.b, bias=layer.bias, input_zp=layer.input_zp).astype(np.int64)
-        scaled = model.multiply_by_quantized_multiplier(acc, layer.multiplier, layer.shift) + layer.output_zp
-        self.cover("saturate_high", bool((scaled > layer.act_max).any()))
-        self.cover("saturate_low", bool((scaled < layer.act_min).any()))
+            features["output_zp"] = layer.output_zp
+            features["rounding"] = layer.rounding
+            if (layer.act_min, layer.act_max) == (-128, 127):
+                features["mode"] = "act none"
+            elif layer.act_min == layer.output_zp:
+                features["mode"] = "relu" if layer.act_max == 127 else "relu6"
+            else:
+                features["mode"] = "clamp"
+            scaled = model.multiply_by_quantized_multiplier(layer.accumulators(), layer.multiplier, layer.shift,
+                                                            layer.rounding) + layer.output_zp  # fmt: skip
+            features["saturate_high"] = bool((scaled > layer.act_max).any())
+            features["saturate_low"] = bool((scaled < layer.act_min).any())
+        coverage.sample_layer(features)
 
 
 class KpuEnv(BlockEnv):
     driver_class = KpuDriver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = RowMonitor("monitor", self)
-        self.scoreboard = KpuScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.issued.connect(self.scoreboard.issued_in.analysis_export)
-        self.monitor.ap.connect(self.scoreboard.rows_in.analysis_export)
-
-    def coverage(self) -> dict[str, int]:
-        return self.scoreboard.coverage
+    components = {"monitor": RowMonitor, "scoreboard": KpuScoreboard}
+    connections = (("driver.issued", "scoreboard.issued_in"), ("monitor.ap", "scoreboard.rows_in"))
 
 
 class KpuBaseTest(BlockTest):

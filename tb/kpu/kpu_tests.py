@@ -42,7 +42,8 @@ def requant_params(draw, n: int) -> dict:
     multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
     # Small right shifts make exact rounding ties common (round half away from zero).
     shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
-    return {"multiplier": multiplier, "shift": shift, "output_zp": output_zp, "act_min": act_min, "act_max": act_max}
+    return {"multiplier": multiplier, "shift": shift, "output_zp": output_zp, "act_min": act_min, "act_max": act_max,
+            "rounding": draw(st.sampled_from(model.ROUNDINGS))}  # fmt: skip
 
 
 def pooled_m(m: int, pool: bool) -> int:
@@ -82,6 +83,21 @@ def large_layers(draw, max_mn: int = 64, max_k: int = 1024) -> Layer:
     return Layer(a, b, bias, draw(INT8), **draw(requant_params(n)), pool=pool)
 
 
+@st.composite
+def depthwise_layers(draw, max_mn: int = 24, max_k: int = 40) -> Layer:
+    """Depthwise layers (op_depthwise): M pixels x N channels x K taps (1..40: 1x1 up to 10x4 kernels),
+    one activation per PE; the shape and value style shrink, the values come from a drawn seed."""
+    pool = draw(st.booleans())
+    m, n = pooled_m(draw(st.integers(1, max_mn)), pool), draw(st.integers(1, max_mn))
+    k = draw(st.one_of(st.sampled_from([1, 9]), st.integers(1, max_k)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    low, high = draw(st.sampled_from([(-128, 128), (-4, 5)]))
+    a = rng.integers(low, high, (m, k, n)).astype(np.int8)
+    b = rng.integers(low, high, (k, n)).astype(np.int8)
+    bias = rng.integers(-(2**20), 2**20, n).astype(np.int32)
+    return Layer(a, b, bias, draw(INT8), **draw(requant_params(n)), pool=pool)
+
+
 def describe_layer(layer: Layer) -> str:
     if layer.a.size + layer.b.size > 600:
         return layer.describe()
@@ -89,14 +105,16 @@ def describe_layer(layer: Layer) -> str:
 
 
 def layers() -> st.SearchStrategy[Layer]:
-    return st.one_of(small_layers(), large_layers())
+    return st.one_of(small_layers(), large_layers(), depthwise_layers())
 
 
 def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
-    m, k = layer.a.shape
+    m, k = layer.a.shape[:2]
     n = layer.b.shape[1]
     if layer.raw:
         mode = "raw"
+    elif layer.rounding == "single":
+        mode = "single rounding"
     elif (layer.act_min, layer.act_max) == (-128, 127):
         mode = "act none"
     elif layer.act_min == layer.output_zp:
@@ -106,23 +124,39 @@ def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
     return {
         "M tile": "partial" if m % rows else "full", "N tile": "partial" if n % cols else "full",
         "K": "1" if k == 1 else ">=256" if k >= 256 else "2..255", "mode": mode, "pool": str(layer.pool),
+        "kind": "depthwise" if layer.depthwise else "gemm",
     }  # fmt: skip
 
 
 @pyuvm.test(**SIM_LIMIT)
 class RandomGemmTest(KpuBaseTest):
-    """Hypothesis: GEMMs of random shape (1..64 x 1..64 x 1..1024, partial tiles), values, zero
-    points, raw or requantized with every activation."""
+    """Hypothesis: GEMMs of random shape (1..64 x 1..64 x 1..1024, partial tiles) and depthwise layers
+    (1..24 pixels x 1..24 channels x 1..40 taps), values, zero points, raw or requantized with every
+    activation and both roundings, pooled or not."""
 
     examples = 25
 
     async def one_layer(self, layer: Layer) -> None:
         await self.run_layers(layer)
 
+    def strategy(self):
+        return layers() if self.bfm.rows % 4 == 0 else layers().filter(lambda layer: not layer.pool)
+
     async def stimulus(self):
-        strategy = layers() if self.bfm.rows % 4 == 0 else layers().filter(lambda layer: not layer.pool)
-        await self.check_property(strategy, self.one_layer, examples=self.examples, describe=describe_layer,
+        await self.check_property(self.strategy(), self.one_layer, examples=self.examples, describe=describe_layer,
                                   label=lambda layer: layer_class(layer, self.bfm.rows, self.bfm.cols))  # fmt: skip
+
+
+@pyuvm.test(**SIM_LIMIT)
+class ParamsOnFirstBeatTest(RandomGemmTest):
+    """The per-tile parameters (bias, multiplier, shift, zero points, clamp, modes) are sampled with a
+    tile's first beat: here every later beat carries random values on them, which must not matter."""
+
+    examples = 12
+
+    async def stimulus(self):
+        self.bfm.noisy_params = True
+        await super().stimulus()
 
 
 @pyuvm.test(**SIM_LIMIT)
@@ -327,3 +361,195 @@ class LargeGemmTest(KpuBaseTest):
         b = self.np_rng.integers(-128, 128, (1024, 64)).astype(np.int8)
         return [Layer(a, b, self.np_rng.integers(-9999, 9999, 64).astype(np.int32), -7,
                       **random_requant(self.np_rng, 64))]  # fmt: skip
+
+
+def depthwise_case(
+    rng: np.random.Generator,
+    h: int,
+    w: int,
+    c: int,
+    kernel: tuple[int, int],
+    stride: int,
+    padding: str,
+    raw: bool,
+    rounding: str = "double",
+    pool: bool = False,
+    dilation: int = 1,
+) -> Layer:
+    """A TFLite DepthwiseConv2D (depth multiplier 1) as the array's depthwise layer: the model's
+    depthwise_patches lowering (rows in pool_order when pooled), with models.kpu.depthwise_conv2d's
+    result (+ maxpool2x2) as the reference every row is checked against."""
+    image = rng.integers(-128, 128, (h, w, c)).astype(np.int8)
+    weights = rng.integers(-128, 128, (1, *kernel, c)).astype(np.int8)
+    bias = rng.integers(-5000, 5000, c).astype(np.int32)
+    zp = int(rng.integers(-128, 128))
+    requant = {} if raw else {**random_requant(rng, c), "rounding": rounding}
+    conv = {"stride": stride, "padding": padding, "dilation": dilation}
+    patches, (oh, ow) = model.depthwise_patches(image, *kernel, input_zp=zp, **conv)
+    if pool:
+        patches = patches[model.pool_order(oh, ow)]
+    reference = model.depthwise_conv2d(image, weights, bias=bias, input_zp=zp, **conv, **requant)
+    if pool:
+        reference = model.maxpool2x2(reference)
+    return Layer(patches, model.depthwise_weights_as_taps(weights), bias, zp, **requant, pool=pool, reference=reference)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class DepthwiseTest(KpuBaseTest):
+    """Depthwise conv2d on the array (op_depthwise) vs models.kpu.depthwise_conv2d: 3x3, 1x1, 5x5, 2x3
+    and DS-CNN's 10x4 kernels, stride 1 and 2, same and valid, dilation 2, C from 1 to 19 (partial
+    tiles, and columns of one tile on different pixel blocks), raw and requantized in both roundings,
+    with and without max-pool."""
+
+    async def stimulus(self):
+        index = 0
+        for kernel in ((3, 3), (1, 1), (5, 5), (2, 3), (10, 4)):
+            for stride in (1, 2):
+                for padding in ("same", "valid"):
+                    h = int(self.np_rng.integers(kernel[0] + 1, kernel[0] + 8))
+                    w = int(self.np_rng.integers(kernel[1] + 1, kernel[1] + 8))
+                    c = int(self.np_rng.choice([1, 5, 8, 12, 19]))
+                    oh = model.conv_output_size(h, kernel[0], stride, padding)[0]
+                    ow = model.conv_output_size(w, kernel[1], stride, padding)[0]
+                    pool = index % 3 == 0 and min(oh, ow) >= 2 and self.bfm.rows % 4 == 0
+                    dilation = 2 if index % 5 == 4 and padding == "same" else 1
+                    raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 2]
+                    layer = depthwise_case(self.np_rng, h, w, c, kernel, stride, padding, raw, rounding, pool,
+                                           dilation)  # fmt: skip
+                    self.logger.info("depthwise %dx%d stride %d dilation %d %s, %dx%dx%d: %s", *kernel, stride,
+                                     dilation, padding, h, w, c, layer.describe())  # fmt: skip
+                    await self.run_layers(layer)
+                    index += 1
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RandomDepthwiseTest(RandomGemmTest):
+    """Hypothesis on depthwise layers only (in RandomGemmTest's mix they are a few percent): 1..24
+    pixels x 1..24 channels x 1..40 taps, values, zero points, raw or requantized with every
+    activation and both roundings, pooled or not."""
+
+    def strategy(self):
+        strategy = depthwise_layers()
+        return strategy if self.bfm.rows % 4 == 0 else strategy.filter(lambda layer: not layer.pool)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class DepthwiseBackPressureTest(RandomDepthwiseTest):
+    """RandomDepthwiseTest with random operand idles and res_ready stalls."""
+
+    stalls = True
+    examples = 12
+
+
+@pyuvm.test(**SIM_LIMIT)
+class DepthwiseUtilizationTest(KpuBaseTest):
+    """Depthwise 3x3 layers with C >= 8 (8; 12: tiles spanning two pixel blocks; DS-CNN's 25x5x64;
+    stride 2): useful MACs / (array MACs x cycles) >= 80%, counted in clock cycles from the layer's
+    issue to its last row. Skipped when ROWS > 9: a 9-beat tile then ends before the previous tile
+    has drained its ROWS rows, so the array stalls by design."""
+
+    shapes = ((16, 16, 8, 1), (12, 12, 12, 1), (25, 5, 64, 1), (16, 16, 16, 2))
+
+    async def stimulus(self):
+        rows, cols = self.bfm.rows, self.bfm.cols
+        if rows > 9:
+            self.logger.info("skipped: 3x3 depthwise tiles (9 beats) cannot keep ROWS=%d rows draining", rows)
+            return
+        for h, w, c, stride in self.shapes:
+            layer = depthwise_case(self.np_rng, h, w, c, (3, 3), stride, "same", raw=False)
+            (item,) = await self.run_layers(layer)
+            macs = layer.a.size  # M pixels x 9 taps x C channels
+            utilization = macs / (rows * cols * item.cycles)
+            self.logger.info("depthwise 3x3 %dx%dx%d stride %d: %d MACs in %d cycles, utilization %.1f%%",
+                             h, w, c, stride, macs, item.cycles, 100 * utilization)  # fmt: skip
+            assert utilization >= 0.80, f"depthwise {h}x{w}x{c} stride {stride}: utilization {utilization:.1%} < 80%"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class SingleRoundingTest(KpuBaseTest):
+    """op_round_single vs models.kpu (rounding="single"): exact ties of both signs (single rounding goes
+    up where double rounding goes away from zero; the same layers in both roundings, which must differ
+    somewhere), TFLite's whole shift range, and int32 saturation of the 64-bit result."""
+
+    def layers(self):
+        out = []
+        for right_shift in (1, 2, 3):  # M0 = 2^30 is x 0.5: every odd sum is a tie
+            a = self.np_rng.integers(-6, 7, (16, 8)).astype(np.int8)
+            b = self.np_rng.integers(-6, 7, (8, 16)).astype(np.int8)
+            n = b.shape[1]
+            bias = self.np_rng.integers(-40, 40, n).astype(np.int32)
+            for rounding in model.ROUNDINGS:
+                out.append(Layer(a, b, bias, 0, np.full(n, 2**30, np.int32), np.full(n, -right_shift, np.int32),
+                                 rounding=rounding))  # fmt: skip
+        pairs = [(out[i].model(), out[i + 1].model()) for i in range(0, len(out), 2)]
+        assert any(not np.array_equal(double, single) for double, single in pairs), "no tie tells the roundings apart"
+        # Zero operands make acc == bias: the int32 corners reach the requantizer directly, up to
+        # results far outside int32 (shift 30) that must saturate.
+        corners = np.array([-(2**31), 2**31 - 1, -1, 1, 0, 12345, -(2**30), 2**30], dtype=np.int32)
+        for multipliers, shifts in (([-(2**31)] * 8, [0] * 8), ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29]),
+                                    ([2**31 - 1, -(2**31)] * 4, [30] * 8)):  # fmt: skip
+            out.append(Layer(np.zeros((3, 2), np.int8), np.zeros((2, 8), np.int8), corners, 0,
+                             np.array(multipliers, np.int32), np.array(shifts, np.int32), rounding="single"))  # fmt: skip
+        for _ in range(4):
+            m, n, k = (int(x) for x in self.np_rng.integers(1, 24, 3))
+            params = {**random_requant(self.np_rng, n), "rounding": "single"}
+            params["shift"] = self.np_rng.integers(-31, 31, n).astype(np.int32)
+            out.append(Layer(self.np_rng.integers(-128, 128, (m, k)).astype(np.int8),
+                             self.np_rng.integers(-128, 128, (k, n)).astype(np.int8),
+                             self.np_rng.integers(-(2**31), 2**31, n).astype(np.int32),
+                             int(self.np_rng.integers(-128, 128)), **params))  # fmt: skip
+        return out
+
+
+@pyuvm.test(**SIM_LIMIT)
+class MixedModesTest(KpuBaseTest):
+    """Every tile mode back to back with no gap between layers: GEMM and depthwise, raw and requantized
+    in both roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
+    consecutive tiles switch op_depthwise / op_round_single / op_raw / op_pool on their first beat."""
+
+    async def stimulus(self):
+        rows = self.bfm.rows
+        items = []
+        for index in range(16):
+            depthwise = index % 2 == 1
+            pool = rows % 4 == 0 and index % 3 == 2
+            m = pooled_m(int(self.np_rng.integers(1, 3 * rows)), pool)
+            n, k = int(self.np_rng.integers(1, 21)), int(self.np_rng.choice([1, 2, rows - 1, rows, 9, 37]))
+            values = (-128, 128) if index % 4 < 2 else (-3, 4)  # small values make ties and equal maxima
+            a = self.np_rng.integers(*values, (m, k, n) if depthwise else (m, k)).astype(np.int8)
+            b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
+            bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
+            requant = {} if index % 5 == 0 else {**random_requant(self.np_rng, n),
+                                                  "rounding": model.ROUNDINGS[(index // 2) % 2]}  # fmt: skip
+            layer = Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **requant, pool=pool)
+            items.append(LayerItem(f"mixed{index}", layer))
+        await self.queue_layers(*items)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class DepthwiseResetMidTileTest(KpuBaseTest):
+    """Reset while depthwise, single-rounding tiles are in flight; then a GEMM in double rounding and a
+    depthwise layer, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
+
+    async def stimulus(self):
+        stale = Layer(self.np_rng.integers(-128, 128, (40, 9, 12)).astype(np.int8),
+                      self.np_rng.integers(-128, 128, (9, 12)).astype(np.int8), None, -5,
+                      **{**random_requant(self.np_rng, 12), "rounding": "single"})  # fmt: skip
+        self.env.scoreboard.predict(LayerItem("stale", stale))  # rows before the reset are checked too
+        self.bfm.send_layer_nowait(stale)
+        await Timer(clocking.PERIOD_NS * self.rng.randint(5, 60), "ns")
+        await self.bfm.reset()
+        gemm = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
+                     self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
+                     **random_requant(self.np_rng, 12))  # fmt: skip
+        depthwise = Layer(self.np_rng.integers(-128, 128, (11, 9, 5)).astype(np.int8),
+                          self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8), None, 7,
+                          **random_requant(self.np_rng, 5))  # fmt: skip
+        await self.run_layers(gemm, depthwise)
+
+
+@pyuvm.test(**SIM_LIMIT)
+class MixedModesBackPressureTest(MixedModesTest):
+    """MixedModesTest with random operand idles and res_ready stalls."""
+
+    stalls = True

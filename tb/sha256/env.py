@@ -17,6 +17,7 @@ from asicdv import clocking
 from asicdv.bfm import Bfm
 from asicdv.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256 as model
+from tb.sha256 import coverage
 
 
 def state_to_int(state: model.State) -> int:
@@ -73,15 +74,19 @@ class BlockMonitor(BfmComponent):
         self.ap = uvm_analysis_port("ap", self)
         self.pending: deque = deque()
         self.accept_cycles: list[int] = []
+        self.digest_cycle: int | None = None
         self.bfm.reset_listeners.append(self.pending.clear)
         self.bfm.add_monitor("in").subscribers.append(self.accepted)
         self.bfm.add_monitor("out").subscribers.append(self.digest_out)
 
     def accepted(self, beat) -> None:
         self.accept_cycles.append(clocking.cycles_now())
+        if self.digest_cycle is not None:
+            coverage.sample_accept(self.accept_cycles[-1] - self.digest_cycle)
         self.pending.append((beat["chain"], beat["block"]))
 
     def digest_out(self, beat) -> None:
+        self.digest_cycle = clocking.cycles_now()
         chain, block = self.pending.popleft() if self.pending else (None, None)  # None: a digest with no input
         self.ap.write((chain, block, beat["digest"]))
 
@@ -102,23 +107,15 @@ class MessageScoreboard(ScoreboardComponent):
     """Every message digest vs the independent reference in the item."""
 
     def write(self, item: HashItem):
+        coverage.sample_message(item.message)
         self.board.expect(item.expected, context=item.message if len(item.message) <= 64 else None)
         self.board.observe(item.digest)
 
 
 class Sha256Env(BlockEnv):
     driver_class = Sha256Driver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = BlockMonitor("monitor", self)
-        self.block_sb = BlockScoreboard("block_sb", self)
-        self.message_sb = MessageScoreboard("message_sb", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.driver.ap.connect(self.message_sb.analysis_export)
-        self.monitor.ap.connect(self.block_sb.analysis_export)
+    components = {"monitor": BlockMonitor, "block_sb": BlockScoreboard, "message_sb": MessageScoreboard}
+    connections = (("driver.ap", "message_sb"), ("monitor.ap", "block_sb"))
 
 
 class Sha256BaseTest(BlockTest):

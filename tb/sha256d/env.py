@@ -1,8 +1,8 @@
 """SHA-256d miner verification environment: BFM and pyuvm components.
 
-A sequence item is a job (models.model.Job). The driver loads it and waits
+A sequence item is a job (models.sha256d.Job). The driver loads it and waits
 for `done`; a passive monitor collects every hit leaving the result FIFO; the
-scoreboard compares the hits of each job with models.model.search(job):
+scoreboard compares the hits of each job with models.sha256d.search(job):
 the exact list, in order (nothing missing, nothing extra, no duplicates).
 """
 
@@ -15,6 +15,7 @@ from asicdv import clocking
 from asicdv.bfm import Bfm
 from asicdv.uvm import BeatMonitor, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256d as model
+from tb.sha256d import coverage
 
 HIT_CYCLES = 8  # budget per hit to leave the FIFO when the reader never stalls (more with stalls)
 
@@ -24,7 +25,7 @@ class MinerBfm(Bfm):
 
     def __init__(self, dut, rng=None, stalls: bool = False):
         super().__init__(dut, rng, stalls)
-        self.jobs = self.add_source("job")
+        self.jobs = self.add_source("job", can_stall=False)  # job_ready is always 1 (a new job aborts the old)
         self.hits = self.add_sink("res", self.pauses(0.5, 8))
 
     async def load(self, job: model.Job) -> None:
@@ -99,42 +100,30 @@ class HitCollector(uvm_subscriber):
 
 
 class JobScoreboard(ScoreboardComponent):
-    """Each finished job's hits vs models.model.search(job): exactly, in order."""
+    """Each finished job's hits vs models.sha256d.search(job): exactly, in order."""
 
     def build_phase(self):
         super().build_phase()
-        self.collector: HitCollector | None = None
-        self.coverage: dict[str, int] = {}
+        self.stalls_seen = 0
+
+    def connect_phase(self):
+        self.collector: HitCollector = self.get_parent().collector
 
     def write(self, item: JobItem):
         expected = model.search(item.job)
         self.board.expect(expected, context=str(item))
         self.board.observe(self.collector.take(item.job.job_id))
-        self.cover(f"hits={min(len(expected), 3)}", f"midstates={len(item.job.midstates)}",
-                   *{f"hit_on_midstate{h.midstate_index}" for h in expected})  # fmt: skip
-
-    def cover(self, *bins: str) -> None:
-        for name in bins:
-            self.coverage[name] = self.coverage.get(name, 0) + 1
+        stalls = self.bfm.hits.checker.stalls
+        coverage.sample_job(item.job, expected, stalls > self.stalls_seen)
+        self.stalls_seen = stalls
+        for hit in expected:
+            coverage.sample_hit(item.job, hit)
 
 
 class MinerEnv(BlockEnv):
     driver_class = MinerDriver
-
-    def build_phase(self):
-        super().build_phase()
-        self.monitor = HitMonitor("monitor", self)
-        self.collector = HitCollector("collector", self)
-        self.scoreboard = JobScoreboard("scoreboard", self)
-
-    def connect_phase(self):
-        super().connect_phase()
-        self.monitor.ap.connect(self.collector.analysis_export)
-        self.driver.ap.connect(self.scoreboard.analysis_export)
-        self.scoreboard.collector = self.collector
-
-    def coverage(self) -> dict[str, int]:
-        return self.scoreboard.coverage
+    components = {"monitor": HitMonitor, "collector": HitCollector, "scoreboard": JobScoreboard}
+    connections = (("monitor.ap", "collector"), ("driver.ap", "scoreboard"))
 
 
 class MinerBaseTest(BlockTest):

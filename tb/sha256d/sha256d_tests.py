@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from asicdv import DATA, clocking
 from models import sha256d as model
+from tb.sha256d import coverage
 from tb.sha256d.env import MinerBaseTest
 
 HEADERS = DATA / "bitcoin" / "mainnet_headers_0_9999.txt"
@@ -168,6 +169,18 @@ class BackPressureTest(MinerBaseTest):
 
 
 @pyuvm.test(**SIM_LIMIT)
+class FifoFullWhileHashingTest(MinerBaseTest):
+    """Every nonce hits and the reader stalls often, over more nonces than the pipeline (128) and the
+    FIFO hold together: the FIFO fills while nonces are still in flight, so the engine must hold its
+    input until there is room; nothing is lost or duplicated."""
+
+    stalls = True
+
+    def jobs(self):
+        return [random_job(self.rng, count=400, midstates=1, hit_one_in=1, job_id=7)]
+
+
+@pyuvm.test(**SIM_LIMIT)
 class NewJobAbortsTest(MinerBaseTest):
     """A new job while one runs aborts it: the old job's hits are a prefix of its full list,
     with its own id; the new job's hits are exact."""
@@ -186,6 +199,7 @@ class NewJobAbortsTest(MinerBaseTest):
         assert others, "the aborted job reported no hit before the abort: nothing was checked"
         assert len(others) < len(full), "the old job finished before the new one: no abort happened"
         assert others == full[: len(others)], "aborted job's hits are not a prefix of its hit list"
+        coverage.sample_abort(len(full) - len(others))
         self.logger.info("aborted job reported %d of its %d hits before the abort", len(others), len(full))
 
 

@@ -14,6 +14,7 @@ module kpu_top_broken #(
     input  wire                 op_valid,
     output wire                 op_ready,
     input  wire [ROWS*8-1:0]    op_a,
+    input  wire [ROWS*COLS*8-1:0] op_a_pe,
     input  wire [COLS*8-1:0]    op_b,
     input  wire                 op_last,
     input  wire [COLS*32-1:0]   op_bias,
@@ -25,6 +26,8 @@ module kpu_top_broken #(
     input  wire [7:0]           op_act_max,
     input  wire                 op_raw,
     input  wire                 op_pool,
+    input  wire                 op_depthwise,
+    input  wire                 op_round_single,
     output wire                 res_valid,
     input  wire                 res_ready,
     output wire                 res_last,
@@ -36,7 +39,8 @@ module kpu_top_broken #(
         .clk(clk), .rst(rst), .op_valid(op_valid), .op_ready(op_ready), .op_a(op_a), .op_b(op_b),
         .op_last(op_last), .op_bias(op_bias), .op_mult(op_mult), .op_shift(op_shift), .op_in_zp(op_in_zp),
         .op_out_zp(op_out_zp), .op_act_min(op_act_min), .op_act_max(op_act_max), .op_raw(op_raw),
-        .op_pool(op_pool), .res_valid(res_valid), .res_ready(res_ready), .res_last(res_last), .res_data(data)
+        .op_pool(op_pool), .op_a_pe(op_a_pe), .op_depthwise(op_depthwise), .op_round_single(op_round_single),
+        .res_valid(res_valid), .res_ready(res_ready), .res_last(res_last), .res_data(data)
     );
 
     genvar c;

@@ -1,0 +1,154 @@
+"""`asicdv gate OUT`: decide whether a regression's results are good enough to merge.
+
+Rules come from `regressions/gates.yaml` (or --config): every planned run has a result, a minimum pass
+rate, no new failure against a baseline, a wall-time budget, and coverage minima when coverage is present.
+Each rule prints its figure and PASS/FAIL; the exit code is 1 when any rule fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from asicdv import ROOT, UserError
+from asicdv.regress import compare
+
+DEFAULT_CONFIG = ROOT / "regressions" / "gates.yaml"
+
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "complete": {"type": "boolean"},
+        "min_pass_rate": {"type": "number", "minimum": 0, "maximum": 100},
+        "no_new_failures": {"type": "boolean"},
+        "baseline": {"type": "string"},
+        "max_wall_s": {"type": "number", "exclusiveMinimum": 0},
+        "functional_coverage": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "min_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                "full": {"type": "array", "items": {"type": "string"}},
+                "required": {"type": "boolean"},
+            },
+        },
+        "code_coverage": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: {"type": "number", "minimum": 0, "maximum": 100} for k in ("line", "branch", "toggle")},
+        },
+    },
+}
+
+
+def load_config(path: Path) -> dict:
+    try:
+        config = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read gate config: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: not valid YAML: {exc}") from None
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(config))
+    if error is not None:
+        where = ".".join(map(str, error.absolute_path))
+        raise UserError(f"{path}: {where + ': ' if where else ''}{error.message}")
+    return config
+
+
+def _load_summary(path: Path, what: str) -> dict:
+    summary = path / "summary.json" if path.is_dir() else path
+    if not summary.exists():
+        raise UserError(f"{what} {path}: no summary.json (run `asicdv regress` first)")
+    return json.loads(summary.read_text())
+
+
+def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[str, str, bool]]:
+    """[(rule, figure, passed)] for every rule the config asks for."""
+    rules = []
+    counts = summary["counts"]
+    if config.get("complete", True):
+        rules.append(("complete", f"{counts['done']}/{counts['planned']} runs have a result",
+                      counts["done"] == counts["planned"]))  # fmt: skip
+    if "min_pass_rate" in config:
+        rules.append(("pass rate", f"{summary['pass_rate']:.2f}% (need >= {config['min_pass_rate']}%)",
+                      summary["pass_rate"] >= config["min_pass_rate"] and counts["done"] > 0))  # fmt: skip
+    if config.get("no_new_failures"):
+        new = compare(summary["runs"], baseline["runs"] if baseline else [])["new_failures"]
+        against = f"baseline of {baseline.get('written')}" if baseline else "no baseline: every failure is new"
+        listing = f": {', '.join(new[:5])}{' ...' if len(new) > 5 else ''}" if new else ""
+        rules.append(("no new failures", f"{len(new)} new ({against}){listing}", not new))
+    if "max_wall_s" in config:
+        rules.append(("time budget", f"{summary['wall_s']:.1f} s (budget {config['max_wall_s']} s)",
+                      summary["wall_s"] <= config["max_wall_s"]))  # fmt: skip
+    functional = config.get("functional_coverage")
+    if functional:
+        merged = summary.get("functional_coverage")
+        if merged is None:
+            required = functional.get("required", False)
+            rules.append(
+                (
+                    "functional coverage",
+                    "no coverage.json in any run" + (" (required)" if required else ": rule skipped"),
+                    not required,
+                )
+            )
+        else:
+            if "min_percent" in functional:
+                rules.append(("functional coverage", f"{merged['percent']:.2f}% (need >= {functional['min_percent']}%)",
+                              merged["percent"] >= functional["min_percent"]))  # fmt: skip
+            for point in functional.get("full", []):
+                figures = merged["coverpoints"].get(point)
+                if figures is None:
+                    rules.append((f"coverpoint {point}", "not in the results", False))
+                else:
+                    holes = f", holes: {', '.join(figures['holes'][:8])}" if figures["holes"] else ""
+                    rules.append((f"coverpoint {point}", f"{figures['percent']:.1f}% (need 100%){holes}",
+                                  not figures["holes"]))  # fmt: skip
+    code = config.get("code_coverage")
+    if code:
+        measured = (summary.get("code_coverage") or {}).get("summary")
+        if not measured:
+            rules.append(("code coverage", "not measured in this regression: rule skipped", True))
+        for block, figures in (measured or {}).items():
+            for kind, minimum in code.items():
+                if figures.get(kind) is not None:  # None: the block has no point of that kind
+                    rules.append((f"code coverage {block} {kind}", f"{figures[kind]:.1f}% (need >= {minimum}%)",
+                                  figures[kind] >= minimum))  # fmt: skip
+    return rules
+
+
+def command(args: argparse.Namespace) -> int:
+    summary = _load_summary(args.out, "results folder")
+    config_path = args.config or DEFAULT_CONFIG
+    config = load_config(config_path)
+    baseline = None
+    baseline_path = args.baseline or (Path(config["baseline"]) if "baseline" in config else None)
+    if baseline_path is not None:
+        baseline = _load_summary(baseline_path, "baseline")
+    elif (args.out / "previous-summary.json").exists():
+        baseline = json.loads((args.out / "previous-summary.json").read_text())
+    rules = evaluate(summary, config, baseline)
+    print(f"gate {args.out} ({summary['regression']}, config {config_path}):")
+    for rule, figure, passed in rules:
+        print(f"  {'PASS' if passed else 'FAIL'}  {rule:<22} {figure}")
+    failed = [rule for rule, _, passed in rules if not passed]
+    print(f"gate: {'FAIL (' + ', '.join(failed) + ')' if failed else 'PASS'}")
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("gate", help="judge a regression's results against regressions/gates.yaml")
+    parser.add_argument("out", type=Path, help="a regression's results folder (holds summary.json)")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        help=f"gate rules (default {DEFAULT_CONFIG.relative_to(ROOT)})",
+    )
+    parser.add_argument("--baseline", type=Path, help="results folder or summary.json to compare with "
+                        "(default: the config's 'baseline', else OUT/previous-summary.json)")  # fmt: skip
+    parser.set_defaults(handler=command)
