@@ -519,18 +519,15 @@ def model_rates(np_rng: np.random.Generator) -> dict:
 EXAMPLES_RE = re.compile(r"(\d+) examples passed in ([\d.]+) s \((\d+) examples/s")
 
 
-def hypothesis_rates(since: float) -> dict:
-    """examples/s of every hypothesis property in the smoke run's logs (asicdv.hypo logs it)."""
+def hypothesis_rates(folder: Path) -> dict:
+    """examples/s of every hypothesis property in a regression's run logs (asicdv.hypo logs it)."""
     out = {}
-    for log_path in sorted((ROOT / "results" / "runs").glob("*/*/*/sim.log")):
-        if log_path.stat().st_mtime < since:
-            continue
+    for log_path in sorted(folder.rglob("*.log")):
         match = EXAMPLES_RE.search(log_path.read_text(errors="replace"))
         if match:
-            block, variant, run = log_path.parts[-4:-1]
-            test = run.rsplit("-", 1)[0]
-            out[f"{block}[{variant}] {test}"] = {"examples": int(match.group(1)), "seconds": float(match.group(2)),
-                                                 "examples_per_s": int(match.group(3))}  # fmt: skip
+            name = str(log_path.parent.relative_to(folder))
+            out[name] = {"examples": int(match.group(1)), "seconds": float(match.group(2)),
+                         "examples_per_s": int(match.group(3))}  # fmt: skip
     return out
 
 
@@ -539,30 +536,25 @@ def hypothesis_rates(since: float) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def smoke(build_root: Path, workers: int) -> dict:
-    """The smoke suite (`pytest tb`: every block's smoke tests, one fixed seed each) against
-    build_root; builds done = build stamps created during the run."""
+def smoke(build_root: Path, workers: int, seed: int) -> dict:
+    """The smoke regression (`asicdv regress smoke -j N`, regressions/smoke.yaml) against
+    build_root, with one master seed for cold and warm runs; builds done = build stamps created
+    during the run."""
     before = set(build_root.glob("*/*/build.ok"))
     env = {**os.environ, "ASICDV_BUILD_ROOT": str(build_root)}
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "tb",
-        *(["-n", str(workers)] if workers > 1 else []),
-    ]
+    out = ROOT / "results" / "bench" / f"smoke-j{workers}"
+    cmd = [str(Path(sys.executable).parent / "asicdv"), "regress", "smoke", "-j", str(workers), "--seed", str(seed),
+           "--out", str(out)]  # fmt: skip
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
     if result.returncode != 0:
-        raise RuntimeError(f"smoke run failed: {summary}\n{result.stdout[-3000:]}")
+        raise RuntimeError(f"smoke regression failed: {summary}\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     built = sorted(set(build_root.glob("*/*/build.ok")) - before)
     return {"workers": workers, "wall_s": round(wall, 1), "builds": len(built), "summary": summary,
-            "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built}}  # fmt: skip
+            "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built},
+            "hypothesis": hypothesis_rates(out)}  # fmt: skip
 
 
 def block_figures() -> dict:
@@ -627,16 +619,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "smoke" in sections:
             log("regression smoke (pytest tb: every block's smoke tests)")
-            cold = smoke(build_root, 2)
+            cold = smoke(build_root, 2, seed)
             log(f"  cold -j2: {cold['wall_s']} s, {cold['builds']} builds")
-            since = time.time()
-            warm1 = smoke(build_root, 1)
+            warm1 = smoke(build_root, 1, seed)
             log(f"  warm -j1: {warm1['wall_s']} s, {warm1['builds']} builds")
-            warm2 = smoke(build_root, 2)
+            warm2 = smoke(build_root, 2, seed)
             log(f"  warm -j2: {warm2['wall_s']} s, {warm2['builds']} builds")
-            results["smoke"] = {"engine": "pytest smoke suite (no `asicdv regress` on main yet)", "cold_j2": cold,
+            results["smoke"] = {"engine": "asicdv regress smoke (regressions/smoke.yaml), one master seed", "cold_j2": cold,
                                 "warm_j1": warm1, "warm_j2": warm2}  # fmt: skip
-            results["hypothesis"] = hypothesis_rates(since)
+            results["hypothesis"] = warm1.pop("hypothesis")
+            cold.pop("hypothesis"), warm2.pop("hypothesis")
         if "overhead" in sections:
             log(f"simulation overhead: cocotb vs native Verilator harness, {args.runs} run(s) each, interleaved")
             results["overhead"] = [
