@@ -618,7 +618,7 @@ def main(argv: list[str] | None = None) -> int:
     sim.BUILD_ROOT = build_root
     try:
         if "smoke" in sections:
-            log("regression smoke (pytest tb: every block's smoke tests)")
+            log("regression smoke (asicdv regress smoke)")
             cold = smoke(build_root, 2, seed)
             log(f"  cold -j2: {cold['wall_s']} s, {cold['builds']} builds")
             warm1 = smoke(build_root, 1, seed)
