@@ -536,19 +536,22 @@ def hypothesis_rates(folder: Path) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
-def smoke(build_root: Path, workers: int, seed: int) -> dict:
+def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict:
     """The smoke regression (`asicdv regress smoke -j N`, regressions/smoke.yaml) against
     build_root, with one master seed for cold and warm runs; builds done = build stamps created
     during the run."""
     before = set(build_root.glob("*/*/build.ok"))
     env = {**os.environ, "ASICDV_BUILD_ROOT": str(build_root)}
+    if cold:
+        env["CCACHE_DISABLE"] = "1"  # cold means no compiler cache either (sim.py uses ccache when installed)
     out = ROOT / "results" / "bench" / f"smoke-j{workers}"
     cmd = [str(Path(sys.executable).parent / "asicdv"), "regress", "smoke", "-j", str(workers), "--seed", str(seed),
            "--out", str(out)]  # fmt: skip
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
-    summary = (result.stdout.strip().splitlines() or ["(no output)"])[-1]
+    lines = result.stdout.strip().splitlines() or ["(no output)"]
+    summary = next((line.strip() for line in reversed(lines) if "pass" in line), lines[-1])
     if result.returncode != 0:
         raise RuntimeError(f"smoke regression failed: {summary}\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     built = sorted(set(build_root.glob("*/*/build.ok")) - before)
@@ -619,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if "smoke" in sections:
             log("regression smoke (asicdv regress smoke)")
-            cold = smoke(build_root, 2, seed)
+            cold = smoke(build_root, 2, seed, cold=True)
             log(f"  cold -j2: {cold['wall_s']} s, {cold['builds']} builds")
             warm1 = smoke(build_root, 1, seed)
             log(f"  warm -j1: {warm1['wall_s']} s, {warm1['builds']} builds")

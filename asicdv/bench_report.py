@@ -177,7 +177,7 @@ def readme(results: dict) -> str:
     smoke = results.get("smoke")
     if smoke:
         lines += ["## 5. Regression smoke", "", f"Engine: {smoke['engine']}; one run each.", "",
-                  "| run | wall | builds done | pytest summary |", "|---|---|---|---|"]  # fmt: skip
+                  "| run | wall | builds done | summary |", "|---|---|---|---|"]  # fmt: skip
         for key, label in (
             ("cold_j2", "cold (empty build cache), -j 2"),
             ("warm_j1", "warm, -j 1"),
