@@ -179,7 +179,7 @@ def readme(results: dict) -> str:
         lines += ["## 5. Regression smoke", "", f"Engine: {smoke['engine']}; one run each.", "",
                   "| run | wall | builds done | summary |", "|---|---|---|---|"]  # fmt: skip
         for key, label in (
-            ("cold_j2", "cold (empty build cache), -j 2"),
+            ("cold_j2", "cold (empty build cache, ccache off), -j 2"),
             ("warm_j1", "warm, -j 1"),
             ("warm_j2", "warm, -j 2"),
         ):
