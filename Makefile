@@ -63,8 +63,13 @@ regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default
 gate: $(STAMP) ## judge the last $(REGRESSION) regression (regressions/gates-nightly.yaml for nightly, else gates.yaml)
 	$(VENV)/bin/asicdv gate $(REGRESS_OUT) $(if $(wildcard regressions/gates-$(REGRESSION).yaml),--config regressions/gates-$(REGRESSION).yaml)
 
-bench: $(STAMP) ## benchmarks that print figures (build/test time, examples/s)
-	$(PY) scripts/bench.py
+BENCH_STAMP := $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(PY) -m pip install -q -e '.[bench]'
+	@touch $@
+
+bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
+	$(PY) scripts/bench.py $(BENCHOPTS)
 
 $(BLOCKS): $(STAMP)
 	$(PYTEST) tb/$@ $(SIMOPTS)

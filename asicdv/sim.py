@@ -31,7 +31,8 @@ import cocotb_tools.config as config
 from asicdv import ROOT, UserError, toolchain
 from asicdv.blocks import Block
 
-BUILD_ROOT = ROOT / "build"
+# ASICDV_BUILD_ROOT: another cache root (make bench times a cold smoke run against an empty one).
+BUILD_ROOT = Path(os.environ.get("ASICDV_BUILD_ROOT") or ROOT / "build")
 
 
 SIMULATORS = ("verilator", "icarus")

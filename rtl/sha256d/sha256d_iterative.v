@@ -7,7 +7,9 @@
 // Timing: accept -> 64 rounds of the first hash's second block -> 64 rounds of
 // the second hash -> out_valid, i.e. out_valid 129 cycles after accept. A new
 // item is accepted in the cycle the digest is taken, so back-to-back items
-// cost 129 cycles each.
+// cost 129 cycles each. Early reject (reject_h7, see sha256d_miner): an item
+// whose digest word 7 is not 0 is dropped in round 61 of the second hash
+// (no digest) and the next is accepted the cycle after, 127 cycles per item.
 // flush drops the item in flight (digest not yet taken) and wins over accept.
 `default_nettype none
 
@@ -24,6 +26,7 @@ module sha256d_iterative #(
     input  wire [95:0]      in_tail,      // header bytes 64..75
     input  wire [31:0]      in_nonce,
     input  wire [TAG_W-1:0] in_tag,
+    input  wire             reject_h7,    // the job's target needs digest word 7 == 0 (early reject)
 
     output wire             out_valid,
     input  wire             out_ready,
@@ -61,6 +64,14 @@ module sha256d_iterative #(
 
     wire hashing    = (phase == HASH1) || (phase == HASH2);
     wire last_round = (round == 6'd63);
+    // Early reject: digest word 7 is iv[7] + e after round 60 (e only shifts
+    // on to h afterwards), so it is 0 exactly when that e is -iv[7]. If the
+    // target needs word 7 to be 0 and it is not, the item cannot be a hit and
+    // is dropped. Checked on the registered state (in round 61), a compare
+    // with a constant, so it adds nothing to the round's path.
+    localparam [31:0] NEG_IV7 = 32'ha41f32e7;  // -32'h5be0cd19
+    wire reject     = (phase == HASH2) && (round == 6'd61) && reject_h7 &&
+                      (working[127:96] != NEG_IV7);
     wire accept     = in_valid && in_ready;
 
     assign in_ready   = !flush && ((phase == IDLE) || (phase == DONE && out_ready));
@@ -81,7 +92,8 @@ module sha256d_iterative #(
                 end
                 HASH2: begin
                     round <= round + 6'd1;
-                    if (last_round) phase <= DONE;
+                    if (reject)          phase <= IDLE;
+                    else if (last_round) phase <= DONE;
                 end
                 default: begin  // IDLE or DONE
                     if (accept) begin

@@ -7,13 +7,18 @@
 // (Bitcoin's convention), is <= job_target (equality is a hit).
 //
 // Micro-architecture (parameter PIPELINED):
-//   0: sha256d_iterative, one round engine, 129 cycles per (nonce, midstate);
-//      done rises 129*N*M + 2 clock edges after the edge that accepts a job
-//      of N nonces x M midstates.
-//   1: sha256d_pipelined, 128 unrolled round stages, one (nonce, midstate)
-//      per cycle in steady state; done rises N*M + 129 edges after accept.
-// Both share this wrapper: job registers, the work sequencer, the target
-// compare and the result FIFO.
+//   0: sha256d_iterative, one round engine, 129 cycles per (nonce, midstate),
+//      127 for one dropped by the early reject (below); with no item dropped
+//      (an easy target) done rises 129*N*M + 2 clock edges after the edge
+//      that accepts a job of N nonces x M midstates.
+//   1: sha256d_pipelined, 125 unrolled round stages after a per-job
+//      precomputation (sha256d_precompute: rounds 0..2 of the second header
+//      block and schedule words 16, 17, 16 cycles after accept), one
+//      (nonce, midstate) per cycle in steady state; done rises N*M + 144
+//      edges after accept (16 precompute, 125 round stages, the digest
+//      register, the compare register, done).
+// Both share this wrapper: job registers, the work sequencer, the early
+// reject flag, the target compare and the result FIFO.
 //
 // Issue and report order: nonce ascending from job_nonce_start to
 // job_nonce_end, and for each nonce midstate 0..count-1. Both engines keep
@@ -47,9 +52,10 @@
 // reader's res_ready has no combinational path into the engine: the stall
 // comes from the FIFO's registered count.
 //
-// Timing note (pipelined): the last stage's feed-forward add, the digest byte
-// reversal and the 256-bit compare form one combinational path into the FIFO
-// write; a register stage would be added there for a fast clock.
+// Timing (pipelined): the last feed-forward add, the digest byte reversal and
+// the 256-bit compare are split by registers (the engine's digest register,
+// then the compare register here), so no path is longer than one round
+// stage; `make bench` records the Yosys longest path before and after.
 `default_nettype none
 
 module sha256d_miner #(
@@ -111,7 +117,8 @@ module sha256d_miner #(
     wire             eng_idle;
     wire             fifo_full;
 
-    wire             issue     = issuing && eng_in_ready;
+    wire             pre_busy;  // per-job precomputation still running (pipelined)
+    wire             issue     = issuing && eng_in_ready && !pre_busy;
     wire [TAG_W-1:0] issue_tag = {id_q, cur_idx, cur_nonce};
     wire [255:0]     issue_mid = midstates_q[256*cur_idx +: 256];
 
@@ -119,21 +126,40 @@ module sha256d_miner #(
     // the FIFO has room for one.
     assign eng_out_ready = !fifo_full;
 
+    // Early reject (both engines): a hit needs hash <= target; when the
+    // target's top 32 bits are 0 (any real target: difficulty >= 1 means at
+    // least 32 leading zero bits) a hit needs digest word 7 == 0, which the
+    // engines know 3 rounds before the end, and they drop every item whose
+    // word 7 is not 0. The items that pass still go through the full 256-bit
+    // compare below, and for easier targets (top word not 0) nothing is
+    // dropped, so the hit list stays exact for every target.
+    wire reject_h7 = (target_q[255:224] == 32'd0);
+
     generate
         if (PIPELINED != 0) begin : g_pipelined
+            wire [1023:0] prefixes;
+            wire [31:0]   w16, w17;
+            sha256d_precompute u_pre (
+                .clk(clk), .rst(rst), .start(job_accept),
+                .midstates(midstates_q), .tail(tail_q),
+                .busy(pre_busy), .prefixes(prefixes), .w16(w16), .w17(w17)
+            );
             sha256d_pipelined #(.TAG_W(TAG_W)) u_engine (
                 .clk(clk), .rst(rst), .flush(job_accept),
-                .in_valid(issuing), .in_ready(eng_in_ready),
-                .in_midstate(issue_mid), .in_tail(tail_q), .in_nonce(cur_nonce), .in_tag(issue_tag),
+                .in_valid(issuing && !pre_busy), .in_ready(eng_in_ready),
+                .in_midstate(issue_mid), .in_prefix(prefixes[256*cur_idx +: 256]), .in_tail(tail_q),
+                .in_w16(w16), .in_w17(w17), .in_nonce(cur_nonce), .in_tag(issue_tag), .reject_h7(reject_h7),
                 .out_valid(eng_out_valid), .out_ready(eng_out_ready),
                 .out_digest(eng_digest), .out_tag(eng_tag),
                 .idle(eng_idle)
             );
         end else begin : g_iterative
+            assign pre_busy = 1'b0;
             sha256d_iterative #(.TAG_W(TAG_W)) u_engine (
                 .clk(clk), .rst(rst), .flush(job_accept),
                 .in_valid(issuing), .in_ready(eng_in_ready),
                 .in_midstate(issue_mid), .in_tail(tail_q), .in_nonce(cur_nonce), .in_tag(issue_tag),
+                .reject_h7(reject_h7),
                 .out_valid(eng_out_valid), .out_ready(eng_out_ready),
                 .out_digest(eng_digest), .out_tag(eng_tag),
                 .idle(eng_idle)
@@ -154,12 +180,45 @@ module sha256d_miner #(
 
     // target_q still belongs to the digest's job: a new job flushes the engine
     // in the same edge that loads its target.
-    wire hit      = (hash_value <= target_q);
-    wire fifo_wr  = eng_out_valid && eng_out_ready && hit;
+    wire hit = (hash_value <= target_q);
+
+    // Pipelined: the compare result is registered (one more stage, advancing
+    // with the engine and never flushed: an item compared in the cycle a new
+    // job is accepted is still reported with its own job's id), so the FIFO
+    // write is not in series with the 256-bit compare. Iterative: the compare
+    // feeds the FIFO directly (129 cycles per item leave it plenty of slack).
+    wire             cmp_valid;
+    wire             cmp_hit;
+    wire [TAG_W-1:0] cmp_tag;
+    generate
+        if (PIPELINED != 0) begin : g_cmp_reg
+            reg             valid_q;
+            reg             hit_q;
+            reg [TAG_W-1:0] tag_q;
+            always @(posedge clk) begin
+                if (rst)                valid_q <= 1'b0;
+                else if (eng_out_ready) valid_q <= eng_out_valid;
+            end
+            always @(posedge clk) begin
+                if (eng_out_ready) begin
+                    hit_q <= hit;
+                    tag_q <= eng_tag;
+                end
+            end
+            assign cmp_valid = valid_q;
+            assign cmp_hit   = hit_q;
+            assign cmp_tag   = tag_q;
+        end else begin : g_cmp_comb
+            assign cmp_valid = eng_out_valid;
+            assign cmp_hit   = hit;
+            assign cmp_tag   = eng_tag;
+        end
+    endgenerate
+    wire fifo_wr = cmp_valid && !fifo_full && cmp_hit;
 
     sha256d_fifo #(.WIDTH(TAG_W), .DEPTH(FIFO_DEPTH)) u_fifo (
         .clk(clk), .rst(rst),
-        .wr_en(fifo_wr), .wr_data(eng_tag), .full(fifo_full),
+        .wr_en(fifo_wr), .wr_data(cmp_tag), .full(fifo_full),
         .rd_valid(res_valid), .rd_ready(res_ready),
         .rd_data({res_job_id, res_midstate_idx, res_nonce})
     );
@@ -178,7 +237,7 @@ module sha256d_miner #(
             end else begin
                 if (issue && cur_idx == last_idx_q && cur_nonce == nonce_end_q)
                     issuing <= 1'b0;  // last item handed over; never wrap past the end
-                if (running && !issuing && eng_idle) begin
+                if (running && !issuing && eng_idle && !(PIPELINED != 0 && cmp_valid)) begin
                     running <= 1'b0;
                     done    <= 1'b1;
                 end
