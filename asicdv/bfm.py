@@ -37,7 +37,9 @@ class Bfm:
         try:
             return await with_timeout(awaitable, self.period_ns * cycles, "ns")
         except SimTimeoutError:
-            raise AssertionError(f"{what} did not happen within {cycles} cycles (the transaction's cycle budget)") from None
+            raise AssertionError(
+                f"{what} did not happen within {cycles} cycles (the transaction's cycle budget)"
+            ) from None
 
     def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses:
         """Idle cycles before each beat: random when the test asked for stalls, else none."""

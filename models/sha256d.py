@@ -30,9 +30,10 @@ exercises the same decomposition as the RTL and stays fast enough (about 7000 ha
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, NamedTuple, Sequence
+from typing import NamedTuple
 
 from models import sha256
 from models.sha256 import MASK, State
@@ -72,20 +73,20 @@ class BlockHeader:
         return header_bytes(self.version, self.prev_hash, self.merkle_root, self.time, self.bits, self.nonce)
 
     @classmethod
-    def parse(cls, raw: bytes) -> "BlockHeader":
+    def parse(cls, raw: bytes) -> BlockHeader:
         if len(raw) != HEADER_LEN:
             raise ValueError(f"a block header is {HEADER_LEN} bytes, got {len(raw)}")
         u32 = lambda off: int.from_bytes(raw[off : off + 4], "little")  # noqa: E731
         return cls(u32(0), bytes(raw[4:36]), bytes(raw[36:68]), u32(68), u32(72), u32(76))
 
     @classmethod
-    def from_hex(cls, line: str) -> "BlockHeader":
+    def from_hex(cls, line: str) -> BlockHeader:
         return cls.parse(bytes.fromhex(line.strip()))
 
-    def with_nonce(self, nonce: int) -> "BlockHeader":
+    def with_nonce(self, nonce: int) -> BlockHeader:
         return BlockHeader(self.version, self.prev_hash, self.merkle_root, self.time, self.bits, nonce)
 
-    def with_version(self, version: int) -> "BlockHeader":
+    def with_version(self, version: int) -> BlockHeader:
         return BlockHeader(version, self.prev_hash, self.merkle_root, self.time, self.bits, self.nonce)
 
 
@@ -331,8 +332,16 @@ def _first_hash(mid: State, prefix: tuple[int, ...], tail_words: tuple[int, int,
         s0 = (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))) & MASK
         t2 = s0 + ((a & b) ^ (a & c) ^ (b & c))
         h, g, f, e, d, c, b, a = g, f, e, (d + t1) & MASK, c, b, a, (t1 + t2) & MASK
-    out = ((mid[0] + a) & MASK, (mid[1] + b) & MASK, (mid[2] + c) & MASK, (mid[3] + d) & MASK,
-           (mid[4] + e) & MASK, (mid[5] + f) & MASK, (mid[6] + g) & MASK, (mid[7] + h) & MASK)
+    out = (
+        (mid[0] + a) & MASK,
+        (mid[1] + b) & MASK,
+        (mid[2] + c) & MASK,
+        (mid[3] + d) & MASK,
+        (mid[4] + e) & MASK,
+        (mid[5] + f) & MASK,
+        (mid[6] + g) & MASK,
+        (mid[7] + h) & MASK,
+    )
     return b"".join(v.to_bytes(4, "big") for v in out)
 
 
@@ -349,7 +358,7 @@ def search(job: Job) -> list[Hit]:
     """Every hit of the job, in the RTL's report order: nonce ascending, then midstate index."""
     tw = tuple(int.from_bytes(job.tail[i : i + 4], "big") for i in range(0, 12, 4))
     prefixes = [_first_hash_prefix(m, *tw) for m in job.midstates]
-    pairs = list(zip(job.midstates, prefixes))
+    pairs = list(zip(job.midstates, prefixes, strict=True))
     target = job.target
     sha = hashlib.sha256
     hits = []

@@ -54,7 +54,9 @@ def test_every_cocotb_test_is_listed_in_its_block_file():
             and any("test" in ast.unparse(d) for d in node.decorator_list)
         }
         listed = {t.name for t in block.tests}
-        assert defined == listed, f"{block.name}: only in module {defined - listed}, only in block.yaml {listed - defined}"
+        assert defined == listed, (
+            f"{block.name}: only in module {defined - listed}, only in block.yaml {listed - defined}"
+        )
 
 
 def test_unknown_test_and_variant_are_user_errors():
@@ -137,7 +139,9 @@ def test_parameter_overrides_parse_and_reach_the_reproduce_command():
     for bad in ("ROWS", "ROWS=four", "=3"):
         with pytest.raises(UserError, match="NAME=INTEGER"):
             parse_overrides([bad])
-    assert reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == "make kpu TEST=T SEED=1 PARAMS=\"ROWS=4\""
+    assert (
+        reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == 'make kpu TEST=T SEED=1 PARAMS="ROWS=4"'
+    )
 
 
 def test_every_rtl_file_belongs_to_a_block():

@@ -62,7 +62,10 @@ def test_model_mode_writes_the_model_result(tmp_path):
     rng = np.random.default_rng(3)
     a, b = rng.integers(-128, 128, (5, 7)).astype(I8), rng.integers(-128, 128, (7, 4)).astype(I8)
     out = tmp_path / "out.npy"
-    assert cli.main(["kpu", "run", str(layer(tmp_path, op="gemm", a=a, b=b, input_zp=3)), "--out", str(out), "--model"]) == 0
+    assert (
+        cli.main(["kpu", "run", str(layer(tmp_path, op="gemm", a=a, b=b, input_zp=3)), "--out", str(out), "--model"])
+        == 0
+    )
     result = np.load(out)
     assert result.dtype == np.int32 and np.array_equal(result, (a.astype(np.int64) - 3) @ b.astype(np.int64))
 

@@ -213,8 +213,13 @@ def test_gemm_raw_matches_object_einsum():
 
 @medium
 @given(
-    st.integers(1, 6), st.integers(1, 30), st.integers(1, 6), int8s, int8s,
-    st.tuples(int8s, int8s).map(sorted), st.integers(0, 2**32 - 1),
+    st.integers(1, 6),
+    st.integers(1, 30),
+    st.integers(1, 6),
+    int8s,
+    int8s,
+    st.tuples(int8s, int8s).map(sorted),
+    st.integers(0, 2**32 - 1),
 )
 def test_gemm_requant_matches_reference(m, k, n, in_zp, out_zp, act, seed):
     rng = np.random.default_rng(seed)
@@ -223,11 +228,15 @@ def test_gemm_requant_matches_reference(m, k, n, in_zp, out_zp, act, seed):
     # mostly realistic TFLite multipliers, sometimes arbitrary int32
     mult = np.where(rng.random(n) < 0.8, rng.integers(2**30, 2**31, size=n), rng.integers(I32_MIN, I32_MAX, size=n))
     shift = rng.integers(-31, 30, size=n, endpoint=True)
-    got = kpu.gemm(a, b, bias=bias, input_zp=in_zp, multiplier=mult, shift=shift,
-                   output_zp=out_zp, act_min=act[0], act_max=act[1])
+    got = kpu.gemm(
+        a, b, bias=bias, input_zp=in_zp, multiplier=mult, shift=shift, output_zp=out_zp, act_min=act[0], act_max=act[1]
+    )
     assert got.dtype == np.int8
     raw = ref_gemm_raw(a.tolist(), b.tolist(), bias, in_zp)
-    want = [[ref_requant(raw[i][j], int(mult[j]), int(shift[j]), out_zp, act[0], act[1]) for j in range(n)] for i in range(m)]
+    want = [
+        [ref_requant(raw[i][j], int(mult[j]), int(shift[j]), out_zp, act[0], act[1]) for j in range(n)]
+        for i in range(m)
+    ]
     assert got.tolist() == want
 
 
@@ -286,9 +295,15 @@ def test_gemm_validation(kwargs, match):
 
 
 conv_cases = st.tuples(
-    st.integers(1, 7), st.integers(1, 7), st.integers(1, 4), st.integers(1, 4),
-    st.sampled_from([1, 3]), st.sampled_from([1, 2]), st.sampled_from(["same", "valid"]),
-    int8s, st.integers(0, 2**32 - 1),
+    st.integers(1, 7),
+    st.integers(1, 7),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.sampled_from([1, 3]),
+    st.sampled_from([1, 2]),
+    st.sampled_from(["same", "valid"]),
+    int8s,
+    st.integers(0, 2**32 - 1),
 )
 
 
@@ -308,10 +323,26 @@ def test_conv2d_matches_direct_loops(case, requant):
         return
     mult = rng.integers(2**30, 2**31, size=cout)
     shift = rng.integers(-12, 2, size=cout)
-    got = kpu.conv2d(inp, weights, stride=stride, padding=padding, bias=bias, input_zp=zp,
-                     multiplier=mult, shift=shift, output_zp=-5, act_min=-100, act_max=120)
-    want = [[[ref_requant(raw[y, x, c], int(mult[c]), int(shift[c]), -5, -100, 120) for c in range(cout)]
-             for x in range(raw.shape[1])] for y in range(raw.shape[0])]
+    got = kpu.conv2d(
+        inp,
+        weights,
+        stride=stride,
+        padding=padding,
+        bias=bias,
+        input_zp=zp,
+        multiplier=mult,
+        shift=shift,
+        output_zp=-5,
+        act_min=-100,
+        act_max=120,
+    )
+    want = [
+        [
+            [ref_requant(raw[y, x, c], int(mult[c]), int(shift[c]), -5, -100, 120) for c in range(cout)]
+            for x in range(raw.shape[1])
+        ]
+        for y in range(raw.shape[0])
+    ]
     assert got.dtype == np.int8 and got.tolist() == want
 
 
@@ -337,8 +368,14 @@ def test_conv2d_equals_gemm_of_im2col(case):
 
 @pytest.mark.parametrize(
     "size, k, stride, padding, want",
-    [(5, 3, 1, "same", (5, 1)), (5, 3, 2, "same", (3, 1)), (6, 3, 2, "same", (3, 0)),
-     (4, 1, 2, "same", (2, 0)), (5, 3, 1, "valid", (3, 0)), (6, 3, 2, "valid", (2, 0))],
+    [
+        (5, 3, 1, "same", (5, 1)),
+        (5, 3, 2, "same", (3, 1)),
+        (6, 3, 2, "same", (3, 0)),
+        (4, 1, 2, "same", (2, 0)),
+        (5, 3, 1, "valid", (3, 0)),
+        (6, 3, 2, "valid", (2, 0)),
+    ],
 )
 def test_conv_output_size_tflite(size, k, stride, padding, want):
     assert kpu.conv_output_size(size, k, stride, padding) == want

@@ -41,7 +41,9 @@ def test_trace_ends_in_compression_and_padding_lengths():
     block = model.blocks(b"abc")[0]
     states = model.trace(model.IV, block)
     assert len(states) == 64
-    assert model.compress(model.IV, block) == tuple((a + b) & model.MASK for a, b in zip(model.IV, states[-1]))
+    assert model.compress(model.IV, block) == tuple(
+        (a + b) & model.MASK for a, b in zip(model.IV, states[-1], strict=True)
+    )
     # FIPS 180-4 appendix B.1: working variable a after round 0 for "abc".
     assert states[0][0] == 0x5D6AEBCD
     for n in (0, 55, 56, 63, 64, 119, 120):
@@ -68,8 +70,8 @@ def test_cavp_parser_names_the_problem(text, problem):
 
 def test_monte_carlo_first_checkpoint_in_the_model():
     text = (NIST / "SHA256Monte.rsp").read_text()
-    seed = bytes.fromhex(next(l.split("=")[1].strip() for l in text.splitlines() if l.startswith("Seed")))
-    first_md = bytes.fromhex(next(l.split("=")[1].strip() for l in text.splitlines() if l.startswith("MD")))
+    seed = bytes.fromhex(next(line.split("=")[1].strip() for line in text.splitlines() if line.startswith("Seed")))
+    first_md = bytes.fromhex(next(line.split("=")[1].strip() for line in text.splitlines() if line.startswith("MD")))
     md = [seed] * 3
     for _ in range(1000):
         md = [md[1], md[2], model.digest(md[0] + md[1] + md[2])]

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from models import sha256d as btc
 from models import sha256
+from models import sha256d as btc
 
 HEADERS_FILE = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "bitcoin" / "mainnet_headers_0_9999.txt"
 GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
@@ -250,8 +250,12 @@ def test_search_boundaries():
     raw = bytes(range(80))
     mid, tl = btc.midstate(raw), btc.tail(raw)
     all_hit = btc.Job((mid, mid), tl, 0xFFFFFFFE, 0xFFFFFFFF, (1 << 256) - 1, 3)
-    assert btc.search(all_hit) == [btc.Hit(3, 0, 0xFFFFFFFE), btc.Hit(3, 1, 0xFFFFFFFE),
-                                   btc.Hit(3, 0, 0xFFFFFFFF), btc.Hit(3, 1, 0xFFFFFFFF)]
+    assert btc.search(all_hit) == [
+        btc.Hit(3, 0, 0xFFFFFFFE),
+        btc.Hit(3, 1, 0xFFFFFFFE),
+        btc.Hit(3, 0, 0xFFFFFFFF),
+        btc.Hit(3, 1, 0xFFFFFFFF),
+    ]
     assert btc.search(btc.Job((mid,), tl, 10, 9, (1 << 256) - 1)) == []  # start > end: empty
     assert btc.search(btc.Job((mid,), tl, 0, 20, 0)) == []
     # hash == target is a hit, target one below is not.

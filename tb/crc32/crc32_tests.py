@@ -54,4 +54,6 @@ class ResetMidMessageTest(Crc32BaseTest):
         await Timer(clocking.PERIOD_NS * self.rng.randint(1, 4), "ns")
         await self.bfm.reset()
         self.bfm.dut.next.value = 0
-        await self.send(MessageItem("after_reset", bytes(self.rng.getrandbits(8) for _ in range(self.rng.randint(0, 30)))))
+        await self.send(
+            MessageItem("after_reset", bytes(self.rng.getrandbits(8) for _ in range(self.rng.randint(0, 30))))
+        )

@@ -45,11 +45,11 @@ def load_layer(path: Path) -> dict:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path}: not a readable .npz file ({exc})") from None
     if "op" not in data:
-        raise UserError(f"{path}: missing key 'op' (\"gemm\" or \"conv2d\")")
+        raise UserError(f'{path}: missing key \'op\' ("gemm" or "conv2d")')
     op = str(data["op"])
     required = {"gemm": GEMM_KEYS, "conv2d": CONV_KEYS}.get(op)
     if required is None:
-        raise UserError(f"{path}: op must be \"gemm\" or \"conv2d\", got {op!r}")
+        raise UserError(f'{path}: op must be "gemm" or "conv2d", got {op!r}')
     missing = sorted(required - data.keys())
     if missing:
         raise UserError(f"{path}: {op} layer is missing key(s) {', '.join(missing)}")
@@ -58,9 +58,9 @@ def load_layer(path: Path) -> dict:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}")
     pool = str(data.get("pool", "none"))
     if pool not in POOLS:
-        raise UserError(f"{path}: pool must be \"none\" or \"max2x2\", got {pool!r}")
+        raise UserError(f'{path}: pool must be "none" or "max2x2", got {pool!r}')
     if pool != "none" and op != "conv2d":
-        raise UserError(f"{path}: pool \"{pool}\" is for conv2d layers only (op is {op!r})")
+        raise UserError(f'{path}: pool "{pool}" is for conv2d layers only (op is {op!r})')
     data["op"], data["pool"] = op, pool == "max2x2"
     return data
 

@@ -208,7 +208,10 @@ class RequantCornersTest(KpuBaseTest):
         # Zero operands make acc == bias, so the int32 corners reach the requantizer directly:
         # INT32_MIN x INT32_MIN saturation, left shifts that wrap, the largest right shifts.
         corners = np.array([-(2**31), 2**31 - 1, -1, 1, 0, 12345, -(2**30), 2**30], dtype=np.int64)
-        for multipliers, shifts in (([-(2**31)] * 8, [0] * 8), ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29])):
+        for multipliers, shifts in (
+            ([-(2**31)] * 8, [0] * 8),
+            ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29]),
+        ):
             n = len(corners)
             out.append(Layer(np.zeros((3, 2), np.int8), np.zeros((2, n), np.int8), corners.astype(np.int32), 0,
                              np.array(multipliers, np.int32), np.array(shifts, np.int32)))  # fmt: skip
@@ -582,7 +585,6 @@ class NetworksTest(KpuBaseTest):
                 board.expect({**where, "mismatches": 0})
                 board.observe({**where, **compare(values[tensor], reference[tensor])})
             self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
-
 
     async def checked_gemm(self, layer: Layer) -> np.ndarray:
         (item,) = await self.run_layers(layer)  # the scoreboard checks every row against the model

@@ -18,6 +18,7 @@ from models import kpu as model
 from models import tflite_net
 from tb.kpu.env import KpuBfm, Layer
 
+
 async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str, gemm=None) -> tuple[np.ndarray, dict]:
     """One array layer on the RTL, through `gemm(layer)` (default: the BFM's, unchecked; a test passes its
     env's, so every row also goes through the scoreboard)."""

@@ -13,23 +13,35 @@ def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:
     pool = op == "conv2d+pool"
     if op == "gemm":
         m, n, k = (int(x) for x in rng.integers(1, 30, 3))
-        arrays = {"op": "gemm", "a": rng.integers(-128, 128, (m, k)).astype(np.int8),
-                  "b": rng.integers(-128, 128, (k, n)).astype(np.int8)}
+        arrays = {
+            "op": "gemm",
+            "a": rng.integers(-128, 128, (m, k)).astype(np.int8),
+            "b": rng.integers(-128, 128, (k, n)).astype(np.int8),
+        }
     else:
         kernel = int(rng.choice([1, 3]))
         cin, cout = (int(x) for x in rng.integers(1, 10, 2))
-        arrays = {"op": "conv2d", "input": rng.integers(-128, 128, (6, 7, cin)).astype(np.int8),
-                  "weights": rng.integers(-128, 128, (cout, kernel, kernel, cin)).astype(np.int8),
-                  "stride": int(rng.choice([1, 2])), "padding": str(rng.choice(["same", "valid"]))}
+        arrays = {
+            "op": "conv2d",
+            "input": rng.integers(-128, 128, (6, 7, cin)).astype(np.int8),
+            "weights": rng.integers(-128, 128, (cout, kernel, kernel, cin)).astype(np.int8),
+            "stride": int(rng.choice([1, 2])),
+            "padding": str(rng.choice(["same", "valid"])),
+        }
         if pool:  # an odd output size, so pixels in no full window are dropped too
-            arrays.update(input=rng.integers(-128, 128, (11, 9, cin)).astype(np.int8), stride=1, padding="same",
-                          pool="max2x2")
+            arrays.update(
+                input=rng.integers(-128, 128, (11, 9, cin)).astype(np.int8), stride=1, padding="same", pool="max2x2"
+            )
         n = cout
     arrays.update(bias=rng.integers(-3000, 3000, n).astype(np.int32), input_zp=int(rng.integers(-128, 128)))
     if requant:
-        arrays.update(multiplier=rng.integers(2**30, 2**31, n).astype(np.int32),
-                      shift=rng.integers(-10, 1, n).astype(np.int32), output_zp=int(rng.integers(-20, 20)),
-                      act_min=-128, act_max=127)
+        arrays.update(
+            multiplier=rng.integers(2**30, 2**31, n).astype(np.int32),
+            shift=rng.integers(-10, 1, n).astype(np.int32),
+            output_zp=int(rng.integers(-20, 20)),
+            act_min=-128,
+            act_max=127,
+        )
     return arrays  # fmt: skip
 
 

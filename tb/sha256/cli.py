@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(str(exc)) from None
     digests = _hash_on_rtl([v.message for v in vectors])
-    failed = [(i, v, d) for i, (v, d) in enumerate(zip(vectors, digests)) if d != v.digest.hex()]
+    failed = [(i, v, d) for i, (v, d) in enumerate(zip(vectors, digests, strict=True)) if d != v.digest.hex()]
     for index, vector, digest in failed[:10]:
         print(f"FAIL vector {index} (Len = {vector.length_bits}): RTL {digest} != MD {vector.digest.hex()}")
     print(f"{path.name}: {len(vectors) - len(failed)} passed, {len(failed)} failed")

@@ -21,6 +21,8 @@ def sample_message(message: bytes) -> None:
     pass
 
 
-@CoverPoint("sha256.stream.back_to_back", xf=lambda gap: gap == 0, bins=[True], bins_labels=["accepted as the digest left"])
+@CoverPoint(
+    "sha256.stream.back_to_back", xf=lambda gap: gap == 0, bins=[True], bins_labels=["accepted as the digest left"]
+)
 def sample_accept(gap: int) -> None:
     """gap: cycles between the previous digest leaving and this block's accept."""

@@ -125,7 +125,9 @@ class Sha256BaseTest(BlockTest):
     env_class = Sha256Env
 
     async def stimulus(self):
-        await self.send(*[HashItem(f"msg{i}", message, expected) for i, (message, expected) in enumerate(self.messages())])
+        await self.send(
+            *[HashItem(f"msg{i}", message, expected) for i, (message, expected) in enumerate(self.messages())]
+        )
 
     def messages(self):
         raise NotImplementedError

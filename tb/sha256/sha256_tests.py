@@ -154,8 +154,10 @@ class BackToBackTest(Sha256BaseTest):
         for _ in blocks:
             await self.bfm.recv()  # the block scoreboard checks every digest
         cycles = self.env.monitor.accept_cycles
-        gaps = {b - a for a, b in zip(cycles, cycles[1:])}
-        assert gaps == {66}, f"blocks were accepted {sorted(gaps)} cycles apart; expected exactly 66 (65 latency + handover)"
+        gaps = {b - a for a, b in zip(cycles, cycles[1:], strict=False)}
+        assert gaps == {66}, (
+            f"blocks were accepted {sorted(gaps)} cycles apart; expected exactly 66 (65 latency + handover)"
+        )
 
 
 @pyuvm.test()

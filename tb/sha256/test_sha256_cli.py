@@ -12,7 +12,9 @@ def test_cavp_file_all_pass(capsys):
 
 def test_cavp_file_with_a_wrong_digest_fails(tmp_path, capsys):
     wrong = tmp_path / "wrong.rsp"
-    wrong.write_text(f"Len = 24\nMsg = 616263\nMD = {'00' * 32}\n\nLen = 0\nMsg = 00\nMD = {hashlib.sha256(b'').hexdigest()}\n")
+    wrong.write_text(
+        f"Len = 24\nMsg = 616263\nMD = {'00' * 32}\n\nLen = 0\nMsg = 00\nMD = {hashlib.sha256(b'').hexdigest()}\n"
+    )
     assert cli.main(["sha256", "--cavp", str(wrong)]) == 1
     out = capsys.readouterr().out
     assert "FAIL vector 0" in out and out.strip().endswith("wrong.rsp: 1 passed, 1 failed")

@@ -22,7 +22,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "sha256d", aliases=["mine"], help="search nonces of a block header on the RTL SHA-256d miner"
     )
-    parser.add_argument("--header", required=True, metavar="HEX160", help="80-byte header as on the wire (its nonce is ignored)")
+    parser.add_argument(
+        "--header", required=True, metavar="HEX160", help="80-byte header as on the wire (its nonce is ignored)"
+    )
     parser.add_argument("--start", required=True, type=_int, help="first nonce (decimal or 0x hex)")
     parser.add_argument("--count", required=True, type=_int, help="number of nonces to try")
     parser.add_argument("--target", metavar="HEX64", help="256-bit target as big-endian hex (default: from nbits)")

@@ -26,13 +26,18 @@ def target_bin(target: int) -> str:
     return "real (< 2^224)" if target < 2**224 else "easy (>= 2^252)" if target >= 2**252 else "moderate"
 
 
-@CoverPoint("sha256d.job.hits", xf=lambda job, hits, stalled: min(len(hits), 2), bins=[0, 1, 2],
-            bins_labels=["0", "1", "many"])
+@CoverPoint(
+    "sha256d.job.hits", xf=lambda job, hits, stalled: min(len(hits), 2), bins=[0, 1, 2], bins_labels=["0", "1", "many"]
+)
 @CoverPoint("sha256d.job.midstates", xf=lambda job, hits, stalled: len(job.midstates), bins=[1, 2, 3, 4])
 @CoverPoint("sha256d.job.range", xf=lambda job, hits, stalled: range_bin(job), bins=RANGES)
 @CoverPoint("sha256d.job.target", xf=lambda job, hits, stalled: target_bin(job.target), bins=TARGETS)
-@CoverPoint("sha256d.job.fifo_full", xf=lambda job, hits, stalled: stalled and len(hits) > 8, bins=[True],
-            bins_labels=["more hits than the 8-deep FIFO while the reader stalled"])
+@CoverPoint(
+    "sha256d.job.fifo_full",
+    xf=lambda job, hits, stalled: stalled and len(hits) > 8,
+    bins=[True],
+    bins_labels=["more hits than the 8-deep FIFO while the reader stalled"],
+)
 def sample_job(job: model.Job, hits: list, stalled: bool) -> None:
     pass  # fmt: skip
 

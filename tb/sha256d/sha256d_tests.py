@@ -49,7 +49,9 @@ class RealHeadersTest(MinerBaseTest):
         for height in (0, 1, 170, 5000, 9999):
             header = model.BlockHeader.parse(headers[height])
             start = max(0, header.nonce - self.rng.randint(0, 40))
-            jobs.append(model.job_from_header(headers[height], start, min(start + 47, 0xFFFFFFFF), job_id=height & 0xFF))
+            jobs.append(
+                model.job_from_header(headers[height], start, min(start + 47, 0xFFFFFFFF), job_id=height & 0xFF)
+            )
         await self.run_jobs(*jobs)
 
 
@@ -63,7 +65,9 @@ def jobs(draw, edge: str, hits: str, midstate_count: int) -> model.Job:
     across 0x7fffffff) and a target chosen to give `hits`: many (p = 1, 1/2, 1/4), exactly one
     (the range's smallest hash), one on the range's first or last nonce (its hash as the target),
     or none (target 0)."""
-    midstates = draw(st.lists(st.tuples(*[st.integers(0, 2**32 - 1)] * 8), min_size=midstate_count, max_size=midstate_count))
+    midstates = draw(
+        st.lists(st.tuples(*[st.integers(0, 2**32 - 1)] * 8), min_size=midstate_count, max_size=midstate_count)
+    )
     tail = draw(st.binary(min_size=12, max_size=12))
     count = draw(st.integers(1, 24))
     start = {
@@ -76,7 +80,9 @@ def jobs(draw, edge: str, hits: str, midstate_count: int) -> model.Job:
     if hits == "many":
         target = (1 << (256 - draw(st.integers(0, 2)))) - 1
     elif hits == "one":
-        target = min(model.job_hash_int(job, i, n) for i in range(len(midstates)) for n in range(start, job.nonce_end + 1))
+        target = min(
+            model.job_hash_int(job, i, n) for i in range(len(midstates)) for n in range(start, job.nonce_end + 1)
+        )
     elif hits in ("first", "last"):
         target = model.job_hash_int(job, len(midstates) - 1, start if hits == "first" else job.nonce_end)
     else:
@@ -165,7 +171,9 @@ class BackPressureTest(MinerBaseTest):
     stalls = True
 
     def jobs(self):
-        return [random_job(self.rng, count=40, midstates=self.rng.randint(1, 4), hit_one_in=1, job_id=i) for i in range(3)]
+        return [
+            random_job(self.rng, count=40, midstates=self.rng.randint(1, 4), hit_one_in=1, job_id=i) for i in range(3)
+        ]
 
 
 @pyuvm.test(**SIM_LIMIT)

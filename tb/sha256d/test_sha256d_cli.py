@@ -23,7 +23,18 @@ def genesis_header() -> str:
 )
 def test_mine_finds_the_real_nonce(variant, header, nonce, block_hash, capsys):
     command = "sha256d" if variant == "pipelined" else "mine"  # the alias runs the same command
-    argv = [command, "--header", header(), "--start", str(nonce - 600), "--count", "1000", "--variant", variant, "--json"]
+    argv = [
+        command,
+        "--header",
+        header(),
+        "--start",
+        str(nonce - 600),
+        "--count",
+        "1000",
+        "--variant",
+        variant,
+        "--json",
+    ]
     assert cli.main(argv) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["hits"] == [{"nonce": nonce, "hash": block_hash, "midstate": 0}]
