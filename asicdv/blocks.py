@@ -33,8 +33,22 @@ import yaml
 from asicdv import ROOT, UserError
 from asicdv.clocking import ResetSpec
 
-KEYS = {"name", "top", "sources", "exclude", "uses", "test_module", "clock", "reset", "build_args", "lint_waivers",
-        "timeout_s", "whitebox", "variants", "tests"}  # fmt: skip
+KEYS = {
+    "name",
+    "top",
+    "sources",
+    "exclude",
+    "uses",
+    "test_module",
+    "clock",
+    "reset",
+    "build_args",
+    "lint_waivers",
+    "timeout_s",
+    "whitebox",
+    "variants",
+    "tests",
+}
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,17 @@ def lint(args: argparse.Namespace) -> int:
     failures = 0
     for block in all_blocks().values():
         for variant, parameters in block.variants.items():
-            cmd = ["verilator", "--lint-only", "-Wall", "--top-module", block.top, *block.build_args,
-                   *map(str, block.lint_waivers), *[f"-G{k}={v}" for k, v in parameters.items()],
-                   *map(str, block.sources)]  # fmt: skip
+            cmd = [
+                "verilator",
+                "--lint-only",
+                "-Wall",
+                "--top-module",
+                block.top,
+                *block.build_args,
+                *map(str, block.lint_waivers),
+                *[f"-G{k}={v}" for k, v in parameters.items()],
+                *map(str, block.sources),
+            ]
             result = subprocess.run(cmd, env=toolchain.verilator_env(), capture_output=True, text=True, check=False)
             status = "clean" if result.returncode == 0 else "WARNINGS"
             print(f"lint {block.name}[{variant}] ({block.top}): {status}")

@@ -64,9 +64,7 @@ def parse(path: Path) -> dict[tuple, int]:
         match = _POINT.match(text)
         if not match:
             raise UserError(f"{path}:{number}: not a coverage point line: {text[:80]!r}")
-        fields = tuple(
-            tuple(item.split("\x02", 1)) for item in match.group(1).split("\x01") if "\x02" in item
-        )  # fmt: skip
+        fields = tuple(tuple(item.split("\x02", 1)) for item in match.group(1).split("\x01") if "\x02" in item)
         counts[fields] = counts.get(fields, 0) + int(match.group(2))
     return counts
 
@@ -152,10 +150,14 @@ def load_exclusions(paths: list[Path] | None = None) -> list[Exclusion]:
                 raise UserError(f"{where}: give 'lines' or 'pattern' (a whole file is not excluded)")
             out.append(
                 Exclusion(
-                    str(entry["file"]), _parse_lines(entry.get("lines"), where), entry.get("type"),
-                    entry.get("pattern"), str(entry["reason"]).strip(), path,
+                    str(entry["file"]),
+                    _parse_lines(entry.get("lines"), where),
+                    entry.get("type"),
+                    entry.get("pattern"),
+                    str(entry["reason"]).strip(),
+                    path,
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -331,7 +333,7 @@ def merge(dat_files: list[Path], out_dir: Path, exclusions: list[Exclusion] | No
                 "unused_exclusions": [{"file": e.file, "lines": list(e.lines), "reason": e.reason} for e in unused],
             },
             indent=1,
-        )  # fmt: skip
+        )
     )
     return figures
 

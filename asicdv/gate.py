@@ -72,19 +72,34 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
     rules = []
     counts = summary["counts"]
     if config.get("complete", True):
-        rules.append(("complete", f"{counts['done']}/{counts['planned']} runs have a result",
-                      counts["done"] == counts["planned"]))  # fmt: skip
+        rules.append(
+            (
+                "complete",
+                f"{counts['done']}/{counts['planned']} runs have a result",
+                counts["done"] == counts["planned"],
+            )
+        )
     if "min_pass_rate" in config:
-        rules.append(("pass rate", f"{summary['pass_rate']:.2f}% (need >= {config['min_pass_rate']}%)",
-                      summary["pass_rate"] >= config["min_pass_rate"] and counts["done"] > 0))  # fmt: skip
+        rules.append(
+            (
+                "pass rate",
+                f"{summary['pass_rate']:.2f}% (need >= {config['min_pass_rate']}%)",
+                summary["pass_rate"] >= config["min_pass_rate"] and counts["done"] > 0,
+            )
+        )
     if config.get("no_new_failures"):
         new = compare(summary["runs"], baseline["runs"] if baseline else [])["new_failures"]
         against = f"baseline of {baseline.get('written')}" if baseline else "no baseline: every failure is new"
         listing = f": {', '.join(new[:5])}{' ...' if len(new) > 5 else ''}" if new else ""
         rules.append(("no new failures", f"{len(new)} new ({against}){listing}", not new))
     if "max_wall_s" in config:
-        rules.append(("time budget", f"{summary['wall_s']:.1f} s (budget {config['max_wall_s']} s)",
-                      summary["wall_s"] <= config["max_wall_s"]))  # fmt: skip
+        rules.append(
+            (
+                "time budget",
+                f"{summary['wall_s']:.1f} s (budget {config['max_wall_s']} s)",
+                summary["wall_s"] <= config["max_wall_s"],
+            )
+        )
     functional = config.get("functional_coverage")
     if functional:
         merged = summary.get("functional_coverage")
@@ -99,16 +114,22 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
             )
         else:
             if "min_percent" in functional:
-                rules.append(("functional coverage", f"{merged['percent']:.2f}% (need >= {functional['min_percent']}%)",
-                              merged["percent"] >= functional["min_percent"]))  # fmt: skip
+                rules.append(
+                    (
+                        "functional coverage",
+                        f"{merged['percent']:.2f}% (need >= {functional['min_percent']}%)",
+                        merged["percent"] >= functional["min_percent"],
+                    )
+                )
             for point in functional.get("full", []):
                 figures = merged["coverpoints"].get(point)
                 if figures is None:
                     rules.append((f"coverpoint {point}", "not in the results", False))
                 else:
                     holes = f", holes: {', '.join(figures['holes'][:8])}" if figures["holes"] else ""
-                    rules.append((f"coverpoint {point}", f"{figures['percent']:.1f}% (need 100%){holes}",
-                                  not figures["holes"]))  # fmt: skip
+                    rules.append(
+                        (f"coverpoint {point}", f"{figures['percent']:.1f}% (need 100%){holes}", not figures["holes"])
+                    )
     code = config.get("code_coverage")
     if code:
         measured = (summary.get("code_coverage") or {}).get("summary")
@@ -117,8 +138,13 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
         for block, figures in (measured or {}).items():
             for kind, minimum in code.items():
                 if figures.get(kind) is not None:  # None: the block has no point of that kind
-                    rules.append((f"code coverage {block} {kind}", f"{figures[kind]:.1f}% (need >= {minimum}%)",
-                                  figures[kind] >= minimum))  # fmt: skip
+                    rules.append(
+                        (
+                            f"code coverage {block} {kind}",
+                            f"{figures[kind]:.1f}% (need >= {minimum}%)",
+                            figures[kind] >= minimum,
+                        )
+                    )
     return rules
 
 
@@ -149,6 +175,10 @@ def register(subparsers) -> None:
         type=Path,
         help=f"gate rules (default {DEFAULT_CONFIG.relative_to(ROOT)})",
     )
-    parser.add_argument("--baseline", type=Path, help="results folder or summary.json to compare with "
-                        "(default: the config's 'baseline', else OUT/previous-summary.json)")  # fmt: skip
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="results folder or summary.json to compare with "
+        "(default: the config's 'baseline', else OUT/previous-summary.json)",
+    )
     parser.set_defaults(handler=command)

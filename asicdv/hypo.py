@@ -150,8 +150,12 @@ async def check_property(
         log.info("%s: distribution of the %d examples: %s", name, stats.examples, _histogram(stats.histogram))
     log.info(
         "%s: %d examples passed in %.2f s (%.0f examples/s through the DUT); stimulus fingerprint %s",
-        name, stats.examples, stats.seconds, stats.rate, fingerprint.hexdigest()[:16],
-    )  # fmt: skip
+        name,
+        stats.examples,
+        stats.seconds,
+        stats.rate,
+        fingerprint.hexdigest()[:16],
+    )
     return stats
 
 

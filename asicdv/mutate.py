@@ -47,14 +47,36 @@ from asicdv.covrun import smoke_seed, smoke_tests
 
 OPERATORS = ("binary", "const", "cond", "stuck", "drop")
 SWAPS = {
-    "+": "-", "-": "+", "*": "+", "==": "!=", "!=": "==", "<": "<=", "<=": "<", ">": ">=", ">=": ">",
-    "&&": "||", "||": "&&", "&": "|", "|": "&", "^": "&", "<<": ">>", ">>": "<<", ">>>": ">>",
-}  # fmt: skip
+    "+": "-",
+    "-": "+",
+    "*": "+",
+    "==": "!=",
+    "!=": "==",
+    "<": "<=",
+    "<=": "<",
+    ">": ">=",
+    ">=": ">",
+    "&&": "||",
+    "||": "&&",
+    "&": "|",
+    "|": "&",
+    "^": "&",
+    "<<": ">>",
+    ">>": "<<",
+    ">>>": ">>",
+}
 # Constants here would change a width or a structure, not a value the tests can see.
 _NO_CONST_UNDER = {
-    "ElementSelect", "SimpleRangeSelect", "AscendingRangeSelect", "DescendingRangeSelect", "VariableDimension",
-    "RangeDimensionSpecifier", "MultipleConcatenationExpression", "ParameterDeclaration", "LoopGenerate",
-}  # fmt: skip
+    "ElementSelect",
+    "SimpleRangeSelect",
+    "AscendingRangeSelect",
+    "DescendingRangeSelect",
+    "VariableDimension",
+    "RangeDimensionSpecifier",
+    "MultipleConcatenationExpression",
+    "ParameterDeclaration",
+    "LoopGenerate",
+}
 _BEHAVIOUR = {"ContinuousAssign", "AlwaysBlock", "AlwaysCombBlock", "AlwaysFFBlock", "AlwaysLatchBlock"}
 MUTANT_BUILD_ROOT = ROOT / "build" / "mutants"
 
@@ -83,10 +105,8 @@ class Mutant:
         after = self.apply(self.file.read_bytes()).decode()
         rel = self.file.relative_to(ROOT) if self.file.is_relative_to(ROOT) else self.file
         return "".join(
-            difflib.unified_diff(
-                before.splitlines(True), after.splitlines(True), f"a/{rel}", f"b/{rel}", n=1
-            )
-        )  # fmt: skip
+            difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{rel}", f"b/{rel}", n=1)
+        )
 
 
 def _kind(node) -> str:
@@ -322,8 +342,15 @@ def load_equivalents(block: Block) -> list[Judgement]:
         keys = ("file", "line", "original", "replacement", "reason")
         if not isinstance(entry, dict) or any(k not in entry for k in keys) or not str(entry["reason"]).strip():
             raise UserError(f"{path} entry {index + 1}: needs {', '.join(keys)} (a non-empty reason)")
-        out.append(Judgement(str(entry["file"]), int(entry["line"]), str(entry["original"]),
-                             str(entry["replacement"]), str(entry["reason"]).strip()))  # fmt: skip
+        out.append(
+            Judgement(
+                str(entry["file"]),
+                int(entry["line"]),
+                str(entry["original"]),
+                str(entry["replacement"]),
+                str(entry["reason"]).strip(),
+            )
+        )
     return out
 
 
@@ -342,11 +369,20 @@ class Outcome:
     def as_dict(self) -> dict:
         m = self.mutant
         return {
-            "index": m.index, "name": m.name, "operator": m.operator, "file": str(m.file.relative_to(ROOT)),
-            "line": m.line, "original": m.original, "replacement": m.replacement, "status": self.status,
-            "killed_by": self.killed_by, "tests_run": self.tests_run, "detail": self.detail[:2000],
-            "seconds": round(self.seconds, 1), "diff": m.diff(),
-        }  # fmt: skip
+            "index": m.index,
+            "name": m.name,
+            "operator": m.operator,
+            "file": str(m.file.relative_to(ROOT)),
+            "line": m.line,
+            "original": m.original,
+            "replacement": m.replacement,
+            "status": self.status,
+            "killed_by": self.killed_by,
+            "tests_run": self.tests_run,
+            "detail": self.detail[:2000],
+            "seconds": round(self.seconds, 1),
+            "diff": m.diff(),
+        }
 
 
 def mutant_block(block: Block, mutant: Mutant, directory: Path) -> Block:
@@ -371,8 +407,10 @@ def baseline(block: Block, variant: str, tests: list[str], run_root: Path, log) 
         if result.passed:
             walls[test] = result.wall_s
         else:
-            log(f"warning: {block.name}[{variant}] {test} fails on the unmutated design; left out: "
-                f"{result.message.splitlines()[0] if result.message else ''}")  # fmt: skip
+            log(
+                f"warning: {block.name}[{variant}] {test} fails on the unmutated design; left out: "
+                f"{result.message.splitlines()[0] if result.message else ''}"
+            )
     return walls
 
 
@@ -393,8 +431,13 @@ def run_mutant(block: Block, mutant: Mutant, plan: dict[str, dict[str, float]], 
                 for test, wall in sorted(walls.items(), key=lambda tw: tw[1]):
                     outcome.tests_run.append(f"{variant}:{test}")
                     seed = smoke_seed(block.name, variant, test)
-                    result = sim.run(build, test, seed, run_dir=work / "runs" / f"m{mutant.index:03d}" / variant / test,
-                                     timeout_s=max(3 * wall, wall + 10))  # fmt: skip
+                    result = sim.run(
+                        build,
+                        test,
+                        seed,
+                        run_dir=work / "runs" / f"m{mutant.index:03d}" / variant / test,
+                        timeout_s=max(3 * wall, wall + 10),
+                    )
                     if not result.passed:
                         hung = result.message.startswith("simulation hung")
                         outcome.status = "hang" if hung else "killed"
@@ -417,8 +460,11 @@ def mutate(args: argparse.Namespace) -> int:
     if args.n < 0 or args.jobs < 1:
         raise UserError("-n must be >= 0 and -j >= 1")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    print(f"mutate {block.name}: seed {seed} (reproduce: asicdv mutate {block.name} -n {args.n} --seed {seed}"
-          f"{f' --variant {args.variant}' if args.variant else ''})", flush=True)  # fmt: skip
+    print(
+        f"mutate {block.name}: seed {seed} (reproduce: asicdv mutate {block.name} -n {args.n} --seed {seed}"
+        f"{f' --variant {args.variant}' if args.variant else ''})",
+        flush=True,
+    )
     mutants = generate(block, args.n, seed, variants)
     if args.only is not None:
         mutants = [m for m in mutants if m.index in args.only]
@@ -434,8 +480,11 @@ def mutate(args: argparse.Namespace) -> int:
     if not all(walls.values()):
         raise RuntimeError(f"no test passes on the unmutated {block.name} ({', '.join(variants)}): nothing to measure")
     equivalents = load_equivalents(block)
-    print(f"{len(mutants)} mutant(s); tests per variant, fastest first: "
-          + "; ".join(f"{v}: {len(w)} ({sum(w.values()):.0f} s)" for v, w in walls.items()), flush=True)  # fmt: skip
+    print(
+        f"{len(mutants)} mutant(s); tests per variant, fastest first: "
+        + "; ".join(f"{v}: {len(w)} ({sum(w.values()):.0f} s)" for v, w in walls.items()),
+        flush=True,
+    )
     lock = threading.Lock()
 
     def one(mutant: Mutant) -> Outcome:
@@ -470,11 +519,15 @@ def summarize(block: str, seed: int, outcomes: list[Outcome], walls: dict, secon
     non_equivalent = len(outcomes) - counts["equivalent"]
     killed_total = counts["killed"] + counts["build_error"] + counts["hang"]
     return {
-        "block": block, "seed": seed, "mutants": len(outcomes), "counts": counts,
+        "block": block,
+        "seed": seed,
+        "mutants": len(outcomes),
+        "counts": counts,
         "kill_rate": round(100.0 * killed_total / non_equivalent, 1) if non_equivalent else None,
-        "tests": {v: sorted(w) for v, w in walls.items()}, "seconds": round(seconds),
+        "tests": {v: sorted(w) for v, w in walls.items()},
+        "seconds": round(seconds),
         "outcomes": [o.as_dict() for o in outcomes],
-    }  # fmt: skip
+    }
 
 
 def headline(report: dict) -> str:
@@ -488,10 +541,17 @@ def headline(report: dict) -> str:
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Mutation testing: {report['block']}", "", headline(report), "",
-             f"Seed {report['seed']}; {report['seconds']} s. Tests: "
-             + "; ".join(f"{v}: {', '.join(t)}" for v, t in report["tests"].items()), "",
-             "| mutant | status | killed by / reason |", "|---|---|---|"]  # fmt: skip
+    lines = [
+        f"# Mutation testing: {report['block']}",
+        "",
+        headline(report),
+        "",
+        f"Seed {report['seed']}; {report['seconds']} s. Tests: "
+        + "; ".join(f"{v}: {', '.join(t)}" for v, t in report["tests"].items()),
+        "",
+        "| mutant | status | killed by / reason |",
+        "|---|---|---|",
+    ]
     left_out = {v: t for v, t in report.get("baseline_failures", {}).items() if t}
     if left_out:
         lines[4:4] = [f"**Left out (fail on the unmutated design):** {left_out}", ""]
@@ -500,8 +560,16 @@ def markdown(report: dict) -> str:
         lines.append(f"| {o['name']} `{o['original']}` → `{o['replacement']}` | {o['status']} | {why} |")
     for o in report["outcomes"]:
         if o["status"] == "survived":
-            lines += ["", f"## Survivor {o['name']}", "", f"Tests run: {', '.join(o['tests_run'])}", "",
-                      "```diff", o["diff"].rstrip(), "```"]  # fmt: skip
+            lines += [
+                "",
+                f"## Survivor {o['name']}",
+                "",
+                f"Tests run: {', '.join(o['tests_run'])}",
+                "",
+                "```diff",
+                o["diff"].rstrip(),
+                "```",
+            ]
     return "\n".join(lines) + "\n"
 
 

@@ -114,8 +114,14 @@ class SimItem(pytest.Item):
         waves = self.config.option.waves
         try:
             opts = self.config.option
-            build = sim.build(self.block, self.variant, waves=waves, overrides=self.overrides, coverage=opts.coverage,
-                              simulator=opts.simulator)  # fmt: skip
+            build = sim.build(
+                self.block,
+                self.variant,
+                waves=waves,
+                overrides=self.overrides,
+                coverage=opts.coverage,
+                simulator=opts.simulator,
+            )
         except (sim.BuildError, UserError) as exc:  # a broken build or a missing simulator
             raise SimFailure(str(exc)) from None
         result = sim.run(build, self.test, self.seed)

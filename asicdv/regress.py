@@ -56,7 +56,7 @@ from asicdv.blocks import Block, all_blocks
 REGRESSIONS_DIR = ROOT / "regressions"
 DEFAULT_OUT = ROOT / "results" / "regress"
 SEED_LIMIT = 2**31 - 1
-NOT_REGRESSIONS = {"gates", "dask-jobqueue"}  # other YAML files kept in regressions/
+NOT_REGRESSIONS = {"gates", "gates-nightly", "dask-jobqueue"}  # other YAML files kept in regressions/
 
 _ENTRY_PROPERTIES = {
     "block": {"type": "string"},
@@ -356,12 +356,20 @@ def plan(
                     runs.setdefault(
                         run_id,
                         RunSpec(
-                            run_id, block.name, variant, overrides, test, seed,
-                            timeout_s=entry.get("timeout_s"), waves=entry.get("waves", False),
-                            coverage=entry.get("coverage", False), replay=entry.get("replay", False),
-                            simulator=entry.get("simulator", "verilator"), module=entry.get("module"),
+                            run_id,
+                            block.name,
+                            variant,
+                            overrides,
+                            test,
+                            seed,
+                            timeout_s=entry.get("timeout_s"),
+                            waves=entry.get("waves", False),
+                            coverage=entry.get("coverage", False),
+                            replay=entry.get("replay", False),
+                            simulator=entry.get("simulator", "verilator"),
+                            module=entry.get("module"),
                         ),
-                    )  # fmt: skip
+                    )
     return list(runs.values())
 
 
@@ -438,9 +446,14 @@ def execute(spec_fields: dict, build: sim.Build, out: str, run_subdir: str) -> d
     if run_dir.exists():
         shutil.rmtree(run_dir)
     result = sim.run(
-        build, spec.test, spec.seed, module=spec.module, run_dir=run_dir,
-        timeout_s=spec.timeout_s, extra_env=hypothesis_env(out_path, spec),
-    )  # fmt: skip
+        build,
+        spec.test,
+        spec.seed,
+        module=spec.module,
+        run_dir=run_dir,
+        timeout_s=spec.timeout_s,
+        extra_env=hypothesis_env(out_path, spec),
+    )
     coverage_file = run_dir / "coverage.json"
     coverage = None
     if coverage_file.exists():
@@ -550,10 +563,14 @@ class Progress:
             from rich.progress import Progress as RichProgress
 
             self.live = RichProgress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
                 TextColumn("[green]{task.fields[passed]} pass[/] [red]{task.fields[failed]} fail[/]"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-            )  # fmt: skip
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
             self.task = self.live.add_task(label, total=total, passed=0, failed=0)
             self.live.start()
 
@@ -788,9 +805,19 @@ class Regression:
             interrupted = stop.requested.is_set()
         wall = time.monotonic() - start
         with open(self.out / "sessions.jsonl", "a") as stream:
-            stream.write(json.dumps({"mode": mode, "started": _now(), "wall_s": round(wall, 2),
-                                     "executor": self.options.executor, "jobs": self.options.jobs,
-                                     "interrupted": interrupted}) + "\n")  # fmt: skip
+            stream.write(
+                json.dumps(
+                    {
+                        "mode": mode,
+                        "started": _now(),
+                        "wall_s": round(wall, 2),
+                        "executor": self.options.executor,
+                        "jobs": self.options.jobs,
+                        "interrupted": interrupted,
+                    }
+                )
+                + "\n"
+            )
         from asicdv import report
 
         summary = summarize(self.out, self.blocks)
@@ -826,11 +853,21 @@ class Regression:
 
     def _record(self, spec: RunSpec, fields: dict, attempt: int) -> dict:
         record = {
-            "id": spec.id, "key": spec.key, "block": spec.block, "variant": spec.variant,
-            "parameters": spec.parameters, "test": spec.test, "seed": spec.seed, "config": spec.config,
-            "reproduce": _reproduce(spec, self.blocks, self.regression_arg, self.seed), "attempt": attempt, "finished": _now(),
-            "waves_rerun": None, "flaky": False, **fields,
-        }  # fmt: skip
+            "id": spec.id,
+            "key": spec.key,
+            "block": spec.block,
+            "variant": spec.variant,
+            "parameters": spec.parameters,
+            "test": spec.test,
+            "seed": spec.seed,
+            "config": spec.config,
+            "reproduce": _reproduce(spec, self.blocks, self.regression_arg, self.seed),
+            "attempt": attempt,
+            "finished": _now(),
+            "waves_rerun": None,
+            "flaky": False,
+            **fields,
+        }
         record["signature"] = signature(record["message"]) if record["status"] == "fail" else None
         return record
 
@@ -843,9 +880,15 @@ class Regression:
                 outcome = builds[spec.config]
                 if "error" in outcome:
                     build_log = re.search(r"log: (\S+)", outcome["error"])
-                    fields = {"status": "fail", "message": f"build failed: {outcome['error']}",
-                              "log": build_log.group(1) if build_log else None, "waves": None, "wall_s": 0.0,
-                              "sim_time_ns": None, "build_failed": True}  # fmt: skip
+                    fields = {
+                        "status": "fail",
+                        "message": f"build failed: {outcome['error']}",
+                        "log": build_log.group(1) if build_log else None,
+                        "waves": None,
+                        "wall_s": 0.0,
+                        "sim_time_ns": None,
+                        "build_failed": True,
+                    }
                     record = self._record(spec, fields, attempt)
                     self.store.append(record)
                     progress.update(record, spec)
@@ -873,8 +916,14 @@ class Regression:
                     try:
                         fields = future.result()
                     except Exception as exc:  # noqa: BLE001 - a lost worker is one failed run, not a lost regression
-                        fields = {"status": "fail", "message": f"run raised {type(exc).__name__}: {exc}",
-                                  "log": None, "waves": None, "wall_s": 0.0, "sim_time_ns": None}  # fmt: skip
+                        fields = {
+                            "status": "fail",
+                            "message": f"run raised {type(exc).__name__}: {exc}",
+                            "log": None,
+                            "waves": None,
+                            "wall_s": 0.0,
+                            "sim_time_ns": None,
+                        }
                     record = self._record(spec, fields, attempt)
                     self.store.append(record)
                     progress.update(record, spec)
@@ -937,10 +986,13 @@ class Regression:
                 record = {
                     **record,
                     "waves": fields["waves"],
-                    "waves_rerun": {"status": fields["status"], "log": fields["log"],
-                                    "signature": signature(fields["message"]) if fields["status"] == "fail" else None},
+                    "waves_rerun": {
+                        "status": fields["status"],
+                        "log": fields["log"],
+                        "signature": signature(fields["message"]) if fields["status"] == "fail" else None,
+                    },
                     "flaky": fields["status"] == "pass",  # same seed, different outcome
-                }  # fmt: skip
+                }
                 self.store.append(record)
             time.sleep(0.1)
 
@@ -966,9 +1018,12 @@ def merge_functional_coverage(records: list[dict]) -> dict | None:
     for point, bins in sorted(merged.items()):
         hit = sum(1 for hits in bins.values() if hits > 0)
         points[point] = {
-            "bins": len(bins), "hit": hit, "percent": round(100.0 * hit / len(bins), 2) if bins else 100.0,
-            "holes": sorted(name for name, hits in bins.items() if hits == 0), "hits": bins,
-        }  # fmt: skip
+            "bins": len(bins),
+            "hit": hit,
+            "percent": round(100.0 * hit / len(bins), 2) if bins else 100.0,
+            "holes": sorted(name for name, hits in bins.items() if hits == 0),
+            "hits": bins,
+        }
     total_bins = sum(p["bins"] for p in points.values())
     total_hit = sum(p["hit"] for p in points.values())
     return {
@@ -1091,9 +1146,16 @@ def command(args: argparse.Namespace) -> int:
     if args.max_waves < 0:
         raise UserError(f"--max-waves {args.max_waves}: must be 0 or more")
     options = Options(
-        jobs=args.jobs, out=args.out, resume=args.resume, rerun_failed=args.rerun_failed, filter=args.filter,
-        executor=args.executor, scheduler=args.scheduler, seed=args.seed, max_waves=args.max_waves,
-    )  # fmt: skip
+        jobs=args.jobs,
+        out=args.out,
+        resume=args.resume,
+        rerun_failed=args.rerun_failed,
+        filter=args.filter,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        seed=args.seed,
+        max_waves=args.max_waves,
+    )
     return Regression(args.name, options).run()
 
 

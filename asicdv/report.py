@@ -23,15 +23,22 @@ def write_junit(path: Path, summary: dict) -> None:
     """One testcase per run; seed, log, waves and reproduce command as properties; missing runs skipped."""
     counts = summary["counts"]
     suite = ET.Element(
-        "testsuite", name=f"asicdv.{summary['regression']}", tests=str(counts["planned"]),
-        failures=str(counts["failed"]), errors="0", skipped=str(counts["missing"]),
+        "testsuite",
+        name=f"asicdv.{summary['regression']}",
+        tests=str(counts["planned"]),
+        failures=str(counts["failed"]),
+        errors="0",
+        skipped=str(counts["missing"]),
         time=f"{sum(r['wall_s'] for r in summary['runs']):.3f}",
-    )  # fmt: skip
+    )
     for run in summary["runs"]:
         case = ET.SubElement(
-            suite, "testcase", classname=f"{run['block']}.{run['config'].split('[', 1)[1].split(']')[0]}",
-            name=f"{run['test']}[seed={run['seed']}]", time=f"{run['wall_s']:.3f}",
-        )  # fmt: skip
+            suite,
+            "testcase",
+            classname=f"{run['block']}.{run['config'].split('[', 1)[1].split(']')[0]}",
+            name=f"{run['test']}[seed={run['seed']}]",
+            time=f"{run['wall_s']:.3f}",
+        )
         props = ET.SubElement(case, "properties")
         for name in ("seed", "log", "waves", "reproduce"):
             if run.get(name) is not None:
@@ -83,10 +90,13 @@ def _matrix(runs: list[dict]) -> list[dict]:
     for run in runs:
         rows[run["key"]].append(run)
     return [
-        {"key": key, "runs": sorted(members, key=lambda r: r["seed"]),
-         "failed": sum(m["status"] == "fail" for m in members)}
+        {
+            "key": key,
+            "runs": sorted(members, key=lambda r: r["seed"]),
+            "failed": sum(m["status"] == "fail" for m in members),
+        }
         for key, members in sorted(rows.items())
-    ]  # fmt: skip
+    ]
 
 
 TEMPLATE = jinja2.Template(

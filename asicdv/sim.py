@@ -194,10 +194,17 @@ def _run_icarus_build(block: Block, params: dict[str, int], directory: Path) -> 
     command_file = directory / "cmds.f"
     command_file.write_text(f"+timescale+{ICARUS_TIMESCALE}\n")
     cmd = [
-        "iverilog", "-g2012", "-c", str(command_file), "-o", str(directory / "sim.vvp"), "-s", block.top,
+        "iverilog",
+        "-g2012",
+        "-c",
+        str(command_file),
+        "-o",
+        str(directory / "sim.vvp"),
+        "-s",
+        block.top,
         *[f"-P{block.top}.{name}={value}" for name, value in params.items()],
         *[str(source) for source in block.sources],
-    ]  # fmt: skip
+    ]
     _run_logged([cmd], os.environ.copy(), directory / "build.log", block, params)
 
 
@@ -227,9 +234,21 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{block.top}" -var "*"\n')
         visibility = [str(vlt)]
     verilator_cmd = [
-        "verilator", "-cc", "--exe", "-Mdir", str(directory), "--top-module", block.top,
-        "--vpi", *visibility, "--prefix", "Vtop", "-o", block.top,
-        "-LDFLAGS", f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        "verilator",
+        "-cc",
+        "--exe",
+        "-Mdir",
+        str(directory),
+        "--top-module",
+        block.top,
+        "--vpi",
+        *visibility,
+        "--prefix",
+        "Vtop",
+        "-o",
+        block.top,
+        "-LDFLAGS",
+        f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         *([f"--trace{'-fst' if toolchain.waveform_format() == 'fst' else ''}", "--trace-structs"] if waves else []),
         *X_INIT_FLAGS,
         *(COVERAGE_FLAGS if coverage else ()),
@@ -237,13 +256,20 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         *[f"-G{name}={value}" for name, value in params.items()],
         str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
         *[str(source) for source in block.sources],
-    ]  # fmt: skip
+    ]
     make_cmd = [
-        "make", "-j", str(os.cpu_count() or 1), "-C", str(directory), "-f", "Vtop.mk",
-        f"VM_TRACE={int(waves)}", toolchain.PCH_MAKE_FIX,
+        "make",
+        "-j",
+        str(os.cpu_count() or 1),
+        "-C",
+        str(directory),
+        "-f",
+        "Vtop.mk",
+        f"VM_TRACE={int(waves)}",
+        toolchain.PCH_MAKE_FIX,
         # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
         *(["OBJCACHE=ccache"] if shutil.which("ccache") else []),
-    ]  # fmt: skip
+    ]
     _run_logged([verilator_cmd, make_cmd], toolchain.verilator_env(), directory / "build.log", block, params)
 
 
@@ -354,9 +380,17 @@ def run(
     wall = time.monotonic() - start
 
     result = RunResult(
-        block.name, build_.variant, test, seed, False, "", log_path, run_dir, wall,
+        block.name,
+        build_.variant,
+        test,
+        seed,
+        False,
+        "",
+        log_path,
+        run_dir,
+        wall,
         waves=waves_path,
-    )  # fmt: skip
+    )
     if build_.coverage and (run_dir / "coverage.dat").exists():
         result.coverage = run_dir / "coverage.dat"
     if response_path.exists():

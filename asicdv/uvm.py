@@ -197,15 +197,25 @@ class BlockTest(uvm_test):
             curve.append(coverage.summary(after)[0])
 
         stats = await hypo.check_property(
-            strategy, one, max_examples=examples, recover=self.bfm.reset, describe=describe, label=label,
+            strategy,
+            one,
+            max_examples=examples,
+            recover=self.bfm.reset,
+            describe=describe,
+            label=label,
             name=type(self).__name__ + (f" [{stratum}]" if stratum else ""),
             score=(lambda: new_bins[0]) if self.steer_coverage else None,
-        )  # fmt: skip
+        )
         if curve:
             final = curve[-1]
             steps = [f"{n}@{i + 1}" for i, n in enumerate(curve) if i == 0 or n > curve[i - 1]]
-            self.logger.info("coverage closure: %d bins hit after %d examples (steering %s); bins@example %s", final,
-                             curve.index(final) + 1, "on" if self.steer_coverage else "off", " ".join(steps))  # fmt: skip
+            self.logger.info(
+                "coverage closure: %d bins hit after %d examples (steering %s); bins@example %s",
+                final,
+                curve.index(final) + 1,
+                "on" if self.steer_coverage else "off",
+                " ".join(steps),
+            )
         return stats
 
     async def run_phase(self):
@@ -229,5 +239,10 @@ class BlockTest(uvm_test):
             return
         hit, total = coverage.summary(points)
         missing = coverage.holes(points)
-        self.logger.info("functional coverage: %d of %d bins (%.0f%%) in this run; holes: %s", hit, total,
-                         100 * hit / total, ", ".join(missing) or "none")  # fmt: skip
+        self.logger.info(
+            "functional coverage: %d of %d bins (%.0f%%) in this run; holes: %s",
+            hit,
+            total,
+            100 * hit / total,
+            ", ".join(missing) or "none",
+        )

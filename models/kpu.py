@@ -329,8 +329,18 @@ def fully_connected(
 
     Per-tensor (scalar) or per-channel multiplier/shift; weights zero point 0."""
     _check_array("weights", weights, np.int8, 2)
-    return gemm(inp, np.ascontiguousarray(weights.T), bias=bias, input_zp=input_zp, multiplier=multiplier,
-                shift=shift, output_zp=output_zp, act_min=act_min, act_max=act_max, rounding=rounding)  # fmt: skip
+    return gemm(
+        inp,
+        np.ascontiguousarray(weights.T),
+        bias=bias,
+        input_zp=input_zp,
+        multiplier=multiplier,
+        shift=shift,
+        output_zp=output_zp,
+        act_min=act_min,
+        act_max=act_max,
+        rounding=rounding,
+    )
 
 
 def _pair(name: str, value, lo: int, hi: int) -> tuple[int, int]:
@@ -614,8 +624,11 @@ def add_quant_params(input1_scale: float, input2_scale: float, output_scale: flo
     left_shift = 20
     twice_max = 2 * float(max(s1, s2))
     params = {"left_shift": left_shift}
-    for name, real in (("input1", float(s1) / twice_max), ("input2", float(s2) / twice_max),
-                       ("output", twice_max / float(np.float32((1 << left_shift) * so)))):  # fmt: skip
+    for name, real in (
+        ("input1", float(s1) / twice_max),
+        ("input2", float(s2) / twice_max),
+        ("output", twice_max / float(np.float32((1 << left_shift) * so))),
+    ):
         params[f"{name}_multiplier"], params[f"{name}_shift"] = quantize_multiplier(real)
     params["single"] = _add_single_rounding_params(s1 / so, s2 / so)
     return params
@@ -639,8 +652,18 @@ def _add_single_rounding_params(a_output_scale: np.float32, b_output_scale: np.f
     return {"a_multiplier": multiplier(a), "b_multiplier": multiplier(b), "shift": shift}
 
 
-def add(x1, x2, *, input1_zp: int, input2_zp: int, output_zp: int, params: dict,
-        act_min: int = INT8_MIN, act_max: int = INT8_MAX, rounding: str = "double") -> np.ndarray:  # fmt: skip
+def add(
+    x1,
+    x2,
+    *,
+    input1_zp: int,
+    input2_zp: int,
+    output_zp: int,
+    params: dict,
+    act_min: int = INT8_MIN,
+    act_max: int = INT8_MAX,
+    rounding: str = "double",
+) -> np.ndarray:
     """TFLite int8 ADD, numpy broadcasting; params from `add_quant_params`.
 
     rounding="double" (reference_integer_ops::AddFunc): each input (x - zp) << 20,
@@ -653,21 +676,27 @@ def add(x1, x2, *, input1_zp: int, input2_zp: int, output_zp: int, params: dict,
         p = params["single"]
         if p is None:
             raise ValueError("ADD scale ratios outside XNNPACK's range [2**-10, 2**8): no single-rounding add")
-        acc = ((np.asarray(x1, np.int64) - input1_zp) * p["a_multiplier"]
-               + (np.asarray(x2, np.int64) - input2_zp) * p["b_multiplier"] + (1 << (p["shift"] - 1)))  # fmt: skip
+        acc = (
+            (np.asarray(x1, np.int64) - input1_zp) * p["a_multiplier"]
+            + (np.asarray(x2, np.int64) - input2_zp) * p["b_multiplier"]
+            + (1 << (p["shift"] - 1))
+        )
         return np.clip((acc >> p["shift"]) + output_zp, act_min, act_max).astype(np.int8)
     ls = params["left_shift"]
     v1 = (np.asarray(x1, np.int64) - input1_zp) << ls
     v2 = (np.asarray(x2, np.int64) - input2_zp) << ls
     s1 = multiply_by_quantized_multiplier(v1, params["input1_multiplier"], params["input1_shift"], rounding)
     s2 = multiply_by_quantized_multiplier(v2, params["input2_multiplier"], params["input2_shift"], rounding)
-    raw = multiply_by_quantized_multiplier(wrap32(s1 + s2), params["output_multiplier"], params["output_shift"],
-                                           rounding) + output_zp  # fmt: skip
+    raw = (
+        multiply_by_quantized_multiplier(wrap32(s1 + s2), params["output_multiplier"], params["output_shift"], rounding)
+        + output_zp
+    )
     return np.clip(raw, act_min, act_max).astype(np.int8)
 
 
-def average_pool2d(inp: np.ndarray, filter_hw, *, stride=1, padding: str = "valid",
-                   act_min: int = INT8_MIN, act_max: int = INT8_MAX) -> np.ndarray:  # fmt: skip
+def average_pool2d(
+    inp: np.ndarray, filter_hw, *, stride=1, padding: str = "valid", act_min: int = INT8_MIN, act_max: int = INT8_MAX
+) -> np.ndarray:
     """TFLite int8 AVERAGE_POOL_2D (reference_integer_ops::AveragePool) of [H, W, C].
 
     Sum over the in-bounds part of each window, divided by the count of in-bounds
@@ -739,8 +768,15 @@ def _exp_on_negative_values_f5(a):
     a_mod_quarter_minus_one_quarter = (a & (one_quarter - 1)) - one_quarter
     result = _exp_on_interval_between_negative_one_quarter_and_0_excl(_sat_shl(a_mod_quarter_minus_one_quarter, 5))
     remainder = a_mod_quarter_minus_one_quarter - a
-    for exponent, multiplier in ((-2, 1672461947), (-1, 1302514674), (0, 790015084), (1, 290630308),
-                                 (2, 39332535), (3, 720401), (4, 242)):  # fmt: skip
+    for exponent, multiplier in (
+        (-2, 1672461947),
+        (-1, 1302514674),
+        (0, 790015084),
+        (1, 290630308),
+        (2, 39332535),
+        (3, 720401),
+        (4, 242),
+    ):
         result = np.where(remainder & (1 << (26 + exponent)), _srdhm(result, multiplier), result)
     return np.where(a == 0, INT32_MAX, result)
 

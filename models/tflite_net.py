@@ -31,11 +31,17 @@ from models import kpu
 
 OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
 TYPE_NAMES = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-DTYPES = {"INT8": np.int8, "INT32": np.int32, "FLOAT32": np.float32, "INT16": np.int16, "UINT8": np.uint8,
-          "INT64": np.int64, "BOOL": np.bool_}  # fmt: skip
+DTYPES = {
+    "INT8": np.int8,
+    "INT32": np.int32,
+    "FLOAT32": np.float32,
+    "INT16": np.int16,
+    "UINT8": np.uint8,
+    "INT64": np.int64,
+    "BOOL": np.bool_,
+}
 ARRAY_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
-HOST_OPS = ("ADD", "AVERAGE_POOL_2D", "RESHAPE", "QUANTIZE", "DEQUANTIZE", "SOFTMAX", "SHAPE", "STRIDED_SLICE",
-            "PACK")  # fmt: skip
+HOST_OPS = ("ADD", "AVERAGE_POOL_2D", "RESHAPE", "QUANTIZE", "DEQUANTIZE", "SOFTMAX", "SHAPE", "STRIDED_SLICE", "PACK")
 ACTIVATIONS = {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6"}
 
 
@@ -201,8 +207,10 @@ class Network:
             kind = "per-tensor" if t.zero_point.size == 1 else "per-channel"
             raise UnsupportedModel(f"{where}: weights {t.describe()} are {kind} asymmetric (zero point != 0)")
         if t.scale.size > 1 and (t.quantized_dimension != channel_dim or t.scale.size != t.shape[channel_dim]):
-            raise UnsupportedModel(f"{where}: weights {t.describe()} are quantized along axis "
-                                   f"{t.quantized_dimension}, expected {channel_dim}")  # fmt: skip
+            raise UnsupportedModel(
+                f"{where}: weights {t.describe()} are quantized along axis "
+                f"{t.quantized_dimension}, expected {channel_dim}"
+            )
         return t
 
     def _bias(self, layer: Layer, n: int, where: str):
@@ -222,9 +230,15 @@ class Network:
         else:  # PopulateConvolutionQuantizationParams: double(s_in) * double(s_w[c]) / double(s_out)
             pairs = [kpu.quantize_multiplier(s_in * float(s_w) / s_out) for s_w in scales]
         act_min, act_max = activation_range(layer.options.fusedActivationFunction, s_out, int(out.zero_point[0]), where)
-        return {"bias": self._bias(layer, n, where), "input_zp": int(inp.zero_point[0]),
-                "multiplier": np.array([m for m, _ in pairs], np.int64), "shift": np.array([s for _, s in pairs], np.int64),
-                "output_zp": int(out.zero_point[0]), "act_min": act_min, "act_max": act_max}  # fmt: skip
+        return {
+            "bias": self._bias(layer, n, where),
+            "input_zp": int(inp.zero_point[0]),
+            "multiplier": np.array([m for m, _ in pairs], np.int64),
+            "shift": np.array([s for _, s in pairs], np.int64),
+            "output_zp": int(out.zero_point[0]),
+            "act_min": act_min,
+            "act_max": act_max,
+        }
 
     def _prepare(self, layer: Layer) -> None:
         where = f"op {layer.index} {layer.op}"
@@ -238,9 +252,15 @@ class Network:
             cout, kh, kw, cin = w.shape
             if inp.shape[3] != cin:
                 raise UnsupportedModel(f"{where}: grouped convolution (input {inp.shape[3]} channels, weights {cin})")
-            layer.params = {"weights": w.data, "kh": kh, "kw": kw, "stride": (o.strideH, o.strideW),
-                            "dilation": (o.dilationHFactor, o.dilationWFactor), "padding": self._padding(o, where),
-                            **self._requant(layer, inp, w, out, cout, where)}  # fmt: skip
+            layer.params = {
+                "weights": w.data,
+                "kh": kh,
+                "kw": kw,
+                "stride": (o.strideH, o.strideW),
+                "dilation": (o.dilationHFactor, o.dilationWFactor),
+                "padding": self._padding(o, where),
+                **self._requant(layer, inp, w, out, cout, where),
+            }
             self._check_geometry(layer, where)
             layer.macs = int(np.prod(out.shape[1:3])) * cout * kh * kw * cin
         elif layer.op == "DEPTHWISE_CONV_2D":
@@ -248,9 +268,15 @@ class Network:
             _, kh, kw, c = w.shape
             if o.depthMultiplier not in (0, 1) or c != inp.shape[3]:
                 raise UnsupportedModel(f"{where}: depth multiplier {c // max(inp.shape[3], 1)} (only 1 is supported)")
-            layer.params = {"weights": w.data, "kh": kh, "kw": kw, "stride": (o.strideH, o.strideW),
-                            "dilation": (o.dilationHFactor, o.dilationWFactor), "padding": self._padding(o, where),
-                            **self._requant(layer, inp, w, out, c, where)}  # fmt: skip
+            layer.params = {
+                "weights": w.data,
+                "kh": kh,
+                "kw": kw,
+                "stride": (o.strideH, o.strideW),
+                "dilation": (o.dilationHFactor, o.dilationWFactor),
+                "padding": self._padding(o, where),
+                **self._requant(layer, inp, w, out, c, where),
+            }
             self._check_geometry(layer, where)
             layer.macs = int(np.prod(out.shape[1:3])) * c * kh * kw
         elif layer.op == "FULLY_CONNECTED":
@@ -267,9 +293,14 @@ class Network:
             act_min, act_max = activation_range(
                 o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where
             )
-            layer.params = {"input1_zp": int(a.zero_point[0]), "input2_zp": int(b.zero_point[0]),
-                            "output_zp": int(out.zero_point[0]), "act_min": act_min, "act_max": act_max,
-                            "params": kpu.add_quant_params(a.scale[0], b.scale[0], out.scale[0])}  # fmt: skip
+            layer.params = {
+                "input1_zp": int(a.zero_point[0]),
+                "input2_zp": int(b.zero_point[0]),
+                "output_zp": int(out.zero_point[0]),
+                "act_min": act_min,
+                "act_max": act_max,
+                "params": kpu.add_quant_params(a.scale[0], b.scale[0], out.scale[0]),
+            }
         elif layer.op == "AVERAGE_POOL_2D":
             inp, out = self._act(layer.inputs[0], where), self._act(layer.outputs[0], where)
             if inp.scale[0] != out.scale[0] or inp.zero_point[0] != out.zero_point[0]:
@@ -277,8 +308,13 @@ class Network:
             act_min, act_max = activation_range(
                 o.fusedActivationFunction, float(out.scale[0]), int(out.zero_point[0]), where
             )
-            layer.params = {"filter_hw": (o.filterHeight, o.filterWidth), "stride": (o.strideH, o.strideW),
-                            "padding": self._padding(o, where), "act_min": act_min, "act_max": act_max}  # fmt: skip
+            layer.params = {
+                "filter_hw": (o.filterHeight, o.filterWidth),
+                "stride": (o.strideH, o.strideW),
+                "padding": self._padding(o, where),
+                "act_min": act_min,
+                "act_max": act_max,
+            }
         elif layer.op == "SOFTMAX":
             inp, out = self._act(layer.inputs[0], where), self._act(layer.outputs[0], where)
             if out.scale[0] != np.float32(1 / 256) or out.zero_point[0] != -128:
@@ -434,8 +470,15 @@ def execute_on_model(lowered: Lowered, rounding: str) -> np.ndarray:
     acc = kpu.wrap32(acc + (r["bias"].astype(np.int64) if r["bias"] is not None else 0))
     if r["multiplier"] is None:  # raw int32 accumulators, as gemm
         return acc.astype(np.int32)
-    return kpu.requantize(acc, r["multiplier"], r["shift"], output_zp=r["output_zp"], act_min=r["act_min"],
-                          act_max=r["act_max"], rounding=rounding)  # fmt: skip
+    return kpu.requantize(
+        acc,
+        r["multiplier"],
+        r["shift"],
+        output_zp=r["output_zp"],
+        act_min=r["act_min"],
+        act_max=r["act_max"],
+        rounding=rounding,
+    )
 
 
 def host_op(net: Network, layer: Layer, values: dict, rounding: str) -> np.ndarray:
@@ -445,8 +488,9 @@ def host_op(net: Network, layer: Layer, values: dict, rounding: str) -> np.ndarr
     if layer.op == "ADD":
         return kpu.add(x, values[layer.inputs[1]], rounding=rounding, **p)
     if layer.op == "AVERAGE_POOL_2D":
-        return kpu.average_pool2d(x[0], p["filter_hw"], stride=p["stride"], padding=p["padding"],
-                                  act_min=p["act_min"], act_max=p["act_max"])[None]  # fmt: skip
+        return kpu.average_pool2d(
+            x[0], p["filter_hw"], stride=p["stride"], padding=p["padding"], act_min=p["act_min"], act_max=p["act_max"]
+        )[None]
     if layer.op == "SOFTMAX":
         return kpu.softmax(x, beta=p["beta"], input_scale=p["input_scale"])
     if layer.op == "QUANTIZE":
@@ -485,8 +529,9 @@ def reference_tensors(path: Path | str, x: np.ndarray, rounding: str, indices) -
     resolver = OpResolverType.BUILTIN_REF if rounding == "double" else OpResolverType.AUTO
     with warnings.catch_warnings():  # "preserve_all_tensors is for debugging": that is what it is for here
         warnings.simplefilter("ignore", UserWarning)
-        interpreter = Interpreter(model_path=str(path), experimental_op_resolver_type=resolver,
-                                  experimental_preserve_all_tensors=True)  # fmt: skip
+        interpreter = Interpreter(
+            model_path=str(path), experimental_op_resolver_type=resolver, experimental_preserve_all_tensors=True
+        )
     interpreter.allocate_tensors()
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()

@@ -17,18 +17,48 @@ from asicdv.blocks import get_block
 
 CASES = {
     # id: (block, wrapper top, variant, BUG, test, what the failure must say)
-    "sha256 chaining": ("sha256", "sha256_core_broken", "default", 1, "RandomMessagesTest",
-                        r"minimal input message (00){56} \(56 bytes\)"),
-    "sha256 one length": ("sha256", "sha256_core_broken", "default", 2, "RandomMessagesTest",
-                          r"minimal input message (00){32}\.\.\. \(119 bytes\)"),
-    "sha256 protocol": ("sha256", "sha256_core_broken", "default", 3, "BackPressureTest",
-                        r"out valid/ready protocol: out payload changed while stalled"),
-    "sha256d midstate 3": ("sha256d", "sha256d_miner_broken", "iterative", 1, "RandomJobsTest",
-                           r"minimal input job \d+: 4 midstate\(s\)"),
-    "sha256d last nonce": ("sha256d", "sha256d_miner_broken", "iterative", 2, "RandomJobsTest",
-                           r"minimal input job \d+: \d midstate\(s\), nonces 0x[0-9a-f]+\.\.0xffffffff"),
+    "sha256 chaining": (
+        "sha256",
+        "sha256_core_broken",
+        "default",
+        1,
+        "RandomMessagesTest",
+        r"minimal input message (00){56} \(56 bytes\)",
+    ),
+    "sha256 one length": (
+        "sha256",
+        "sha256_core_broken",
+        "default",
+        2,
+        "RandomMessagesTest",
+        r"minimal input message (00){32}\.\.\. \(119 bytes\)",
+    ),
+    "sha256 protocol": (
+        "sha256",
+        "sha256_core_broken",
+        "default",
+        3,
+        "BackPressureTest",
+        r"out valid/ready protocol: out payload changed while stalled",
+    ),
+    "sha256d midstate 3": (
+        "sha256d",
+        "sha256d_miner_broken",
+        "iterative",
+        1,
+        "RandomJobsTest",
+        r"minimal input job \d+: 4 midstate\(s\)",
+    ),
+    "sha256d last nonce": (
+        "sha256d",
+        "sha256d_miner_broken",
+        "iterative",
+        2,
+        "RandomJobsTest",
+        r"minimal input job \d+: \d midstate\(s\), nonces 0x[0-9a-f]+\.\.0xffffffff",
+    ),
     "kpu saturation": ("kpu", "kpu_top_broken", "default", 1, "RandomGemmTest", r"minimal input gemm M=\d+"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -48,8 +48,13 @@ def test_hang_crash_and_failure_are_each_reported_while_the_rest_pass(broken):
     code, out, summary = broken
     assert code == 1
     status = {r["test"]: r["status"] for r in summary["runs"]}
-    assert status == {"FipsExamplesTest": "pass", "NistShortMsgTest": "pass", "Hangs": "fail", "Crashes": "fail",
-                      "FailsAnAssertion": "fail"}  # fmt: skip
+    assert status == {
+        "FipsExamplesTest": "pass",
+        "NistShortMsgTest": "pass",
+        "Hangs": "fail",
+        "Crashes": "fail",
+        "FailsAnAssertion": "fail",
+    }
     signatures = {b["tests"][0].split("/")[-1]: b["signature"] for b in summary["buckets"]}
     assert signatures["Hangs"] == "simulation hung: killed after <n> s wall-clock"
     assert "no result for Crashes (crash?)" in signatures["Crashes"]
@@ -84,8 +89,14 @@ def test_clean_regression_passes_the_gate_warm_rerun_builds_nothing_and_rerun_fa
     assert summary["functional_coverage"]["coverpoints"]  # sha256 declares coverpoints: merged here
     # --rerun-failed with nothing failed runs nothing; a recorded failure is rerun with its seed.
     store = regress.ResultStore(out)
-    store.append({**store.load()["sha256.default.FipsExamplesTest.2"], "status": "fail", "message": "made up",
-                  "signature": "made up"})  # fmt: skip
+    store.append(
+        {
+            **store.load()["sha256.default.FipsExamplesTest.2"],
+            "status": "fail",
+            "message": "made up",
+            "signature": "made up",
+        }
+    )
     regress.summarize(out)  # as if the last regression had recorded that failure
     assert cli.main(["regress", str(path), "--out", str(out), "--rerun-failed"]) == 0
     rerun = regress.ResultStore(out).load()["sha256.default.FipsExamplesTest.2"]
@@ -143,9 +154,10 @@ def test_killed_regression_resumes_with_no_run_done_twice(tmp_path):
 
 def test_dask_executor_gives_the_same_results_as_local(tmp_path):
     path = regression(
-        tmp_path, "{block: sha256, tests: [FipsExamplesTest, RandomMessagesTest], reseeds: 1}",
+        tmp_path,
+        "{block: sha256, tests: [FipsExamplesTest, RandomMessagesTest], reseeds: 1}",
         "{block: sha256, module: tb.sim_fixtures, tests: [FailsAnAssertion], seeds: [4]}",
-    )  # fmt: skip
+    )
     outcomes = {}
     for executor in ("local", "dask"):
         out = tmp_path / executor
@@ -179,10 +191,20 @@ def _chromium():
 def test_report_renders_in_headless_chromium_with_the_json_numbers(broken, tmp_path):
     _, out, summary = broken
     dom = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}", "--dump-dom",
-         (out / "report.html").as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout  # fmt: skip
+        [
+            _chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path}",
+            "--dump-dom",
+            (out / "report.html").as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
 
     def number(element_id):
         return re.search(rf'id="{element_id}"[^>]*>([\d.]+)', dom).group(1)
@@ -207,8 +229,11 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
         return real_build(block, variant, waves=waves, overrides=overrides)
 
     monkeypatch.setattr(regress.sim, "build", build)
-    path = regression(tmp_path, "{block: sha256, tests: [FipsExamplesTest], seeds: [1]}",
-                      "{block: kpu, tests: [ExtremesTest], seeds: [1, 2], parameters: {ROWS: 2}}")  # fmt: skip
+    path = regression(
+        tmp_path,
+        "{block: sha256, tests: [FipsExamplesTest], seeds: [1]}",
+        "{block: kpu, tests: [ExtremesTest], seeds: [1, 2], parameters: {ROWS: 2}}",
+    )
     assert cli.main(["regress", str(path), "--out", str(tmp_path / "out")]) == 1
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     status = {r["id"]: (r["status"], r["log"]) for r in summary["runs"]}

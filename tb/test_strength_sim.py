@@ -35,9 +35,10 @@ def test_a_dropped_round_update_is_killed(tmp_path):
     and check the FIPS examples test kills it."""
     block = get_block("sha256")
     mutant = next(
-        m for m in mutate.generate(block, 0, seed=1)
+        m
+        for m in mutate.generate(block, 0, seed=1)
         if m.operator == "drop" and m.file.name == "sha256_core.v" and "working_next" in m.original
-    )  # fmt: skip
+    )
     outcome = mutate.run_mutant(block, mutant, {"default": {"FipsExamplesTest": 30.0}}, tmp_path)
     assert outcome.status == "killed", outcome.detail
     assert outcome.killed_by == "default:FipsExamplesTest" and outcome.tests_run == ["default:FipsExamplesTest"]

@@ -74,9 +74,13 @@ def test_not_a_coverage_file_is_a_user_error(tmp_path):
 
 @pytest.mark.parametrize(
     "text, problem",
-    [("- {file: a.v, lines: [3]}\n", "reason"), ("- {file: a.v, reason: why}\n", "'lines' or 'pattern'"),
-     ("- {file: a.v, lines: [x], reason: why}\n", "numbers or ranges"), ("{a: 1}\n", "YAML list")],
-)  # fmt: skip
+    [
+        ("- {file: a.v, lines: [3]}\n", "reason"),
+        ("- {file: a.v, reason: why}\n", "'lines' or 'pattern'"),
+        ("- {file: a.v, lines: [x], reason: why}\n", "numbers or ranges"),
+        ("{a: 1}\n", "YAML list"),
+    ],
+)
 def test_exclusion_file_problems_are_named(tmp_path, text, problem):
     path = tmp_path / "coverage_exclusions.yaml"
     path.write_text(text)
@@ -102,8 +106,10 @@ def test_runs_seed_verilator_random_initial_values():
 
 def test_build_key_includes_coverage_and_simulator():
     block = get_block("sha256")
-    keys = {sim._build_key(block, "default", False, None, cov, simulator)
-            for cov, simulator in [(False, "verilator"), (True, "verilator"), (False, "icarus")]}  # fmt: skip
+    keys = {
+        sim._build_key(block, "default", False, None, cov, simulator)
+        for cov, simulator in [(False, "verilator"), (True, "verilator"), (False, "icarus")]
+    }
     assert len(keys) == 3
     with pytest.raises(UserError, match="unknown simulator"):
         sim.build(block, simulator="vcs")

@@ -22,25 +22,79 @@ def layer(tmp_path, **arrays):
         ({"op": "gemm", "a": np.zeros((2, 3), I8)}, "missing key(s) b"),
         ({"op": "gemm", "a": np.zeros((2, 3), np.int16), "b": np.zeros((3, 2), I8)}, "a must have dtype int8"),
         ({"op": "gemm", "a": np.zeros((2, 3), I8), "b": np.zeros((4, 2), I8)}, "inner dimensions differ"),
-        ({"op": "gemm", "a": np.zeros((2, 3), I8), "b": np.zeros((3, 2), I8), "multiplier": np.ones(2, np.int32),
-          "shift": np.full(2, 31, np.int32)}, "shift out of range"),
-        ({"op": "gemm", "a": np.zeros((2, 3), I8), "b": np.zeros((3, 2), I8), "multiplier": np.ones(2, np.int32)},
-         "multiplier and shift come together"),
+        (
+            {
+                "op": "gemm",
+                "a": np.zeros((2, 3), I8),
+                "b": np.zeros((3, 2), I8),
+                "multiplier": np.ones(2, np.int32),
+                "shift": np.full(2, 31, np.int32),
+            },
+            "shift out of range",
+        ),
+        (
+            {"op": "gemm", "a": np.zeros((2, 3), I8), "b": np.zeros((3, 2), I8), "multiplier": np.ones(2, np.int32)},
+            "multiplier and shift come together",
+        ),
         ({"op": "gemm", "a": np.zeros((2, 3), I8), "b": np.zeros((3, 2), I8), "colour": np.ones(1)}, "unknown key"),
-        ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 5, 5, 2), I8), "stride": 1,
-          "padding": "valid"}, "'valid' padding needs input size >= kernel extent"),
-        ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 5,
-          "padding": "same"}, "stride must be 1..4"),
-        ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
-          "padding": "full"}, "padding must be"),
-        ({"op": "gemm", "a": np.zeros((4, 3), I8), "b": np.zeros((3, 2), I8), "pool": "max2x2"},
-         'pool "max2x2" is for conv2d layers only'),
-        ({"op": "conv2d", "input": np.zeros((4, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
-          "padding": "same", "pool": "avg2x2"}, 'pool must be "none" or "max2x2"'),
-        ({"op": "conv2d", "input": np.zeros((1, 4, 2), I8), "weights": np.zeros((3, 1, 1, 2), I8), "stride": 1,
-          "padding": "same", "pool": "max2x2"}, "2x2 max-pool needs at least 2x2 pixels"),
+        (
+            {
+                "op": "conv2d",
+                "input": np.zeros((4, 4, 2), I8),
+                "weights": np.zeros((3, 5, 5, 2), I8),
+                "stride": 1,
+                "padding": "valid",
+            },
+            "'valid' padding needs input size >= kernel extent",
+        ),
+        (
+            {
+                "op": "conv2d",
+                "input": np.zeros((4, 4, 2), I8),
+                "weights": np.zeros((3, 1, 1, 2), I8),
+                "stride": 5,
+                "padding": "same",
+            },
+            "stride must be 1..4",
+        ),
+        (
+            {
+                "op": "conv2d",
+                "input": np.zeros((4, 4, 2), I8),
+                "weights": np.zeros((3, 1, 1, 2), I8),
+                "stride": 1,
+                "padding": "full",
+            },
+            "padding must be",
+        ),
+        (
+            {"op": "gemm", "a": np.zeros((4, 3), I8), "b": np.zeros((3, 2), I8), "pool": "max2x2"},
+            'pool "max2x2" is for conv2d layers only',
+        ),
+        (
+            {
+                "op": "conv2d",
+                "input": np.zeros((4, 4, 2), I8),
+                "weights": np.zeros((3, 1, 1, 2), I8),
+                "stride": 1,
+                "padding": "same",
+                "pool": "avg2x2",
+            },
+            'pool must be "none" or "max2x2"',
+        ),
+        (
+            {
+                "op": "conv2d",
+                "input": np.zeros((1, 4, 2), I8),
+                "weights": np.zeros((3, 1, 1, 2), I8),
+                "stride": 1,
+                "padding": "same",
+                "pool": "max2x2",
+            },
+            "2x2 max-pool needs at least 2x2 pixels",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_layer_is_one_line_and_exit_2(tmp_path, arrays, message, capsys):
     argv = ["kpu", "run", str(layer(tmp_path, **arrays)), "--out", str(tmp_path / "out.npy")]
     assert cli.main(argv) == 2

@@ -407,13 +407,23 @@ def test_conv2d_validation(kwargs, match):
 def ref_maxpool(x) -> list:
     """2x2 stride-2 VALID max-pool as nested loops over Python ints."""
     h, w, c = len(x), len(x[0]), len(x[0][0])
-    return [[[max(int(x[2 * y + dy][2 * xx + dx][ch]) for dy in (0, 1) for dx in (0, 1)) for ch in range(c)]
-             for xx in range(w // 2)] for y in range(h // 2)]  # fmt: skip
+    return [
+        [
+            [max(int(x[2 * y + dy][2 * xx + dx][ch]) for dy in (0, 1) for dx in (0, 1)) for ch in range(c)]
+            for xx in range(w // 2)
+        ]
+        for y in range(h // 2)
+    ]
 
 
 @medium
-@given(st.integers(2, 9), st.integers(2, 9), st.integers(1, 4), st.sampled_from([np.int8, np.int32]),
-       st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    st.integers(2, 9),
+    st.integers(2, 9),
+    st.integers(1, 4),
+    st.sampled_from([np.int8, np.int32]),
+    st.integers(0, 2**32 - 1),
+)
 def test_maxpool2x2_matches_loops(h, w, c, dtype, seed):
     rng = np.random.default_rng(seed)
     info = np.iinfo(dtype)
@@ -436,8 +446,13 @@ def test_maxpool2x2_extremes_and_errors():
 @pytest.mark.parametrize("oh, ow", [(2, 2), (3, 5), (4, 4), (5, 2), (6, 7)])
 def test_pool_order_is_windows_in_raster_order(oh, ow):
     order = kpu.pool_order(oh, ow).tolist()
-    want = [(2 * py + dy) * ow + 2 * px + dx
-            for py in range(oh // 2) for px in range(ow // 2) for dy in (0, 1) for dx in (0, 1)]  # fmt: skip
+    want = [
+        (2 * py + dy) * ow + 2 * px + dx
+        for py in range(oh // 2)
+        for px in range(ow // 2)
+        for dy in (0, 1)
+        for dx in (0, 1)
+    ]
     assert order == want and len(set(order)) == len(order)
 
 
@@ -459,8 +474,17 @@ def test_conv2d_pool_matches_loops_and_gemm_rows(case, requant):
     rng = np.random.default_rng(seed)
     inp, weights = i8(rng, h, w, cin), i8(rng, cout, k, k, cin)
     bias = rng.integers(-(2**20), 2**20, size=cout).astype(np.int32)
-    q = dict(multiplier=rng.integers(2**30, 2**31, size=cout), shift=rng.integers(-12, 2, size=cout),
-             output_zp=-5, act_min=-100, act_max=120) if requant else {}  # fmt: skip
+    q = (
+        dict(
+            multiplier=rng.integers(2**30, 2**31, size=cout),
+            shift=rng.integers(-12, 2, size=cout),
+            output_zp=-5,
+            act_min=-100,
+            act_max=120,
+        )
+        if requant
+        else {}
+    )
     full = kpu.conv2d(inp, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, **q)
     oh, ow = full.shape[:2]
     if min(oh, ow) < 2:

@@ -20,8 +20,10 @@ from models import kpu, tflite_net
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*experimental_preserve_all_tensors:UserWarning")
 
-MODELS = {name: DATA / "mlperf_tiny" / f"{name}.tflite"
-          for name in ("image_classification", "keyword_spotting", "anomaly_detection")}  # fmt: skip
+MODELS = {
+    name: DATA / "mlperf_tiny" / f"{name}.tflite"
+    for name in ("image_classification", "keyword_spotting", "anomaly_detection")
+}
 SEEDS = (0, 1, 2)
 
 
@@ -35,8 +37,9 @@ def network(request):
 
 def interpreter_runs(net, resolver, seeds=SEEDS):
     """For each seed: every tensor the interpreter computed (all preserved)."""
-    interpreter = Interpreter(model_path=str(net.path), experimental_op_resolver_type=resolver,
-                              experimental_preserve_all_tensors=True)  # fmt: skip
+    interpreter = Interpreter(
+        model_path=str(net.path), experimental_op_resolver_type=resolver, experimental_preserve_all_tensors=True
+    )
     interpreter.allocate_tensors()
     for seed in seeds:
         interpreter.set_tensor(net.inputs[0], net.random_input(seed))
@@ -51,8 +54,9 @@ def direct(net, layer, x, rounding):
         return kpu.conv2d(x[0], layer.params["weights"], rounding=rounding, **p)[None]
     if layer.op == "DEPTHWISE_CONV_2D":
         return kpu.depthwise_conv2d(x[0], layer.params["weights"], rounding=rounding, **p)[None]
-    return kpu.fully_connected(x.reshape(-1, layer.params["weights"].shape[1]), layer.params["weights"],
-                               rounding=rounding, **p)  # fmt: skip
+    return kpu.fully_connected(
+        x.reshape(-1, layer.params["weights"].shape[1]), layer.params["weights"], rounding=rounding, **p
+    )
 
 
 def test_array_layers_bit_exact_vs_reference_kernels(network):
@@ -90,8 +94,9 @@ def test_host_layers_bit_exact_vs_interpreter(network, rounding, resolver):
         for layer in (lay for lay in network.layers if not lay.on_array):
             got = tflite_net.host_op(network, layer, values, tflite_net.layer_rounding(layer.op, rounding))
             want = tensor(layer.outputs[0])
-            np.testing.assert_array_equal(np.asarray(got).reshape(want.shape), want,
-                                          err_msg=f"layer {layer.index} {layer.op}")  # fmt: skip
+            np.testing.assert_array_equal(
+                np.asarray(got).reshape(want.shape), want, err_msg=f"layer {layer.index} {layer.op}"
+            )
 
 
 def xnnpack_fp32_requantize(net, layer, acc):
@@ -100,8 +105,9 @@ def xnnpack_fp32_requantize(net, layer, acc):
     t_in, t_w, t_out = (net.tensors[i] for i in (layer.inputs[0], layer.inputs[1], layer.outputs[0]))
     scale = np.float32(t_in.scale[0]) * np.broadcast_to(t_w.scale, acc.shape[-1:]) / np.float32(t_out.scale[0])
     p = layer.params
-    scaled = np.clip(acc.astype(np.float32) * scale.astype(np.float32), p["act_min"] - p["output_zp"],
-                     p["act_max"] - p["output_zp"])  # fmt: skip
+    scaled = np.clip(
+        acc.astype(np.float32) * scale.astype(np.float32), p["act_min"] - p["output_zp"], p["act_max"] - p["output_zp"]
+    )
     return np.rint(scaled).astype(np.int64) + p["output_zp"]
 
 
@@ -209,14 +215,22 @@ def _conv_input(graph):
 
 EDITS = {
     "unsupported op": (lambda m, g: _set_op(m, g, 3, schema.BuiltinOperator.MUL), "op 3 MUL: unsupported op"),
-    "int16 activations": (lambda m, g: setattr(_conv_input(g), "type", schema.TensorType.INT16),
-                          "op 0 CONV_2D: tensor 0 'input_1_int8' is INT16; only int8 activations"),
-    "asymmetric weights": (lambda m, g: setattr(g.tensors[g.operators[0].inputs[1]].quantization, "zeroPoint",
-                                                np.full(16, 3, np.int64)), "per-channel asymmetric (zero point != 0)"),
-    "float layer": (lambda m, g: [setattr(g.tensors[i], "type", schema.TensorType.FLOAT32) for i in
-                                  (g.operators[0].inputs[0], g.operators[0].outputs[0])],
-                    "op 0 CONV_2D: tensor 0 'input_1_int8' is FLOAT32; only int8 activations"),
-}  # fmt: skip
+    "int16 activations": (
+        lambda m, g: setattr(_conv_input(g), "type", schema.TensorType.INT16),
+        "op 0 CONV_2D: tensor 0 'input_1_int8' is INT16; only int8 activations",
+    ),
+    "asymmetric weights": (
+        lambda m, g: setattr(g.tensors[g.operators[0].inputs[1]].quantization, "zeroPoint", np.full(16, 3, np.int64)),
+        "per-channel asymmetric (zero point != 0)",
+    ),
+    "float layer": (
+        lambda m, g: [
+            setattr(g.tensors[i], "type", schema.TensorType.FLOAT32)
+            for i in (g.operators[0].inputs[0], g.operators[0].outputs[0])
+        ],
+        "op 0 CONV_2D: tensor 0 'input_1_int8' is FLOAT32; only int8 activations",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(EDITS))
@@ -238,10 +252,18 @@ def test_edit_roundtrip_is_faithful(tmp_path, capsys):
     "make, args, message",
     [
         (lambda d: d / "missing.tflite", [], "no such file"),
-        (lambda d: (d / "notes.tflite").write_text("hello, not a model\n") and d / "notes.tflite", [],
-         "not a TFLite model"),
-        (lambda d: (d / "cut.tflite").write_bytes(MODELS["image_classification"].read_bytes()[:3000])
-         and d / "cut.tflite", [], "truncated or corrupt TFLite flatbuffer"),
+        (
+            lambda d: (d / "notes.tflite").write_text("hello, not a model\n") and d / "notes.tflite",
+            [],
+            "not a TFLite model",
+        ),
+        (
+            lambda d: (
+                (d / "cut.tflite").write_bytes(MODELS["image_classification"].read_bytes()[:3000]) and d / "cut.tflite"
+            ),
+            [],
+            "truncated or corrupt TFLite flatbuffer",
+        ),
         (None, ["--input", "{d}/x_f32.npy"], "input must have dtype int8"),
         (None, ["--input", "{d}/x_shape.npy"], "input must have shape [1, 32, 32, 3]"),
         (None, ["--input", "{d}/absent.npy"], "absent.npy: no such file"),
@@ -249,7 +271,7 @@ def test_edit_roundtrip_is_faithful(tmp_path, capsys):
         (None, ["--seed", "-3"], "--seed must be >= 0, got -3"),
         (None, ["--input", "{d}/garbage.npy"], "not a readable .npy file"),
     ],
-)  # fmt: skip
+)
 def test_bad_model_or_input_is_one_line_exit_2(make, args, message, tmp_path, capsys):
     np.save(tmp_path / "x_f32.npy", np.zeros((1, 32, 32, 3), np.float32))
     np.save(tmp_path / "x_shape.npy", np.zeros((1, 32, 32, 4), np.int8))

@@ -126,12 +126,21 @@ def ref_conv(inp, weights, stride, dilation, padding, bias, zp, depthwise=False)
     return out
 
 
-conv_cases = st.fixed_dictionaries({
-    "h": st.integers(1, 9), "w": st.integers(1, 9), "cin": st.integers(1, 4), "cout": st.integers(1, 4),
-    "kh": st.integers(1, 5), "kw": st.integers(1, 5), "stride": st.tuples(st.integers(1, 4), st.integers(1, 4)),
-    "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)), "padding": st.sampled_from(["same", "valid"]),
-    "zp": st.integers(-128, 127), "seed": st.integers(0, 2**32 - 1),
-})  # fmt: skip
+conv_cases = st.fixed_dictionaries(
+    {
+        "h": st.integers(1, 9),
+        "w": st.integers(1, 9),
+        "cin": st.integers(1, 4),
+        "cout": st.integers(1, 4),
+        "kh": st.integers(1, 5),
+        "kw": st.integers(1, 5),
+        "stride": st.tuples(st.integers(1, 4), st.integers(1, 4)),
+        "dilation": st.tuples(st.integers(1, 2), st.integers(1, 2)),
+        "padding": st.sampled_from(["same", "valid"]),
+        "zp": st.integers(-128, 127),
+        "seed": st.integers(0, 2**32 - 1),
+    }
+)
 
 
 def _conv_case(case, depthwise=False):
@@ -177,10 +186,19 @@ def test_depthwise_conv2d_matches_loops_and_its_lowering(case, rounding):
     # requantized: per channel, as requantize of the reference accumulators
     rng = np.random.default_rng(case["seed"])
     m, s = rng.integers(2**30, 2**31, c), rng.integers(-12, 2, c)
-    got = kpu.depthwise_conv2d(inp, weights, bias=bias, input_zp=case["zp"], multiplier=m, shift=s, output_zp=3,
-                               rounding=rounding, **geometry)  # fmt: skip
-    expect = [[[min(max(ref_single(int(v), int(m[k]), int(s[k])) + 3, -128), 127) if rounding == "single"
-                else None for k, v in enumerate(px)] for px in row] for row in want]  # fmt: skip
+    got = kpu.depthwise_conv2d(
+        inp, weights, bias=bias, input_zp=case["zp"], multiplier=m, shift=s, output_zp=3, rounding=rounding, **geometry
+    )
+    expect = [
+        [
+            [
+                min(max(ref_single(int(v), int(m[k]), int(s[k])) + 3, -128), 127) if rounding == "single" else None
+                for k, v in enumerate(px)
+            ]
+            for px in row
+        ]
+        for row in want
+    ]
     if rounding == "single":
         np.testing.assert_array_equal(got, np.array(expect, dtype=np.int64).reshape(got.shape))
     else:
@@ -199,8 +217,10 @@ def test_fully_connected_matches_loops(batch, k, n, zp, seed):
     x = rng.integers(-128, 128, (batch, k)).astype(np.int8)
     w = rng.integers(-128, 128, (n, k)).astype(np.int8)
     bias = rng.integers(-5000, 5000, n).astype(np.int32)
-    want = [[int(bias[j]) + sum((int(x[b, i]) - zp) * int(w[j, i]) for i in range(k)) for j in range(n)]
-            for b in range(batch)]  # fmt: skip
+    want = [
+        [int(bias[j]) + sum((int(x[b, i]) - zp) * int(w[j, i]) for i in range(k)) for j in range(n)]
+        for b in range(batch)
+    ]
     np.testing.assert_array_equal(kpu.fully_connected(x, w, bias=bias, input_zp=zp), want)
 
 
@@ -223,8 +243,15 @@ add_scales = st.floats(1e-3, 1.0).map(lambda f: float(np.float32(f)))
 
 
 @medium
-@given(add_scales, add_scales, add_scales, st.integers(-128, 127), st.integers(-128, 127), st.integers(-128, 127),
-       st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    add_scales,
+    add_scales,
+    add_scales,
+    st.integers(-128, 127),
+    st.integers(-128, 127),
+    st.integers(-128, 127),
+    st.integers(0, 2**32 - 1),
+)
 def test_add_matches_python_ints_and_the_real_sum(s1, s2, so, z1, z2, zo, seed):
     if max(s1, s2) / so > 2**10:  # TFLite needs the output multiplier < 1
         return
@@ -240,8 +267,16 @@ def test_add_matches_python_ints_and_the_real_sum(s1, s2, so, z1, z2, zo, seed):
 
 
 @medium
-@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 3), st.integers(1, 4), st.integers(1, 4),
-       st.integers(1, 3), st.sampled_from(["same", "valid"]), st.integers(0, 2**32 - 1))  # fmt: skip
+@given(
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.integers(1, 3),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    st.sampled_from(["same", "valid"]),
+    st.integers(0, 2**32 - 1),
+)
 def test_average_pool_matches_loops_with_half_away_rounding(h, w, c, fh, fw, stride, padding, seed):
     h, w = (max(h, fh), max(w, fw)) if padding == "valid" else (h, w)
     x = np.random.default_rng(seed).integers(-128, 128, (h, w, c)).astype(np.int8)
@@ -250,8 +285,12 @@ def test_average_pool_matches_loops_with_half_away_rounding(h, w, c, fh, fw, str
     pt = max((oh - 1) * stride + fh - h, 0) // 2 if padding == "same" else 0
     pl = max((ow - 1) * stride + fw - w, 0) // 2 if padding == "same" else 0
     for oy, ox, ch in itertools.product(range(oh), range(ow), range(c)):
-        cells = [int(x[y, xx, ch]) for y in range(oy * stride - pt, oy * stride - pt + fh)
-                 for xx in range(ox * stride - pl, ox * stride - pl + fw) if 0 <= y < h and 0 <= xx < w]  # fmt: skip
+        cells = [
+            int(x[y, xx, ch])
+            for y in range(oy * stride - pt, oy * stride - pt + fh)
+            for xx in range(ox * stride - pl, ox * stride - pl + fw)
+            if 0 <= y < h and 0 <= xx < w
+        ]
         assert got[oy, ox, ch] == half_away(Fraction(sum(cells), len(cells)))
 
 
@@ -270,8 +309,11 @@ def test_quantize_rounds_half_away_and_dequantize_is_exact(x, scale, zp):
 
 
 @fast
-@given(st.lists(st.integers(-128, 127), min_size=1, max_size=16), st.floats(1e-3, 0.5).map(lambda f: float(np.float32(f))),
-       st.sampled_from([1.0, 0.5, 2.0]))  # fmt: skip
+@given(
+    st.lists(st.integers(-128, 127), min_size=1, max_size=16),
+    st.floats(1e-3, 0.5).map(lambda f: float(np.float32(f))),
+    st.sampled_from([1.0, 0.5, 2.0]),
+)
 def test_softmax_is_within_one_step_of_float(values, scale, beta):
     x = np.array([values], dtype=np.int8)
     got = kpu.softmax(x, beta=beta, input_scale=scale).astype(np.int64)

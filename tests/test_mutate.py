@@ -58,9 +58,14 @@ def test_operators_change_what_they_say(sha256_mutants):
 
 @pytest.mark.parametrize(
     "size, base, digits, expected",
-    [("6", "'d", "63", ["6'd62"]), ("2", "'b", "00", ["2'b1"]), ("32", "'h", "ffff_ffff", ["32'hfffffffe"]),
-     ("", "'h", "a", ["'h9", "'hb"]), ("4", "'b", "1x0", [])],
-)  # fmt: skip
+    [
+        ("6", "'d", "63", ["6'd62"]),
+        ("2", "'b", "00", ["2'b1"]),
+        ("32", "'h", "ffff_ffff", ["32'hfffffffe"]),
+        ("", "'h", "a", ["'h9", "'hb"]),
+        ("4", "'b", "1x0", []),
+    ],
+)
 def test_constant_plus_minus_one_keeps_size_and_base(size, base, digits, expected):
     assert mutate._const_replacements(size, base, digits) == expected
 

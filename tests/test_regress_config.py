@@ -210,11 +210,13 @@ def test_coverage_and_other_simulators_only_when_the_build_supports_them(tmp_pat
     "message, bucket",
     [
         ("simulation hung: killed after 900 s wall-clock\nlog tail", "simulation hung: killed after <n> s wall-clock"),
-        ("mismatch at 0x1f: expected e3b0c442 got 3f4fc9b1 in /work/x/results/a.log",
-         "mismatch at <hex>: expected <hex> got <hex> in <path>"),
+        (
+            "mismatch at 0x1f: expected e3b0c442 got 3f4fc9b1 in /work/x/results/a.log",
+            "mismatch at <hex>: expected <hex> got <hex> in <path>",
+        ),
         ("", "(no message)"),
     ],
-)  # fmt: skip
+)
 def test_signature_strips_numbers_hex_and_paths(message, bucket):
     assert regress.signature(message) == bucket
 
@@ -247,19 +249,44 @@ def fake_results(out, statuses, coverage=None, previous=None, wall=12.0):
     specs = [
         regress.RunSpec(f"sha256.default.T{i}.{i}", "sha256", "default", {}, f"T{i}", i) for i in range(len(statuses))
     ]
-    (out / "plan.json").write_text(json.dumps({"regression": "fake", "file": "fake.yaml", "seed": 9,
-                                               "created": "now", "runs": [s.__dict__ for s in specs]}))  # fmt: skip
+    (out / "plan.json").write_text(
+        json.dumps(
+            {
+                "regression": "fake",
+                "file": "fake.yaml",
+                "seed": 9,
+                "created": "now",
+                "runs": [s.__dict__ for s in specs],
+            }
+        )
+    )
     store = regress.ResultStore(out)
     for spec, status in zip(specs, statuses, strict=True):
         if status is None:
             continue  # no result yet
         message = "" if status == "pass" else f"mismatch at {spec.seed}"
-        store.append({"id": spec.id, "key": spec.key, "block": "sha256", "variant": "default", "parameters": {},
-                      "test": spec.test, "seed": spec.seed, "config": spec.config, "status": status,
-                      "message": message, "signature": regress.signature(message) if message else None,
-                      "log": f"runs/{spec.id}/sim.log", "waves": None, "wall_s": 1.5 + spec.seed,
-                      "sim_time_ns": 100.0, "reproduce": f"make sha256 TEST={spec.test} SEED={spec.seed}",
-                      "functional_coverage": (coverage or {}).get(spec.seed), "flaky": False})  # fmt: skip
+        store.append(
+            {
+                "id": spec.id,
+                "key": spec.key,
+                "block": "sha256",
+                "variant": "default",
+                "parameters": {},
+                "test": spec.test,
+                "seed": spec.seed,
+                "config": spec.config,
+                "status": status,
+                "message": message,
+                "signature": regress.signature(message) if message else None,
+                "log": f"runs/{spec.id}/sim.log",
+                "waves": None,
+                "wall_s": 1.5 + spec.seed,
+                "sim_time_ns": 100.0,
+                "reproduce": f"make sha256 TEST={spec.test} SEED={spec.seed}",
+                "functional_coverage": (coverage or {}).get(spec.seed),
+                "flaky": False,
+            }
+        )
     (out / "sessions.jsonl").write_text(
         json.dumps(
             {

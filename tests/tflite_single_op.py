@@ -9,8 +9,11 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-TYPES = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int32): schema.TensorType.INT32,
-         np.dtype(np.float32): schema.TensorType.FLOAT32}  # fmt: skip
+TYPES = {
+    np.dtype(np.int8): schema.TensorType.INT8,
+    np.dtype(np.int32): schema.TensorType.INT32,
+    np.dtype(np.float32): schema.TensorType.FLOAT32,
+}
 
 
 class Builder:

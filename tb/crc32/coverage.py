@@ -10,4 +10,4 @@ from asicdv.coverage import CoverPoint
 )
 @CoverPoint("crc32.message.last_word_bytes", xf=lambda m: (len(m) - 1) % 4 + 1 if m else None, bins=[1, 2, 3, 4])
 def sample_message(message: bytes) -> None:
-    pass  # fmt: skip
+    pass

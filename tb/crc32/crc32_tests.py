@@ -33,8 +33,13 @@ class RandomMessagesTest(Crc32BaseTest):
         await self.send(MessageItem("prop", message))
 
     async def stimulus(self):
-        await self.check_property(MESSAGES, self.one, examples=self.examples, describe=lambda m: m.hex() or "(empty)",
-                                  label=lambda m: "partial last word" if len(m) % 4 else "whole words")  # fmt: skip
+        await self.check_property(
+            MESSAGES,
+            self.one,
+            examples=self.examples,
+            describe=lambda m: m.hex() or "(empty)",
+            label=lambda m: "partial last word" if len(m) % 4 else "whole words",
+        )
 
 
 @pyuvm.test()

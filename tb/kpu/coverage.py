@@ -36,7 +36,10 @@ def sample_tile(mixed: bool) -> None:
     """A depthwise tile whose columns run on into the next pixel block (C not a multiple of COLS)."""
 
 
-@CoverPoint("kpu.operand.extremes", xf=lambda operand, value: (operand, value),
-            bins=[(o, v) for o in ("a", "b") for v in (-128, 127, 0)])  # fmt: skip
+@CoverPoint(
+    "kpu.operand.extremes",
+    xf=lambda operand, value: (operand, value),
+    bins=[(o, v) for o in ("a", "b") for v in (-128, 127, 0)],
+)
 def sample_operand(operand: str, value: int) -> None:
     pass

@@ -97,14 +97,30 @@ class Layer:
         if self.reference is not None:
             return np.asarray(self.reference, dtype=np.int64).reshape(-1, self.b.shape[1])
         if not self.depthwise:
-            out = model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp, multiplier=self.multiplier,
-                             shift=self.shift, output_zp=self.output_zp, act_min=self.act_min, act_max=self.act_max,
-                             rounding=self.rounding)  # fmt: skip
+            out = model.gemm(
+                self.a,
+                self.b,
+                bias=self.bias,
+                input_zp=self.input_zp,
+                multiplier=self.multiplier,
+                shift=self.shift,
+                output_zp=self.output_zp,
+                act_min=self.act_min,
+                act_max=self.act_max,
+                rounding=self.rounding,
+            )
         elif self.raw:
             out = self.accumulators().astype(np.int32)
         else:
-            out = model.requantize(self.accumulators(), self.multiplier, self.shift, output_zp=self.output_zp,
-                                   act_min=self.act_min, act_max=self.act_max, rounding=self.rounding)  # fmt: skip
+            out = model.requantize(
+                self.accumulators(),
+                self.multiplier,
+                self.shift,
+                output_zp=self.output_zp,
+                act_min=self.act_min,
+                act_max=self.act_max,
+                rounding=self.rounding,
+            )
         return model.maxpool_rows(out) if self.pool else out
 
     def accumulators(self) -> np.ndarray:
@@ -129,8 +145,11 @@ Tile = tuple  # per column c: the (m0, n) it computes (result rows m0/group + r 
 
 def gemm_tiles(m: int, n: int, rows: int, cols: int) -> list[Tile]:
     """ROWS x COLS output tiles, row block by row block; columns past N idle."""
-    return [tuple((m0, n0 + c) if n0 + c < n else None for c in range(cols))
-            for m0 in range(0, m, rows) for n0 in range(0, n, cols)]  # fmt: skip
+    return [
+        tuple((m0, n0 + c) if n0 + c < n else None for c in range(cols))
+        for m0 in range(0, m, rows)
+        for n0 in range(0, n, cols)
+    ]
 
 
 def depthwise_tiles(m: int, n: int, rows: int, cols: int) -> list[Tile]:
@@ -186,8 +205,15 @@ class KpuBfm(Bfm):
         for index, tile in enumerate(tiles):
             for r in range(out_rows):
                 lanes = [c for c, unit in enumerate(tile) if unit is not None and unit[0] // layer.group + r < m]
-                out.append(ResultRow(lanes, [tile[c][0] // layer.group + r for c in lanes], [tile[c][1] for c in lanes],
-                                     int(r == out_rows - 1), index == len(tiles) - 1 and r == out_rows - 1))  # fmt: skip
+                out.append(
+                    ResultRow(
+                        lanes,
+                        [tile[c][0] // layer.group + r for c in lanes],
+                        [tile[c][1] for c in lanes],
+                        int(r == out_rows - 1),
+                        index == len(tiles) - 1 and r == out_rows - 1,
+                    )
+                )
         return out
 
     def cycle_budget(self, layer: Layer) -> int:
@@ -233,11 +259,15 @@ class KpuBfm(Bfm):
             "bias": pack(per_column(layer.bias), 32),
             "mult": pack(per_column(layer.multiplier), 32),
             "shift": pack(per_column(layer.shift), 6),
-            "in_zp": layer.input_zp & 0xFF, "out_zp": layer.output_zp & 0xFF,
-            "act_min": layer.act_min & 0xFF, "act_max": layer.act_max & 0xFF, "raw": int(layer.raw),
-            "pool": int(layer.pool), "depthwise": int(layer.depthwise),
+            "in_zp": layer.input_zp & 0xFF,
+            "out_zp": layer.output_zp & 0xFF,
+            "act_min": layer.act_min & 0xFF,
+            "act_max": layer.act_max & 0xFF,
+            "raw": int(layer.raw),
+            "pool": int(layer.pool),
+            "depthwise": int(layer.depthwise),
             "round_single": int(layer.rounding == "single"),
-        }  # fmt: skip
+        }
         a_bytes, b_bytes = a_tile.tobytes(), b_tile.tobytes()
         for kk in range(k):
             beat = {
@@ -357,9 +387,18 @@ class KpuScoreboard(BfmComponent):
             for extreme in (-128, 127, 0):
                 if (values == extreme).any():
                     coverage.sample_operand(name, extreme)
-        features = {"k": k, "pool": layer.pool, "partial_m": m % self.bfm.rows != 0, "partial_n": n % self.bfm.cols != 0,
-                    "input_zp": layer.input_zp, "output_zp": None, "saturate_high": False, "saturate_low": False,
-                    "kind": "depthwise" if layer.depthwise else "gemm", "rounding": None}  # fmt: skip
+        features = {
+            "k": k,
+            "pool": layer.pool,
+            "partial_m": m % self.bfm.rows != 0,
+            "partial_n": n % self.bfm.cols != 0,
+            "input_zp": layer.input_zp,
+            "output_zp": None,
+            "saturate_high": False,
+            "saturate_low": False,
+            "kind": "depthwise" if layer.depthwise else "gemm",
+            "rounding": None,
+        }
         if layer.raw:
             features["mode"] = "raw"
         else:
@@ -371,8 +410,12 @@ class KpuScoreboard(BfmComponent):
                 features["mode"] = "relu" if layer.act_max == 127 else "relu6"
             else:
                 features["mode"] = "clamp"
-            scaled = model.multiply_by_quantized_multiplier(layer.accumulators(), layer.multiplier, layer.shift,
-                                                            layer.rounding) + layer.output_zp  # fmt: skip
+            scaled = (
+                model.multiply_by_quantized_multiplier(
+                    layer.accumulators(), layer.multiplier, layer.shift, layer.rounding
+                )
+                + layer.output_zp
+            )
             features["saturate_high"] = bool((scaled > layer.act_max).any())
             features["saturate_low"] = bool((scaled < layer.act_min).any())
         coverage.sample_layer(features)

@@ -25,8 +25,10 @@ def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = Non
     return {
         "multiplier": rng.integers(2**30, 2**31, n).astype(np.int32),
         "shift": np.where(rng.random(n) < 0.5, rng.integers(-3, 1, n), rng.integers(-12, 2, n)).astype(np.int32),
-        "output_zp": zp, "act_min": lo, "act_max": hi,
-    }  # fmt: skip
+        "output_zp": zp,
+        "act_min": lo,
+        "act_max": hi,
+    }
 
 
 @st.composite
@@ -37,14 +39,22 @@ def requant_params(draw, n: int) -> dict:
     output_zp = draw(INT8)
     act = draw(st.sampled_from(["none", "relu", "relu6", "range"]))
     act_min, act_max = {
-        "none": (-128, 127), "relu": (output_zp, 127), "relu6": (output_zp, min(127, output_zp + 40)),
+        "none": (-128, 127),
+        "relu": (output_zp, 127),
+        "relu6": (output_zp, min(127, output_zp + 40)),
         "range": tuple(sorted(draw(st.lists(INT8, min_size=2, max_size=2)))),
-    }[act]  # fmt: skip
+    }[act]
     multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
     # Small right shifts make exact rounding ties common (round half away from zero).
     shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
-    return {"multiplier": multiplier, "shift": shift, "output_zp": output_zp, "act_min": act_min, "act_max": act_max,
-            "rounding": draw(st.sampled_from(model.ROUNDINGS))}  # fmt: skip
+    return {
+        "multiplier": multiplier,
+        "shift": shift,
+        "output_zp": output_zp,
+        "act_min": act_min,
+        "act_max": act_max,
+        "rounding": draw(st.sampled_from(model.ROUNDINGS)),
+    }
 
 
 def pooled_m(m: int, pool: bool) -> int:
@@ -78,7 +88,7 @@ def large_layers(draw, max_mn: int = 64, max_k: int = 1024) -> Layer:
         "full": lambda shape: rng.integers(-128, 128, shape),
         "small": lambda shape: rng.integers(-4, 5, shape),
         "extremes": lambda shape: rng.choice([-128, 127, 0], shape),
-    }[style]  # fmt: skip
+    }[style]
     a, b = pick((m, k)).astype(np.int8), pick((k, n)).astype(np.int8)
     bias = rng.integers(-(2**20), 2**20, n).astype(np.int32)
     return Layer(a, b, bias, draw(INT8), **draw(requant_params(n)), pool=pool)
@@ -123,10 +133,13 @@ def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
     else:
         mode = "clamp"
     return {
-        "M tile": "partial" if m % rows else "full", "N tile": "partial" if n % cols else "full",
-        "K": "1" if k == 1 else ">=256" if k >= 256 else "2..255", "mode": mode, "pool": str(layer.pool),
+        "M tile": "partial" if m % rows else "full",
+        "N tile": "partial" if n % cols else "full",
+        "K": "1" if k == 1 else ">=256" if k >= 256 else "2..255",
+        "mode": mode,
+        "pool": str(layer.pool),
         "kind": "depthwise" if layer.depthwise else "gemm",
-    }  # fmt: skip
+    }
 
 
 @pyuvm.test(**SIM_LIMIT)
@@ -144,8 +157,13 @@ class RandomGemmTest(KpuBaseTest):
         return layers() if self.bfm.rows % 4 == 0 else layers().filter(lambda layer: not layer.pool)
 
     async def stimulus(self):
-        await self.check_property(self.strategy(), self.one_layer, examples=self.examples, describe=describe_layer,
-                                  label=lambda layer: layer_class(layer, self.bfm.rows, self.bfm.cols))  # fmt: skip
+        await self.check_property(
+            self.strategy(),
+            self.one_layer,
+            examples=self.examples,
+            describe=describe_layer,
+            label=lambda layer: layer_class(layer, self.bfm.rows, self.bfm.cols),
+        )
 
 
 @pyuvm.test(**SIM_LIMIT)
@@ -213,8 +231,16 @@ class RequantCornersTest(KpuBaseTest):
             ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29]),
         ):
             n = len(corners)
-            out.append(Layer(np.zeros((3, 2), np.int8), np.zeros((2, n), np.int8), corners.astype(np.int32), 0,
-                             np.array(multipliers, np.int32), np.array(shifts, np.int32)))  # fmt: skip
+            out.append(
+                Layer(
+                    np.zeros((3, 2), np.int8),
+                    np.zeros((2, n), np.int8),
+                    corners.astype(np.int32),
+                    0,
+                    np.array(multipliers, np.int32),
+                    np.array(shifts, np.int32),
+                )
+            )
         return out
 
 
@@ -229,8 +255,16 @@ class RoundingTiesTest(KpuBaseTest):
             a = self.np_rng.integers(-6, 7, (16, 8)).astype(np.int8)
             b = self.np_rng.integers(-6, 7, (8, 16)).astype(np.int8)
             n = b.shape[1]
-            out.append(Layer(a, b, self.np_rng.integers(-40, 40, n).astype(np.int32), 0,
-                             np.full(n, 2**30, np.int32), np.full(n, -right_shift, np.int32)))  # fmt: skip
+            out.append(
+                Layer(
+                    a,
+                    b,
+                    self.np_rng.integers(-40, 40, n).astype(np.int32),
+                    0,
+                    np.full(n, 2**30, np.int32),
+                    np.full(n, -right_shift, np.int32),
+                )
+            )
         return out
 
 
@@ -251,8 +285,9 @@ class Conv2dTest(KpuBaseTest):
                     requant = random_requant(self.np_rng, cout)
                     a, b, _ = model.lower_conv2d(image, weights, stride=stride, padding=padding, input_zp=zp)
                     # The scoreboard compares every row with the direct convolution (not the GEMM).
-                    reference = model.conv2d(image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp,
-                                             **requant)  # fmt: skip
+                    reference = model.conv2d(
+                        image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, **requant
+                    )
                     await self.run_layers(Layer(a, b, bias, zp, **requant, reference=reference))
 
 
@@ -284,8 +319,9 @@ class Conv2dPoolTest(KpuBaseTest):
         requant = {} if raw else random_requant(self.np_rng, cout)
         a, b, _ = model.lower_conv2d(image, weights, stride=stride, padding=padding, input_zp=zp, pool=True)
         # The scoreboard compares every pooled row with the direct convolution + max-pool.
-        reference = model.conv2d(image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, pool=True,
-                                 **requant)  # fmt: skip
+        reference = model.conv2d(
+            image, weights, stride=stride, padding=padding, bias=bias, input_zp=zp, pool=True, **requant
+        )
         await self.run_layers(Layer(a, b, bias, zp, **requant, pool=True, reference=reference))
 
     async def mixed_gemms(self) -> None:
@@ -304,8 +340,11 @@ class Conv2dPoolTest(KpuBaseTest):
             b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
             bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
             requant = random_requant(self.np_rng, n) if index % 4 else {}
-            items.append(LayerItem(f"mixed{index}", Layer(a, b, bias, int(self.np_rng.integers(-128, 128)),
-                                                          **requant, pool=pool)))  # fmt: skip
+            items.append(
+                LayerItem(
+                    f"mixed{index}", Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **requant, pool=pool)
+                )
+            )
         await self.queue_layers(*items)
 
 
@@ -329,15 +368,21 @@ class ResetMidTileTest(KpuBaseTest):
     """Reset while tiles are in flight, then an exact GEMM and no stale row."""
 
     async def stimulus(self):
-        stale = Layer(self.np_rng.integers(-128, 128, (16, 64)).astype(np.int8),
-                      self.np_rng.integers(-128, 128, (64, 16)).astype(np.int8))  # fmt: skip
+        stale = Layer(
+            self.np_rng.integers(-128, 128, (16, 64)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (64, 16)).astype(np.int8),
+        )
         self.env.scoreboard.predict(LayerItem("stale", stale))  # rows before the reset are checked too
         self.bfm.send_layer_nowait(stale)
         await Timer(clocking.PERIOD_NS * self.rng.randint(5, 200), "ns")
         await self.bfm.reset()
-        fresh = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
-                      self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
-                      **random_requant(self.np_rng, 12))  # fmt: skip
+        fresh = Layer(
+            self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8),
+            None,
+            3,
+            **random_requant(self.np_rng, 12),
+        )
         await self.run_layers(fresh)
 
 
@@ -347,8 +392,10 @@ class UtilizationTest(KpuBaseTest):
 
     async def stimulus(self):
         rows, cols = self.bfm.rows, self.bfm.cols
-        layer = Layer(self.np_rng.integers(-128, 128, (2 * rows, 256)).astype(np.int8),
-                      self.np_rng.integers(-128, 128, (256, 2 * cols)).astype(np.int8))  # fmt: skip
+        layer = Layer(
+            self.np_rng.integers(-128, 128, (2 * rows, 256)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (256, 2 * cols)).astype(np.int8),
+        )
         (item,) = await self.run_layers(layer)
         cycles = item.cycles
         utilization = layer.a.size * layer.b.shape[1] / (rows * cols * cycles)
@@ -363,8 +410,9 @@ class LargeGemmTest(KpuBaseTest):
     def layers(self):
         a = self.np_rng.integers(-128, 128, (64, 1024)).astype(np.int8)
         b = self.np_rng.integers(-128, 128, (1024, 64)).astype(np.int8)
-        return [Layer(a, b, self.np_rng.integers(-9999, 9999, 64).astype(np.int32), -7,
-                      **random_requant(self.np_rng, 64))]  # fmt: skip
+        return [
+            Layer(a, b, self.np_rng.integers(-9999, 9999, 64).astype(np.int32), -7, **random_requant(self.np_rng, 64))
+        ]
 
 
 def depthwise_case(
@@ -418,10 +466,18 @@ class DepthwiseTest(KpuBaseTest):
                     pool = index % 3 == 0 and min(oh, ow) >= 2 and self.bfm.rows % 4 == 0
                     dilation = 2 if index % 5 == 4 and padding == "same" else 1
                     raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 2]
-                    layer = depthwise_case(self.np_rng, h, w, c, kernel, stride, padding, raw, rounding, pool,
-                                           dilation)  # fmt: skip
-                    self.logger.info("depthwise %dx%d stride %d dilation %d %s, %dx%dx%d: %s", *kernel, stride,
-                                     dilation, padding, h, w, c, layer.describe())  # fmt: skip
+                    layer = depthwise_case(self.np_rng, h, w, c, kernel, stride, padding, raw, rounding, pool, dilation)
+                    self.logger.info(
+                        "depthwise %dx%d stride %d dilation %d %s, %dx%dx%d: %s",
+                        *kernel,
+                        stride,
+                        dilation,
+                        padding,
+                        h,
+                        w,
+                        c,
+                        layer.describe(),
+                    )
                     await self.run_layers(layer)
                     index += 1
 
@@ -464,8 +520,16 @@ class DepthwiseUtilizationTest(KpuBaseTest):
             (item,) = await self.run_layers(layer)
             macs = layer.a.size  # M pixels x 9 taps x C channels
             utilization = macs / (rows * cols * item.cycles)
-            self.logger.info("depthwise 3x3 %dx%dx%d stride %d: %d MACs in %d cycles, utilization %.1f%%",
-                             h, w, c, stride, macs, item.cycles, 100 * utilization)  # fmt: skip
+            self.logger.info(
+                "depthwise 3x3 %dx%dx%d stride %d: %d MACs in %d cycles, utilization %.1f%%",
+                h,
+                w,
+                c,
+                stride,
+                macs,
+                item.cycles,
+                100 * utilization,
+            )
             assert utilization >= 0.80, f"depthwise {h}x{w}x{c} stride {stride}: utilization {utilization:.1%} < 80%"
 
 
@@ -483,25 +547,51 @@ class SingleRoundingTest(KpuBaseTest):
             n = b.shape[1]
             bias = self.np_rng.integers(-40, 40, n).astype(np.int32)
             for rounding in model.ROUNDINGS:
-                out.append(Layer(a, b, bias, 0, np.full(n, 2**30, np.int32), np.full(n, -right_shift, np.int32),
-                                 rounding=rounding))  # fmt: skip
+                out.append(
+                    Layer(
+                        a,
+                        b,
+                        bias,
+                        0,
+                        np.full(n, 2**30, np.int32),
+                        np.full(n, -right_shift, np.int32),
+                        rounding=rounding,
+                    )
+                )
         pairs = [(out[i].model(), out[i + 1].model()) for i in range(0, len(out), 2)]
         assert any(not np.array_equal(double, single) for double, single in pairs), "no tie tells the roundings apart"
         # Zero operands make acc == bias: the int32 corners reach the requantizer directly, up to
         # results far outside int32 (shift 30) that must saturate.
         corners = np.array([-(2**31), 2**31 - 1, -1, 1, 0, 12345, -(2**30), 2**30], dtype=np.int32)
-        for multipliers, shifts in (([-(2**31)] * 8, [0] * 8), ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29]),
-                                    ([2**31 - 1, -(2**31)] * 4, [30] * 8)):  # fmt: skip
-            out.append(Layer(np.zeros((3, 2), np.int8), np.zeros((2, 8), np.int8), corners, 0,
-                             np.array(multipliers, np.int32), np.array(shifts, np.int32), rounding="single"))  # fmt: skip
+        for multipliers, shifts in (
+            ([-(2**31)] * 8, [0] * 8),
+            ([2**31 - 1, 2**30] * 4, [30, 1, -31, -1, 0, 15, -15, 29]),
+            ([2**31 - 1, -(2**31)] * 4, [30] * 8),
+        ):
+            out.append(
+                Layer(
+                    np.zeros((3, 2), np.int8),
+                    np.zeros((2, 8), np.int8),
+                    corners,
+                    0,
+                    np.array(multipliers, np.int32),
+                    np.array(shifts, np.int32),
+                    rounding="single",
+                )
+            )
         for _ in range(4):
             m, n, k = (int(x) for x in self.np_rng.integers(1, 24, 3))
             params = {**random_requant(self.np_rng, n), "rounding": "single"}
             params["shift"] = self.np_rng.integers(-31, 31, n).astype(np.int32)
-            out.append(Layer(self.np_rng.integers(-128, 128, (m, k)).astype(np.int8),
-                             self.np_rng.integers(-128, 128, (k, n)).astype(np.int8),
-                             self.np_rng.integers(-(2**31), 2**31, n).astype(np.int32),
-                             int(self.np_rng.integers(-128, 128)), **params))  # fmt: skip
+            out.append(
+                Layer(
+                    self.np_rng.integers(-128, 128, (m, k)).astype(np.int8),
+                    self.np_rng.integers(-128, 128, (k, n)).astype(np.int8),
+                    self.np_rng.integers(-(2**31), 2**31, n).astype(np.int32),
+                    int(self.np_rng.integers(-128, 128)),
+                    **params,
+                )
+            )
         return out
 
 
@@ -523,8 +613,11 @@ class MixedModesTest(KpuBaseTest):
             a = self.np_rng.integers(*values, (m, k, n) if depthwise else (m, k)).astype(np.int8)
             b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
             bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
-            requant = {} if index % 5 == 0 else {**random_requant(self.np_rng, n),
-                                                  "rounding": model.ROUNDINGS[(index // 2) % 2]}  # fmt: skip
+            requant = (
+                {}
+                if index % 5 == 0
+                else {**random_requant(self.np_rng, n), "rounding": model.ROUNDINGS[(index // 2) % 2]}
+            )
             layer = Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **requant, pool=pool)
             items.append(LayerItem(f"mixed{index}", layer))
         await self.queue_layers(*items)
@@ -536,19 +629,31 @@ class DepthwiseResetMidTileTest(KpuBaseTest):
     depthwise layer, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
 
     async def stimulus(self):
-        stale = Layer(self.np_rng.integers(-128, 128, (40, 9, 12)).astype(np.int8),
-                      self.np_rng.integers(-128, 128, (9, 12)).astype(np.int8), None, -5,
-                      **{**random_requant(self.np_rng, 12), "rounding": "single"})  # fmt: skip
+        stale = Layer(
+            self.np_rng.integers(-128, 128, (40, 9, 12)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (9, 12)).astype(np.int8),
+            None,
+            -5,
+            **{**random_requant(self.np_rng, 12), "rounding": "single"},
+        )
         self.env.scoreboard.predict(LayerItem("stale", stale))  # rows before the reset are checked too
         self.bfm.send_layer_nowait(stale)
         await Timer(clocking.PERIOD_NS * self.rng.randint(5, 60), "ns")
         await self.bfm.reset()
-        gemm = Layer(self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
-                     self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8), None, 3,
-                     **random_requant(self.np_rng, 12))  # fmt: skip
-        depthwise = Layer(self.np_rng.integers(-128, 128, (11, 9, 5)).astype(np.int8),
-                          self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8), None, 7,
-                          **random_requant(self.np_rng, 5))  # fmt: skip
+        gemm = Layer(
+            self.np_rng.integers(-128, 128, (10, 20)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (20, 12)).astype(np.int8),
+            None,
+            3,
+            **random_requant(self.np_rng, 12),
+        )
+        depthwise = Layer(
+            self.np_rng.integers(-128, 128, (11, 9, 5)).astype(np.int8),
+            self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8),
+            None,
+            7,
+            **random_requant(self.np_rng, 5),
+        )
         await self.run_layers(gemm, depthwise)
 
 

@@ -30,10 +30,17 @@ def register(commands) -> None:
     source.add_argument("--input", type=Path, metavar="X.npy", help="the network input (the model's dtype and shape)")
     source.add_argument("--seed", type=int, help="random input from this seed (default: a fresh seed, printed)")
     parser.add_argument("--model", action="store_true", help="run the array layers on the golden model, not the RTL")
-    parser.add_argument("--rounding", choices=model.ROUNDINGS, default="double",
-                        help="double: TFLite reference kernels; single: XNNPACK / optimized kernels")  # fmt: skip
-    parser.add_argument("--check", action="store_true",
-                        help="compare every layer's output with the TFLite interpreter; exit 1 on a mismatch")  # fmt: skip
+    parser.add_argument(
+        "--rounding",
+        choices=model.ROUNDINGS,
+        default="double",
+        help="double: TFLite reference kernels; single: XNNPACK / optimized kernels",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="compare every layer's output with the TFLite interpreter; exit 1 on a mismatch",
+    )
     parser.add_argument("--json", action="store_true", help="print a machine-readable result instead of the table")
     parser.set_defaults(handler=run)
 
@@ -48,8 +55,15 @@ def run_on_rtl(net: tflite_net.Network, x: np.ndarray, rounding: str, on_layer) 
         tmp = Path(tmp)
         np.save(tmp / "input.npy", x)
         progress = tmp / "progress"
-        request = {"network": {"model": str(net.path.resolve()), "input": str(tmp / "input.npy"), "rounding": rounding,
-                               "out": str(tmp), "progress": str(progress)}}  # fmt: skip
+        request = {
+            "network": {
+                "model": str(net.path.resolve()),
+                "input": str(tmp / "input.npy"),
+                "rounding": rounding,
+                "out": str(tmp),
+                "progress": str(progress),
+            }
+        }
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             answer = pool.submit(rtl.ask, "kpu", request)
             done = -1
@@ -113,21 +127,31 @@ def load_input(args: argparse.Namespace, net: tflite_net.Network) -> tuple[np.nd
 def compare(got: np.ndarray, want: np.ndarray) -> dict:
     """Bit-exact comparison: the mismatch count and the first mismatching element."""
     if got.shape != want.shape or got.dtype != want.dtype:
-        return {"mismatches": int(want.size), "first": f"shape/dtype {got.dtype}{list(got.shape)} "
-                                                        f"vs {want.dtype}{list(want.shape)}"}  # fmt: skip
+        return {
+            "mismatches": int(want.size),
+            "first": f"shape/dtype {got.dtype}{list(got.shape)} vs {want.dtype}{list(want.shape)}",
+        }
     bad = np.argwhere(got != want)
     if not len(bad):
         return {"mismatches": 0}
     index = tuple(int(i) for i in bad[0])
-    return {"mismatches": len(bad), "first": {"index": list(index), "got": got[index].item(),
-                                                   "want": want[index].item()}}  # fmt: skip
+    return {
+        "mismatches": len(bad),
+        "first": {"index": list(index), "got": got[index].item(), "want": want[index].item()},
+    }
 
 
 def _progress(quiet: bool):
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    transient=True, disable=quiet or not sys.stderr.isatty())  # fmt: skip
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,8 +166,9 @@ def run(args: argparse.Namespace) -> int:
             progress.update(task, advance=1, description=f"{net.path.name}: {layer.index} {layer.op}")
 
         if args.model:  # (every check is in Network(); a failure here is a bug, not a user error)
-            values = net.run(x, tflite_net.ModelExecutor(), rounding=args.rounding,
-                             on_layer=lambda layer, info: advance(layer.index))  # fmt: skip
+            values = net.run(
+                x, tflite_net.ModelExecutor(), rounding=args.rounding, on_layer=lambda layer, info: advance(layer.index)
+            )
             infos = {}
         else:
             values, infos = run_on_rtl(net, x, args.rounding, advance)
@@ -156,11 +181,17 @@ def run(args: argparse.Namespace) -> int:
             record["check"] = compare(values[layer.outputs[0]], reference[layer.outputs[0]])
     output = values[net.outputs[0]]
     result = {
-        "model": str(net.path), "seed": seed, "input": str(args.input) if args.input else None,
-        "rounding": args.rounding, "engine": "model" if args.model else "RTL", "wall_s": round(wall_s, 3),
-        "macs": sum(r["macs"] for r in layers), "cycles": sum(r["cycles"] or 0 for r in layers),
-        "layers": layers, "output": output.tolist(),
-    }  # fmt: skip
+        "model": str(net.path),
+        "seed": seed,
+        "input": str(args.input) if args.input else None,
+        "rounding": args.rounding,
+        "engine": "model" if args.model else "RTL",
+        "wall_s": round(wall_s, 3),
+        "macs": sum(r["macs"] for r in layers),
+        "cycles": sum(r["cycles"] or 0 for r in layers),
+        "layers": layers,
+        "output": output.tolist(),
+    }
     if args.check:
         result["bit_exact"] = all(r["check"]["mismatches"] == 0 for r in layers)
     if args.json:
@@ -176,9 +207,18 @@ def _layer_record(net, layer, info, args) -> dict:
     util = layer.macs / (cycles * info["pes"]) if cycles else None
     requantizes = layer.on_array or layer.op == "ADD"
     rounding = tflite_net.layer_rounding(layer.op, args.rounding) if requantizes else None
-    return {"index": layer.index, "op": layer.op, "rounding": rounding, "input_shape": list(layer.in_shape),
-            "output_shape": list(layer.out_shape), "macs": layer.macs, "on": on, "why": info.get("why"),
-            "cycles": cycles, "utilization": round(util, 4) if util is not None else None}  # fmt: skip
+    return {
+        "index": layer.index,
+        "op": layer.op,
+        "rounding": rounding,
+        "input_shape": list(layer.in_shape),
+        "output_shape": list(layer.out_shape),
+        "macs": layer.macs,
+        "on": on,
+        "why": info.get("why"),
+        "cycles": cycles,
+        "utilization": round(util, 4) if util is not None else None,
+    }
 
 
 def executor_name(args) -> str:
@@ -196,14 +236,32 @@ def _print_table(net, result: dict, args) -> None:
     console = Console(width=None if sys.stdout.isatty() else 200, highlight=False)
     source = f"seed {result['seed']}" if result["seed"] is not None else str(args.input)
     table = Table(title=f"{net.path.name}: {source}, rounding {args.rounding}", title_justify="left")
-    for name in ("#", "op", "input", "output", "MACs", "rounding", "on", "cycles", "MAC util",
-                 *(["check"] if args.check else [])):  # fmt: skip
+    for name in (
+        "#",
+        "op",
+        "input",
+        "output",
+        "MACs",
+        "rounding",
+        "on",
+        "cycles",
+        "MAC util",
+        *(["check"] if args.check else []),
+    ):
         table.add_column(name, justify="right" if name in ("#", "MACs", "cycles", "MAC util") else "left")
     for r in result["layers"]:
         on = r["on"] + (f" ({r['why']})" if r["why"] else "")
-        row = [str(r["index"]), r["op"], _shape(r["input_shape"]), _shape(r["output_shape"]),
-               f"{r['macs']:,}" if r["macs"] else "-", r["rounding"] or "-", on, f"{r['cycles']:,}" if r["cycles"] else "-",
-               f"{100 * r['utilization']:.1f}%" if r["utilization"] is not None else "-"]  # fmt: skip
+        row = [
+            str(r["index"]),
+            r["op"],
+            _shape(r["input_shape"]),
+            _shape(r["output_shape"]),
+            f"{r['macs']:,}" if r["macs"] else "-",
+            r["rounding"] or "-",
+            on,
+            f"{r['cycles']:,}" if r["cycles"] else "-",
+            f"{100 * r['utilization']:.1f}%" if r["utilization"] is not None else "-",
+        ]
         if args.check:
             c = r["check"]
             row.append("bit-exact" if c["mismatches"] == 0 else f"MISMATCH {c['mismatches']}, first {c['first']}")

@@ -23,9 +23,18 @@ async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str, gem
     """One array layer on the RTL, through `gemm(layer)` (default: the BFM's, unchecked; a test passes its
     env's, so every row also goes through the scoreboard)."""
     r = lowered.requant
-    layer = Layer(lowered.a, lowered.b, bias=r["bias"], input_zp=r["input_zp"], output_zp=r["output_zp"],
-                  act_min=r["act_min"], act_max=r["act_max"], multiplier=r["multiplier"].astype(np.int32),
-                  shift=r["shift"].astype(np.int32), rounding=rounding)  # fmt: skip
+    layer = Layer(
+        lowered.a,
+        lowered.b,
+        bias=r["bias"],
+        input_zp=r["input_zp"],
+        output_zp=r["output_zp"],
+        act_min=r["act_min"],
+        act_max=r["act_max"],
+        multiplier=r["multiplier"].astype(np.int32),
+        shift=r["shift"].astype(np.int32),
+        rounding=rounding,
+    )
     start = clocking.cycles_now()
     out = await (gemm or bfm.gemm)(layer)
     info = {"on": "RTL", "cycles": clocking.cycles_now() - start, "pes": bfm.rows * bfm.cols}

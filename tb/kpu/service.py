@@ -30,10 +30,12 @@ def request(layers: list[Layer], directory: Path) -> dict:
     arrays = {f"{name}{i}": getattr(layer, name) for i, layer in enumerate(layers) for name in ARRAYS}
     np.savez(directory / "layers.npz", **{key: value for key, value in arrays.items() if value is not None})
     return {
-        "arrays": str(directory / "layers.npz"), "out": str(directory),
-        "layers": [{**{name: int(getattr(layer, name)) for name in SCALARS}, "rounding": layer.rounding}
-                   for layer in layers],
-    }  # fmt: skip
+        "arrays": str(directory / "layers.npz"),
+        "out": str(directory),
+        "layers": [
+            {**{name: int(getattr(layer, name)) for name in SCALARS}, "rounding": layer.rounding} for layer in layers
+        ],
+    }
 
 
 def results(response: dict, directory: Path) -> list[np.ndarray]:

@@ -42,7 +42,7 @@ def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:
             act_min=-128,
             act_max=127,
         )
-    return arrays  # fmt: skip
+    return arrays
 
 
 @pytest.mark.parametrize("op", ["gemm", "conv2d", "conv2d+pool"])

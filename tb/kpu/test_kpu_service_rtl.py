@@ -12,9 +12,12 @@ from tb.kpu.env import Layer
 
 
 def requant(rng: np.random.Generator, n: int, rounding: str) -> dict:
-    return {"multiplier": rng.integers(2**30, 2**31, n).astype(np.int32),
-            "shift": rng.integers(-10, 1, n).astype(np.int32), "output_zp": int(rng.integers(-20, 20)),
-            "rounding": rounding}  # fmt: skip
+    return {
+        "multiplier": rng.integers(2**30, 2**31, n).astype(np.int32),
+        "shift": rng.integers(-10, 1, n).astype(np.int32),
+        "output_zp": int(rng.integers(-20, 20)),
+        "rounding": rounding,
+    }
 
 
 def depthwise(rng, h, w, c, kernel, stride, params: dict, pool: bool = False):

@@ -15,8 +15,12 @@ def length_bin(n: int) -> str:
 
 
 @CoverPoint("sha256.message.length", xf=lambda m: length_bin(len(m)), bins=LENGTHS)
-@CoverPoint("sha256.message.blocks", xf=lambda m: min(len(model.blocks(m)), 5), bins=[1, 2, 3, 4, 5],
-            bins_labels=["1", "2", "3", "4", "5+"])  # fmt: skip
+@CoverPoint(
+    "sha256.message.blocks",
+    xf=lambda m: min(len(model.blocks(m)), 5),
+    bins=[1, 2, 3, 4, 5],
+    bins_labels=["1", "2", "3", "4", "5+"],
+)
 def sample_message(message: bytes) -> None:
     pass
 

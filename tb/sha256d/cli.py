@@ -82,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     for hit in hits:
         print(f"hit: nonce {hit['nonce']} (0x{hit['nonce']:08x}) midstate {hit['midstate']} hash {hit['hash']}")
     per = response["cycles"] / (job.nonce_count * len(job.midstates))
-    print(f"{len(hits)} hit(s) in {job.nonce_count} nonces x {len(job.midstates)} midstate(s); "
-          f"{response['cycles']} cycles ({per:.2f} per nonce per midstate, {args.variant}); "
-          f"{response['wall_s']:.1f} s wall")  # fmt: skip
+    print(
+        f"{len(hits)} hit(s) in {job.nonce_count} nonces x {len(job.midstates)} midstate(s); "
+        f"{response['cycles']} cycles ({per:.2f} per nonce per midstate, {args.variant}); "
+        f"{response['wall_s']:.1f} s wall"
+    )
     return 0

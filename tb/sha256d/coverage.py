@@ -39,14 +39,17 @@ def target_bin(target: int) -> str:
     bins_labels=["more hits than the 8-deep FIFO while the reader stalled"],
 )
 def sample_job(job: model.Job, hits: list, stalled: bool) -> None:
-    pass  # fmt: skip
+    pass
 
 
 @CoverPoint("sha256d.hit.position", xf=lambda job, hit: position_bin(job, hit.nonce), bins=POSITIONS)
 @CoverPoint("sha256d.hit.midstate_count", xf=lambda job, hit: len(job.midstates), bins=[1, 2, 3, 4])
 @CoverPoint("sha256d.hit.midstate_index", xf=lambda job, hit: hit.midstate_index, bins=[0, 1, 2, 3])
-@CoverCross("sha256d.hit.midstates_x_index", items=["sha256d.hit.midstate_count", "sha256d.hit.midstate_index"],
-            ign_bins=[(c, i) for c in range(1, 5) for i in range(4) if i >= c])  # fmt: skip
+@CoverCross(
+    "sha256d.hit.midstates_x_index",
+    items=["sha256d.hit.midstate_count", "sha256d.hit.midstate_index"],
+    ign_bins=[(c, i) for c in range(1, 5) for i in range(4) if i >= c],
+)
 def sample_hit(job: model.Job, hit: model.Hit) -> None:
     pass
 
@@ -55,7 +58,11 @@ def position_bin(job: model.Job, nonce: int) -> str:
     return "first" if nonce == job.nonce_start else "last" if nonce == job.nonce_end else "middle"
 
 
-@CoverPoint("sha256d.job.aborted_with_hits", xf=lambda lost: lost > 0, bins=[True],
-            bins_labels=["a new job aborted one that still had hits to report"])  # fmt: skip
+@CoverPoint(
+    "sha256d.job.aborted_with_hits",
+    xf=lambda lost: lost > 0,
+    bins=[True],
+    bins_labels=["a new job aborted one that still had hits to report"],
+)
 def sample_abort(lost: int) -> None:
     pass

@@ -10,16 +10,22 @@ from tb.sha256d.env import MinerBfm
 
 def request(job: model.Job) -> dict:
     return {
-        "midstates": [list(m) for m in job.midstates], "tail": job.tail.hex(),
-        "nonce_start": job.nonce_start, "nonce_end": job.nonce_end, "target": f"{job.target:064x}",
-    }  # fmt: skip
+        "midstates": [list(m) for m in job.midstates],
+        "tail": job.tail.hex(),
+        "nonce_start": job.nonce_start,
+        "nonce_end": job.nonce_end,
+        "target": f"{job.target:064x}",
+    }
 
 
 def job_from_request(request: dict) -> model.Job:
     return model.Job(
-        midstates=tuple(tuple(m) for m in request["midstates"]), tail=bytes.fromhex(request["tail"]),
-        nonce_start=request["nonce_start"], nonce_end=request["nonce_end"], target=int(request["target"], 16),
-    )  # fmt: skip
+        midstates=tuple(tuple(m) for m in request["midstates"]),
+        tail=bytes.fromhex(request["tail"]),
+        nonce_start=request["nonce_start"],
+        nonce_end=request["nonce_end"],
+        target=int(request["target"], 16),
+    )
 
 
 async def answer(dut, request: dict) -> dict:

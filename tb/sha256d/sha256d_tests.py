@@ -33,9 +33,11 @@ def random_job(rng, *, count: int, midstates: int = 1, start: int | None = None,
     return model.Job(
         midstates=tuple(tuple(rng.getrandbits(32) for _ in range(8)) for _ in range(midstates)),
         tail=bytes(rng.getrandbits(8) for _ in range(12)),
-        nonce_start=start, nonce_end=min(start + count - 1, 0xFFFFFFFF),
-        target=easy_target(rng, hit_one_in), job_id=job_id,
-    )  # fmt: skip
+        nonce_start=start,
+        nonce_end=min(start + count - 1, 0xFFFFFFFF),
+        target=easy_target(rng, hit_one_in),
+        job_id=job_id,
+    )
 
 
 @pyuvm.test(**SIM_LIMIT)
@@ -91,8 +93,10 @@ def jobs(draw, edge: str, hits: str, midstate_count: int) -> model.Job:
 
 
 def describe_job(job: model.Job) -> str:
-    return (f"job {job.job_id}: {len(job.midstates)} midstate(s), nonces {job.nonce_start:#x}..{job.nonce_end:#x}, "
-            f"target {job.target:#066x}, tail {job.tail.hex()}, midstates {[list(map(hex, m)) for m in job.midstates]}")  # fmt: skip
+    return (
+        f"job {job.job_id}: {len(job.midstates)} midstate(s), nonces {job.nonce_start:#x}..{job.nonce_end:#x}, "
+        f"target {job.target:#066x}, tail {job.tail.hex()}, midstates {[list(map(hex, m)) for m in job.midstates]}"
+    )
 
 
 def job_class(job: model.Job) -> dict[str, str]:
@@ -119,9 +123,14 @@ class RandomJobsTest(MinerBaseTest):
         strata = [(edge, hits) for edge in EDGES for hits in HITS]
         for index, (edge, hits) in enumerate(strata):
             midstates = 1 + index % model.MAX_MIDSTATES
-            await self.check_property(jobs(edge, hits, midstates), self.one_job, examples=self.examples_per_stratum,
-                                      describe=describe_job, label=job_class,
-                                      stratum=f"{edge}, {hits} hits, {midstates} midstates")  # fmt: skip
+            await self.check_property(
+                jobs(edge, hits, midstates),
+                self.one_job,
+                examples=self.examples_per_stratum,
+                describe=describe_job,
+                label=job_class,
+                stratum=f"{edge}, {hits} hits, {midstates} midstates",
+            )
 
 
 @pyuvm.test(**SIM_LIMIT)
