@@ -252,32 +252,14 @@ class Network:
             cout, kh, kw, cin = w.shape
             if inp.shape[3] != cin:
                 raise UnsupportedModel(f"{where}: grouped convolution (input {inp.shape[3]} channels, weights {cin})")
-            layer.params = {
-                "weights": w.data,
-                "kh": kh,
-                "kw": kw,
-                "stride": (o.strideH, o.strideW),
-                "dilation": (o.dilationHFactor, o.dilationWFactor),
-                "padding": self._padding(o, where),
-                **self._requant(layer, inp, w, out, cout, where),
-            }
-            self._check_geometry(layer, where)
+            self._window_params(layer, o, inp, w, out, kh, kw, cout, where)
             layer.macs = int(np.prod(out.shape[1:3])) * cout * kh * kw * cin
         elif layer.op == "DEPTHWISE_CONV_2D":
             w = self._weights(layer.inputs[1], where, 3)
             _, kh, kw, c = w.shape
             if o.depthMultiplier not in (0, 1) or c != inp.shape[3]:
                 raise UnsupportedModel(f"{where}: depth multiplier {c // max(inp.shape[3], 1)} (only 1 is supported)")
-            layer.params = {
-                "weights": w.data,
-                "kh": kh,
-                "kw": kw,
-                "stride": (o.strideH, o.strideW),
-                "dilation": (o.dilationHFactor, o.dilationWFactor),
-                "padding": self._padding(o, where),
-                **self._requant(layer, inp, w, out, c, where),
-            }
-            self._check_geometry(layer, where)
+            self._window_params(layer, o, inp, w, out, kh, kw, c, where)
             layer.macs = int(np.prod(out.shape[1:3])) * c * kh * kw
         elif layer.op == "FULLY_CONNECTED":
             w = self._weights(layer.inputs[1], where, 0)
@@ -340,6 +322,19 @@ class Network:
                 raise UnsupportedModel(f"{where}: begin/end/strides must hold one value each")
         layer.in_shape = self.tensors[layer.inputs[0]].shape
         layer.out_shape = self.tensors[layer.outputs[0]].shape
+
+    def _window_params(self, layer: Layer, o, inp: Tensor, w: Tensor, out: Tensor, kh, kw, n, where: str) -> None:
+        """A convolution's (regular or depthwise) window geometry and per-channel requantization."""
+        layer.params = {
+            "weights": w.data,
+            "kh": kh,
+            "kw": kw,
+            "stride": (o.strideH, o.strideW),
+            "dilation": (o.dilationHFactor, o.dilationWFactor),
+            "padding": self._padding(o, where),
+            **self._requant(layer, inp, w, out, n, where),
+        }
+        self._check_geometry(layer, where)
 
     @staticmethod
     def _padding(options, where: str) -> str:

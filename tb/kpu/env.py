@@ -25,6 +25,7 @@ meet a real row in a max.
 
 from __future__ import annotations
 
+import functools
 from collections import deque
 from dataclasses import dataclass
 
@@ -96,24 +97,11 @@ class Layer:
         """The result the array returns: [M, N], or [M/4, N] when pooled (from `reference` if given)."""
         if self.reference is not None:
             return np.asarray(self.reference, dtype=np.int64).reshape(-1, self.b.shape[1])
-        if not self.depthwise:
-            out = model.gemm(
-                self.a,
-                self.b,
-                bias=self.bias,
-                input_zp=self.input_zp,
-                multiplier=self.multiplier,
-                shift=self.shift,
-                output_zp=self.output_zp,
-                act_min=self.act_min,
-                act_max=self.act_max,
-                rounding=self.rounding,
-            )
-        elif self.raw:
-            out = self.accumulators().astype(np.int32)
+        if self.raw:
+            out = self.accumulators.astype(np.int32)
         else:
             out = model.requantize(
-                self.accumulators(),
+                self.accumulators,
                 self.multiplier,
                 self.shift,
                 output_zp=self.output_zp,
@@ -123,8 +111,10 @@ class Layer:
             )
         return model.maxpool_rows(out) if self.pool else out
 
+    @functools.cached_property
     def accumulators(self) -> np.ndarray:
-        """The int32 accumulators [M, N] (bias included, wrapped as the RTL's), before requantization."""
+        """The int32 accumulators [M, N] (bias included, wrapped as the RTL's), before requantization
+        (computed once: the expected rows and the saturation coverage both need them)."""
         if not self.depthwise:
             return model.gemm(self.a, self.b, bias=self.bias, input_zp=self.input_zp).astype(np.int64)
         bias = np.zeros(self.b.shape[1], np.int64) if self.bias is None else self.bias.astype(np.int64)
@@ -412,7 +402,7 @@ class KpuScoreboard(BfmComponent):
                 features["mode"] = "clamp"
             scaled = (
                 model.multiply_by_quantized_multiplier(
-                    layer.accumulators(), layer.multiplier, layer.shift, layer.rounding
+                    layer.accumulators, layer.multiplier, layer.shift, layer.rounding
                 )
                 + layer.output_zp
             )
