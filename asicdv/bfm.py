@@ -10,7 +10,7 @@ from cocotb.triggers import SimTimeoutError, with_timeout
 
 from asicdv import clocking
 from asicdv.scoreboard import Scoreboard
-from asicdv.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, no_pauses, random_pauses
+from asicdv.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, random_pauses
 
 
 class Bfm:
@@ -41,9 +41,10 @@ class Bfm:
                 f"{what} did not happen within {cycles} cycles (the transaction's cycle budget)"
             ) from None
 
-    def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses:
-        """Idle cycles before each beat: random when the test asked for stalls, else none."""
-        return random_pauses(self.rng, probability, longest) if self.stalls else no_pauses()
+    def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses | None:
+        """Idle cycles before each beat: random when the test asked for stalls, else None (no
+        pauses: the endpoint runs natively in the simulator where it can, see asicdv.stream)."""
+        return random_pauses(self.rng, probability, longest) if self.stalls else None
 
     def stream(self, prefix: str) -> Stream:
         reset = getattr(self.dut, self.reset_spec.name)
@@ -65,7 +66,10 @@ class Bfm:
         return StreamMonitor(self.stream(prefix))
 
     def protocol_boards(self) -> list[Scoreboard]:
-        return [s.checker.board for s in (*self.sources, *self.sinks)]
+        endpoints = (*self.sources, *self.sinks)
+        for endpoint in endpoints:
+            endpoint.checker.poll()
+        return [s.checker.board for s in endpoints]
 
     async def reset(self) -> None:
         for stream in (*self.sources, *self.sinks):

@@ -15,6 +15,8 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
+from asicdv import native
+
 PERIOD_NS = 10.0
 
 
@@ -40,8 +42,11 @@ def clock_name() -> str:
     return os.environ.get("ASICDV_CLOCK", "clk")
 
 
-def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock:
-    """Start a free-running clock (cocotb's GPI clock: no Python work per edge)."""
+def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock | None:
+    """Start a free-running clock: toggled by asicdv's Verilator main loop (asicdv.native), else
+    cocotb's GPI clock (Icarus, ASICDV_NATIVE=0). Neither wakes Python per edge."""
+    if native.start_clock(clk, period_ns):
+        return None
     clock = Clock(clk, period_ns, unit="ns")
     clock.start()
     return clock

@@ -117,6 +117,7 @@ def _build_key(
         "simulator": simulator,
         "coverage": coverage,
         "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
+        "main_loop": MAIN_LOOP.read_text() if simulator == "verilator" else None,
         "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
         "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
         "cocotb": cocotb.__version__,
@@ -176,6 +177,8 @@ def build(
 X_INIT_FLAGS = ("--x-assign", "unique", "--x-initial", "unique")
 COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
 ICARUS_TIMESCALE = "1ns/1ps"
+# cocotb's Verilator main loop plus the native clock and stream engine (asicdv.native).
+MAIN_LOOP = Path(__file__).with_name("verilator_main.cpp")
 
 
 @cache
@@ -249,12 +252,14 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         block.top,
         "-LDFLAGS",
         f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
+        "-LDFLAGS",
+        "-rdynamic",  # asicdv.native finds the main loop's native engine with ctypes
         *([f"--trace{'-fst' if toolchain.waveform_format() == 'fst' else ''}", "--trace-structs"] if waves else []),
         *X_INIT_FLAGS,
         *(COVERAGE_FLAGS if coverage else ()),
         *block.build_args,
         *[f"-G{name}={value}" for name, value in params.items()],
-        str(config.share_dir / "lib" / "verilator" / "verilator.cpp"),
+        str(MAIN_LOOP),
         *[str(source) for source in block.sources],
     ]
     make_cmd = [

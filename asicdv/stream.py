@@ -11,6 +11,12 @@ takes `res_valid`, `res_ready` and every other `res_*` signal as a payload field
 without the prefix). On top of it: `StreamSource` (send), `StreamSink` (recv, seeded
 pauses on ready) and `StreamMonitor` (passive); all three check the valid/ready rules
 (`ProtocolChecker`) on the interface they are bound to.
+
+Endpoints without pauses run natively on Verilator (asicdv.native): the simulator's main loop
+plays a source's queued beats, holds a sink's ready high and records its transfers, and checks
+the valid/ready rules at every edge, so a burst of beats costs Python one wake-up, not three per
+beat. Endpoints with pauses (back-pressure tests), and every endpoint on Icarus or with
+ASICDV_NATIVE=0, are driven from Python as described above.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cocotb
+import numpy as np
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
+from asicdv import native
 from asicdv.coverage import CoverPoint
 from asicdv.scoreboard import Scoreboard, to_hex
 
@@ -46,6 +54,18 @@ async def idle_cycles(clk, period_ns: float, cycles: int) -> None:
     if cycles > 0:
         await Timer(period_ns * (cycles - 1) + period_ns / 2, "ns")
         await RisingEdge(clk)
+
+
+def columns_to_beats(count: int, columns: dict, bits: dict[str, int]) -> list[Beat]:
+    """Field-by-field beats (StreamSource.send_columns_nowait) as one dict per beat."""
+    per_field = {}
+    for name, column in columns.items():
+        if isinstance(column, int | np.integer):
+            per_field[name] = [int(column)] * count
+        else:
+            raw = native.column_bytes(column, count, bits[name], name)
+            per_field[name] = [int.from_bytes(row.tobytes(), "little") for row in raw]
+    return [{name: values[i] for name, values in per_field.items()} for i in range(count)]
 
 
 @dataclass(frozen=True)
@@ -109,8 +129,9 @@ class ProtocolChecker:
     field changes, and any change of valid or payload before the transfer is a violation.
     """
 
-    def __init__(self, stream: Stream, can_stall: bool = True):
+    def __init__(self, stream: Stream, can_stall: bool = True, engine: native.NativeStream | None = None):
         self.stream = stream
+        self.engine = engine  # checks at every rising edge in the simulator instead
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
         self.stalls = 0  # stall episodes seen (valid high while ready low)
@@ -125,14 +146,32 @@ class ProtocolChecker:
 
     def start(self) -> None:
         """After a reset (the BFM calls it): values before reset are not checked."""
-        if self._task is None or self._task.done():
+        if self.engine is not None:
+            self.engine.set_checking(True)
+        elif self._task is None or self._task.done():
             self._task = cocotb.start_soon(self._run())
 
     def stop(self) -> None:
         """Before a reset: sources drop valid on purpose."""
-        if self._task is not None:
+        if self.engine is not None:
+            self.poll()
+            self.engine.set_checking(False)
+        elif self._task is not None:
             self._task.cancel()
             self._task = None
+
+    def poll(self) -> None:
+        """Bring in what the native checker saw (its stalls and first violation) before the
+        board is read; nothing to do for the Python checker."""
+        if self.engine is None:
+            return
+        for _ in range(self.engine.stalls() - self.stalls):
+            self.stalls += 1
+            self._sample_stall(True)
+        violation = self.engine.violation()
+        if violation:
+            self._violation(f"{self.stream.name}: {violation}")
+            self.engine.set_checking(True)  # reported once; checking goes on
 
     def _violation(self, text: str) -> None:
         self.board.error(text)
@@ -173,14 +212,28 @@ class _Endpoint:
         self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        self.checker = ProtocolChecker(stream, can_stall)
+        # No pauses asked for: the simulator's main loop runs this endpoint (asicdv.native).
+        self.engine = native.NativeStream(stream) if pauses is None and native.available() else None
+        checker_engine = native.NativeStream(stream) if self.engine is not None else None
+        self.checker = ProtocolChecker(stream, can_stall, checker_engine)
         self._queue: deque[Beat] = deque()
         self._task = cocotb.start_soon(self._run())
 
     def _restart(self) -> None:
         self._task.cancel()
         self._queue.clear()
+        if self.engine is not None:
+            self.engine.clear()
         self._task = cocotb.start_soon(self._run())
+
+    async def _engine_event(self) -> None:
+        """Sleep until the native endpoint may have moved a beat: the next edge while valid is
+        high, else the next change of valid."""
+        s = self.stream
+        if s.valid.value == 1:
+            await RisingEdge(s.clk)
+        else:
+            await ValueChange(s.valid)
 
     async def _run(self) -> None:
         raise NotImplementedError
@@ -197,9 +250,27 @@ class StreamSource(_Endpoint):
         super().__init__(stream, period_ns, pauses, can_stall)
 
     def send_nowait(self, beat: Beat) -> None:
-        self._queue.append(beat)
+        if self.engine is not None:
+            self.engine.play([beat])
+        else:
+            self._queue.append(beat)
         self._idle.clear()
         self._wakeup.set()
+
+    def send_columns_nowait(self, count: int, columns: dict) -> None:
+        """Queue `count` beats given field by field: a field maps to an int (every beat), an array
+        of `count` ints (fields up to 64 bits) or a `count` x bytes array of little-endian byte
+        rows (any width); a field left out keeps its value. Natively one copy per field; the
+        Python endpoint gets the same beats one by one."""
+        if count == 0:
+            return
+        if self.engine is not None:
+            self.engine.play_columns(count, columns)
+            self._idle.clear()
+            self._wakeup.set()
+            return
+        for beat in columns_to_beats(count, columns, {name: len(h) for name, h in self.stream.fields.items()}):
+            self.send_nowait(beat)
 
     async def send(self, beat: Beat) -> None:
         self.send_nowait(beat)
@@ -215,6 +286,8 @@ class StreamSource(_Endpoint):
         self._restart()
 
     async def _run(self) -> None:
+        if self.engine is not None:
+            return await self._run_native()
         s = self.stream
         while True:
             if not self._queue:
@@ -234,6 +307,15 @@ class StreamSource(_Endpoint):
             if self._queue:
                 self._queue.popleft()
 
+    async def _run_native(self) -> None:
+        """The engine drives the beats (at falling edges); valid drops after the last one."""
+        while True:
+            self._wakeup.clear()
+            while self.engine.pending():
+                await ValueChange(self.stream.valid)
+            self._idle.set()
+            await self._wakeup.wait()
+
 
 class StreamSink(_Endpoint):
     """Holds ready (with optional seeded pauses) and collects transferred beats."""
@@ -243,16 +325,27 @@ class StreamSink(_Endpoint):
         stream.ready.value = 0
         super().__init__(stream, period_ns, pauses)
 
+    def _collect(self) -> None:
+        if self.engine is not None:
+            self._queue.extend(self.engine.drain())
+
     def recv_nowait(self) -> Beat | None:
+        self._collect()
         return self._queue.popleft() if self._queue else None
 
     async def recv(self) -> Beat:
+        self._collect()
         while not self._queue:
-            self._arrived.clear()
-            await self._arrived.wait()
+            if self.engine is not None:
+                await self._engine_event()
+                self._collect()
+            else:
+                self._arrived.clear()
+                await self._arrived.wait()
         return self._queue.popleft()
 
     def empty(self) -> bool:
+        self._collect()
         return not self._queue
 
     def clear(self) -> None:
@@ -262,6 +355,10 @@ class StreamSink(_Endpoint):
     async def _run(self) -> None:
         s = self.stream
         await RisingEdge(s.clk)
+        if self.engine is not None:  # ready stays high; the engine records every transfer
+            self.engine.set_recording(True)
+            s.ready.value = 1
+            return
         while True:
             pause = next(self.pauses)
             if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
@@ -279,10 +376,24 @@ class StreamMonitor:
     def __init__(self, stream: Stream):
         self.stream = stream
         self.subscribers: list[Callable[[Beat], None]] = []
-        cocotb.start_soon(self._run())
+        self.engine = native.NativeStream(stream) if native.available() else None
+        cocotb.start_soon(self._run_native() if self.engine is not None else self._run())
 
     async def _run(self) -> None:
         while True:
             beat = await self.stream.transfer()
             for subscriber in self.subscribers:
                 subscriber(beat)
+
+    async def _run_native(self) -> None:
+        """The engine records transfers; deliver them after the edge they happened on."""
+        s = self.stream
+        self.engine.set_recording(True)
+        while True:
+            if s.valid.value == 1:
+                await RisingEdge(s.clk)
+            else:
+                await ValueChange(s.valid)
+            for beat in self.engine.drain():
+                for subscriber in self.subscribers:
+                    subscriber(beat)

@@ -6,7 +6,7 @@ from pyuvm import uvm_sequence_item
 
 from asicdv.bfm import Bfm
 from asicdv.handshake import StartDone, pulse
-from asicdv.stream import idle_cycles
+from asicdv.stream import idle_cycles, no_pauses
 from asicdv.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import crc32 as model
 from tb.crc32 import coverage
@@ -20,7 +20,7 @@ class Crc32Bfm(Bfm):
         for strobe in (dut.init, dut.next):
             strobe.value = 0  # inputs start at random values (--x-initial unique) until driven
         self.core = StartDone(self.clk, dut.ready, dut.crc_valid)
-        self.idles = self.pauses(0.5, 5)
+        self.idles = self.pauses(0.5, 5) or no_pauses()
 
     async def crc(self, message: bytes) -> int:
         await pulse(self.clk, self.dut.init)

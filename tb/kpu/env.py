@@ -258,19 +258,19 @@ class KpuBfm(Bfm):
             "depthwise": int(layer.depthwise),
             "round_single": int(layer.rounding == "single"),
         }
-        a_bytes, b_bytes = a_tile.tobytes(), b_tile.tobytes()
-        for kk in range(k):
-            beat = {
-                a_field: int.from_bytes(a_bytes[kk * a_width : (kk + 1) * a_width], "little"),
-                "b": int.from_bytes(b_bytes[kk * self.cols : (kk + 1) * self.cols], "little"),
-                "last": int(kk == k - 1),
-            }
-            if kk == 0:
-                beat.update(first)
-            elif self.noisy_params:  # parameters are sampled with the first beat: later ones must not matter
-                fields = self.operands.stream.fields
-                beat.update({name: self.rng.getrandbits(len(fields[name])) for name in first})
-            self.operands.send_nowait(beat)
+        columns = {
+            a_field: a_tile.reshape(k, a_width).view(np.uint8),
+            "b": b_tile.view(np.uint8),
+            "last": (np.arange(k) == k - 1).astype(np.uint64),
+            **first,  # held on every beat (the RTL samples them with the first)
+        }
+        if self.noisy_params:  # parameters are sampled with the first beat: later ones must not matter
+            fields = self.operands.stream.fields
+            for name, value in first.items():
+                bits = len(fields[name])
+                noise = [value] + [self.rng.getrandbits(bits) for _ in range(k - 1)]
+                columns[name] = np.array([list(v.to_bytes((bits + 7) // 8, "little")) for v in noise], dtype=np.uint8)
+        self.operands.send_columns_nowait(k, columns)
 
     async def gemm(self, layer: Layer) -> np.ndarray:
         """Run a whole layer and assemble its result (no checking: the service's path):

@@ -1,0 +1,180 @@
+"""The native engine of asicdv's Verilator main loop (asicdv/verilator_main.cpp), from Python.
+
+Verilator builds link the main loop with `-rdynamic`, so the running simulator's own symbols
+are reachable through ctypes. What the engine does every cycle costs no VPI callback and no
+Python wake-up: a free-running clock, and valid/ready streams whose beats are played, recorded
+and protocol-checked at each edge (asicdv.stream uses it for endpoints without pauses).
+
+`available()` is False on Icarus, or with ASICDV_NATIVE=0 (the pure-Python path, e.g. to
+compare the two); callers then fall back to cocotb's GPI clock and the Python endpoints.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from functools import cache
+
+import numpy as np
+from cocotb.simtime import convert
+
+VERSION = 1
+
+
+@cache
+def _lib() -> ctypes.CDLL | None:
+    if os.environ.get("ASICDV_NATIVE", "1") == "0":
+        return None
+    lib = ctypes.CDLL(None)
+    try:
+        if lib.asicdv_native_version() != VERSION:
+            return None
+    except AttributeError:  # not asicdv's main loop (Icarus, or an old build)
+        return None
+    u64, c = ctypes.c_ulonglong, ctypes.c_char_p
+    signatures = {
+        "asicdv_clock_start": ([c, u64], ctypes.c_int),
+        "asicdv_stream_open": ([c, c, c, ctypes.c_int, c], ctypes.c_int),
+        "asicdv_stream_field_bytes": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
+        "asicdv_stream_field_bits": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
+        "asicdv_stream_play": ([ctypes.c_int, c, u64], None),
+        "asicdv_stream_pending": ([ctypes.c_int], u64),
+        "asicdv_stream_recorded": ([ctypes.c_int], u64),
+        "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
+        "asicdv_stream_stalls": ([ctypes.c_int], u64),
+        "asicdv_stream_violation": ([ctypes.c_int], c),
+    }
+    for name, (args, result) in signatures.items():
+        function = getattr(lib, name)
+        function.argtypes, function.restype = args, result
+    return lib
+
+
+def available() -> bool:
+    return _lib() is not None
+
+
+def _path(handle) -> bytes:
+    return handle._path.encode()
+
+
+def start_clock(clk, period_ns: float) -> bool:
+    """Toggle `clk` from the main loop (high now); False when the engine is not there."""
+    lib = _lib()
+    if lib is None:
+        return False
+    half = convert(period_ns / 2, "ns", to="step")
+    if lib.asicdv_clock_start(_path(clk), half) != 0:
+        raise RuntimeError(f"the native clock could not bind {clk._path}")
+    return True
+
+
+class NativeStream:
+    """One valid/ready stream in the engine: `play` beats, `drain` recorded transfers, and the
+    first protocol violation. Beats are dicts of field name -> int, as asicdv.stream uses."""
+
+    def __init__(self, stream):
+        lib = _lib()
+        assert lib is not None, "native engine not available"
+        self._lib = lib
+        self.names = list(stream.fields)
+        reset = _path(stream.reset) if stream.reset is not None else b""
+        fields = b"\n".join(_path(stream.fields[name]) for name in self.names)
+        self.id = lib.asicdv_stream_open(_path(stream.valid), _path(stream.ready), reset, stream.reset_active, fields)
+        if self.id < 0:
+            raise RuntimeError(f"the native engine could not bind stream {stream.name}")
+        self.widths = [lib.asicdv_stream_field_bytes(self.id, i) for i in range(len(self.names))]
+        self.bits = [lib.asicdv_stream_field_bits(self.id, i) for i in range(len(self.names))]
+        self.beat_bytes = sum(self.widths)
+        self._last = {name: 0 for name in self.names}
+
+    def set_checking(self, on: bool) -> None:
+        self._lib.asicdv_stream_set_checking(self.id, int(on))
+
+    def set_recording(self, on: bool) -> None:
+        self._lib.asicdv_stream_set_recording(self.id, int(on))
+
+    def pack(self, beats) -> bytes:
+        """Beats as the engine stores them; a field a beat leaves out keeps its last value."""
+        parts = []
+        last = self._last
+        for beat in beats:
+            unknown = beat.keys() - last.keys()
+            if unknown:
+                raise KeyError(f"no payload field {', '.join(sorted(unknown))} on this stream")
+            last.update(beat)
+            for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
+                value = last[name]
+                if not 0 <= value < 1 << bits:
+                    raise ValueError(f"{value:#x} does not fit field {name} ({bits} bits)")
+                parts.append(value.to_bytes(width, "little"))
+        return b"".join(parts)
+
+    def play_columns(self, count: int, columns: dict) -> None:
+        """`count` beats given field by field (see asicdv.stream.columns_to_beats): one numpy
+        copy per field instead of a Python loop per beat."""
+        out = np.zeros((count, self.beat_bytes), dtype=np.uint8)
+        offset = 0
+        for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
+            column = columns.get(name, self._last[name])
+            if isinstance(column, int | np.integer):
+                column = int(column)
+                if not 0 <= column < 1 << bits:
+                    raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
+                out[:, offset : offset + width] = np.frombuffer(column.to_bytes(width, "little"), dtype=np.uint8)
+                self._last[name] = column
+            else:
+                raw = column_bytes(column, count, bits, name)
+                out[:, offset : offset + raw.shape[1]] = raw
+                self._last[name] = int.from_bytes(raw[-1].tobytes(), "little") if count else self._last[name]
+            offset += width
+        self._lib.asicdv_stream_play(self.id, out.tobytes(), count)
+
+    def play(self, beats) -> None:
+        beats = list(beats)
+        self._lib.asicdv_stream_play(self.id, self.pack(beats), len(beats))
+
+    def pending(self) -> int:
+        return self._lib.asicdv_stream_pending(self.id)
+
+    def clear(self) -> None:
+        self._lib.asicdv_stream_clear(self.id)
+
+    def drain(self) -> list[dict[str, int]]:
+        count = self._lib.asicdv_stream_recorded(self.id)
+        if not count:
+            return []
+        buffer = ctypes.create_string_buffer(count * self.beat_bytes)
+        count = self._lib.asicdv_stream_drain(self.id, buffer, count)
+        raw = buffer.raw
+        beats, offset = [], 0
+        for _ in range(count):
+            beat = {}
+            for name, width in zip(self.names, self.widths, strict=True):
+                beat[name] = int.from_bytes(raw[offset : offset + width], "little")
+                offset += width
+            beats.append(beat)
+        return beats
+
+    def stalls(self) -> int:
+        return self._lib.asicdv_stream_stalls(self.id)
+
+    def violation(self) -> str:
+        return self._lib.asicdv_stream_violation(self.id).decode()
+
+
+def column_bytes(column, count: int, bits: int, name: str) -> np.ndarray:
+    """A field's values for `count` beats as little-endian bytes, shape (count, bytes): from an
+    array of ints (fields up to 64 bits) or of byte rows (any width). Refuses values too wide."""
+    array = np.asarray(column)
+    if array.ndim == 1:
+        if bits > 64:
+            raise ValueError(f"field {name} is {bits} bits: give its values as byte rows")
+        array = array.astype("<u8").view(np.uint8).reshape(-1, 8)
+    if array.shape[0] != count:
+        raise ValueError(f"field {name}: {array.shape[0]} values for {count} beats")
+    array = np.ascontiguousarray(array, dtype=np.uint8)
+    nbytes = (bits + 7) // 8
+    if np.any(array[:, nbytes:]) or (bits % 8 and np.any(array[:, nbytes - 1] >> (bits % 8))):
+        raise ValueError(f"a value of field {name} does not fit its {bits} bits")
+    return array[:, :nbytes]

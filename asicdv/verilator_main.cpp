@@ -1,0 +1,509 @@
+// asicdv's Verilator main loop: cocotb 2.1's share/lib/verilator/verilator.cpp (Copyright cocotb
+// contributors, BSD-3-Clause) plus a native engine that Python drives through ctypes
+// (asicdv/native.py), so that what happens every cycle costs no VPI callback and no Python:
+//   - a free-running clock toggled by this loop (cocotb's GPI clock costs a timed VPI callback
+//     and a vpi_put_value per half period);
+//   - valid/ready streams: a player that drives queued beats (a source without pauses), a
+//     recorder of transfers (a sink or monitor; Python drains it in batches) and the
+//     valid/ready protocol rules checked at every rising edge.
+// Signals are bound by their Verilator storage (VerilatedScope::varFind), the same memory VPI
+// reads and writes; value-change callbacks still see every change, so Python's triggers on these
+// signals behave as with cocotb's loop.
+//
+// Edge order, as with cocotb's clock: streams sample valid/ready/payload from the settled values
+// just before the rising edge; players drive their next beat at the falling edge.
+
+#include <libgen.h>  // basename
+#include <stdio.h>   // stderr, fprintf
+
+#include <algorithm>
+#include <cstring>
+#include <memory>  // std::unique_ptr
+#include <string>  // std::string
+#include <vector>
+
+#include "Vtop.h"
+#include "verilated.h"
+#include "verilated_syms.h"
+#include "verilated_vpi.h"
+
+#ifndef VM_TRACE_FST
+// emulate new verilator behavior for legacy versions
+#define VM_TRACE_FST 0
+#endif
+
+#if VM_TRACE
+#if VM_TRACE_FST
+#include <verilated_fst_c.h>
+using verilated_trace_t = VerilatedFstC;
+#elif VM_TRACE_SAIF
+#include <verilated_saif_c.h>
+using verilated_trace_t = VerilatedSaifC;
+#else
+// VM_TRACE_VCD
+#include <verilated_vcd_c.h>
+using verilated_trace_t = VerilatedVcdC;
+#endif
+static verilated_trace_t *tfp;
+#endif
+
+static vluint64_t main_time = 0;  // Current simulation time
+#if VM_COVERAGE
+static bool coverage_per_instance = false;
+#endif
+
+double sc_time_stamp() {  // Called by $time in Verilog
+    return main_time;     // converts to double, to match
+                          // what SystemC does
+}
+
+extern "C" {
+void vlog_startup_routines_bootstrap(void);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Native engine
+
+namespace {
+
+const vluint64_t NEVER = static_cast<vluint64_t>(~0ULL);
+
+struct Signal {
+    uint8_t *data = nullptr;
+    uint32_t bytes = 0;  // storage: 1, 2, 4, 8 or a multiple of 4 (little-endian words)
+    uint32_t bits = 0;
+
+    // "scope.name" as cocotb names a handle ("sha256_core.clk").
+    bool bind(const char *fullname) {
+        std::string name = fullname;
+        const auto dot = name.rfind('.');
+        if (dot == std::string::npos) return false;
+        const std::string scope = name.substr(0, dot), var = name.substr(dot + 1);
+        // As vpi_handle_by_name: a port of the top module lives in scope TOP (the module's own
+        // scope holds a copy the model overwrites).
+        const VerilatedVar *varp = nullptr;
+        if (scope.find('.') == std::string::npos) {
+            if (const VerilatedScope *top = Verilated::threadContextp()->scopeFind("TOP"))
+                varp = top->varFind(var.c_str());
+        }
+        if (!varp) {
+            const VerilatedScope *scopep = Verilated::threadContextp()->scopeFind(scope.c_str());
+            if (scopep) varp = scopep->varFind(var.c_str());
+        }
+        if (!varp || !varp->datap()) return false;
+        data = static_cast<uint8_t *>(varp->datap());
+        bytes = varp->entSize();
+        bits = varp->entBits();
+        return true;
+    }
+    uint32_t bit() const { return data[0] & 1; }
+    void set_bit(uint32_t value) { data[0] = static_cast<uint8_t>(value & 1); }
+};
+
+struct Clock {
+    Signal signal;
+    vluint64_t half = 0;  // half period in simulation steps
+    vluint64_t next = NEVER;
+} clock_;
+
+struct Stream {
+    Signal valid, ready, reset;
+    bool has_reset = false;
+    uint32_t reset_active = 1;
+    std::vector<Signal> fields;
+    uint32_t beat_bytes = 0;  // the fields' storage, concatenated in order
+
+    // player (a source): beats queued by Python, driven one per transfer
+    bool playing = false;
+    std::vector<uint8_t> queue;
+    size_t sent = 0, queued = 0;
+
+    // recorder (a sink or monitor): transfers waiting for Python to drain them
+    bool recording = false;
+    std::vector<uint8_t> recorded;
+    size_t recorded_beats = 0;
+
+    // protocol checker
+    bool checking = false;
+    bool stalled = false;  // valid high, ready low at the last rising edge
+    std::vector<uint8_t> held;
+    uint64_t stalls = 0;
+    std::string violation;
+
+    void sample(std::vector<uint8_t> &out) const {
+        for (const Signal &f : fields) out.insert(out.end(), f.data, f.data + f.bytes);
+    }
+    bool in_reset() const { return has_reset && reset.bit() == reset_active; }
+
+    void rising_edge() {
+        if (in_reset()) {
+            stalled = false;
+            return;
+        }
+        const bool v = valid.bit(), r = ready.bit();
+        if (checking && violation.empty()) {
+            std::vector<uint8_t> now;
+            if (stalled) {
+                if (!v) {
+                    violation = "valid dropped before the transfer";
+                } else {
+                    sample(now);
+                    if (now != held) violation = "payload changed while stalled";
+                }
+            }
+            const bool stall = v && !r;
+            if (stall && !stalled) {
+                ++stalls;
+                held.clear();
+                sample(held);
+            }
+            stalled = stall;
+        }
+        if (v && r) {
+            if (recording) {
+                sample(recorded);
+                ++recorded_beats;
+            }
+            if (playing && sent < queued) ++sent;
+        }
+    }
+
+    void falling_edge() {
+        if (!playing) return;
+        if (sent < queued) {
+            const uint8_t *beat = queue.data() + sent * beat_bytes;
+            for (Signal &f : fields) {
+                std::memcpy(f.data, beat, f.bytes);
+                beat += f.bytes;
+            }
+            valid.set_bit(1);
+        } else {
+            valid.set_bit(0);
+            queue.clear();
+            sent = queued = 0;
+        }
+    }
+};
+
+std::vector<Stream> streams_;
+
+// At a clock edge due now: streams first (they see the settled values before the edge).
+void clock_edge() {
+    const bool rising = clock_.signal.bit() == 0;
+    if (rising) {
+        for (Stream &s : streams_) s.rising_edge();
+        clock_.signal.set_bit(1);
+    } else {
+        clock_.signal.set_bit(0);
+        for (Stream &s : streams_) s.falling_edge();
+    }
+    clock_.next = main_time + clock_.half;
+}
+
+}  // namespace
+
+// The C interface asicdv/native.py calls (ctypes on the simulator executable, linked -rdynamic).
+extern "C" {
+
+int asicdv_native_version() { return 1; }
+
+// Start (or restart) the clock: high now, toggling every `half` steps. 0 when bound.
+int asicdv_clock_start(const char *name, unsigned long long half) {
+    if (!clock_.signal.bind(name) || half == 0) return -1;
+    clock_.half = half;
+    clock_.signal.set_bit(1);
+    clock_.next = main_time + half;
+    return 0;
+}
+
+void asicdv_clock_stop() { clock_.next = NEVER; }
+
+// A stream: its valid, ready, optional reset ("" for none) and payload fields (names joined by
+// '\n'). Returns its id, or -1 when a signal cannot be bound.
+int asicdv_stream_open(const char *valid, const char *ready, const char *reset, int reset_active,
+                       const char *fields) {
+    Stream s;
+    if (!s.valid.bind(valid) || !s.ready.bind(ready)) return -1;
+    if (reset && *reset) {
+        if (!s.reset.bind(reset)) return -1;
+        s.has_reset = true;
+        s.reset_active = reset_active ? 1 : 0;
+    }
+    std::string names = fields ? fields : "";
+    size_t start = 0;
+    while (start < names.size()) {
+        size_t end = names.find('\n', start);
+        if (end == std::string::npos) end = names.size();
+        Signal f;
+        if (!f.bind(names.substr(start, end - start).c_str())) return -1;
+        s.fields.push_back(f);
+        s.beat_bytes += f.bytes;
+        start = end + 1;
+    }
+    streams_.push_back(std::move(s));
+    return static_cast<int>(streams_.size() - 1);
+}
+
+// Storage bytes of field `i` (Python packs beats with these).
+int asicdv_stream_field_bytes(int id, int i) { return streams_.at(id).fields.at(i).bytes; }
+int asicdv_stream_field_bits(int id, int i) { return streams_.at(id).fields.at(i).bits; }
+
+// Checking on (again): forgets the last violation and any stall in progress.
+void asicdv_stream_set_checking(int id, int on) {
+    Stream &s = streams_.at(id);
+    s.checking = on != 0;
+    s.stalled = false;
+    s.violation.clear();
+}
+
+void asicdv_stream_set_recording(int id, int on) { streams_.at(id).recording = on != 0; }
+
+// Queue `n` packed beats to drive (the stream becomes a player).
+void asicdv_stream_play(int id, const uint8_t *beats, unsigned long long n) {
+    Stream &s = streams_.at(id);
+    s.playing = true;
+    s.queue.insert(s.queue.end(), beats, beats + n * s.beat_bytes);
+    s.queued += n;
+}
+
+// Beats queued but not transferred yet.
+unsigned long long asicdv_stream_pending(int id) {
+    const Stream &s = streams_.at(id);
+    return s.queued - s.sent;
+}
+
+// Drop what the player holds (a reset); valid is dropped by Python through VPI.
+void asicdv_stream_clear(int id) {
+    Stream &s = streams_.at(id);
+    s.queue.clear();
+    s.sent = s.queued = 0;
+    s.recorded.clear();
+    s.recorded_beats = 0;
+    s.stalled = false;
+}
+
+unsigned long long asicdv_stream_recorded(int id) { return streams_.at(id).recorded_beats; }
+
+// Copy up to `n` recorded beats into `out` and forget them; returns how many.
+unsigned long long asicdv_stream_drain(int id, uint8_t *out, unsigned long long n) {
+    Stream &s = streams_.at(id);
+    n = std::min<unsigned long long>(n, s.recorded_beats);
+    const size_t bytes = n * s.beat_bytes;
+    std::memcpy(out, s.recorded.data(), bytes);
+    s.recorded.erase(s.recorded.begin(), s.recorded.begin() + bytes);
+    s.recorded_beats -= n;
+    return n;
+}
+
+unsigned long long asicdv_stream_stalls(int id) { return streams_.at(id).stalls; }
+
+// The first protocol violation ("" if none).
+const char *asicdv_stream_violation(int id) { return streams_.at(id).violation.c_str(); }
+
+}  // extern "C"
+
+// ---------------------------------------------------------------------------------------------
+// The main loop (cocotb's, with the native clock as one more source of events)
+
+static inline bool settle_value_callbacks() {
+    bool cbs_called, again;
+
+    // Call Value Change callbacks
+    // These can modify signal values so we loop
+    // until there are no more changes
+    cbs_called = again = VerilatedVpi::callValueCbs();
+    while (again) {
+        again = VerilatedVpi::callValueCbs();
+    }
+
+    return cbs_called;
+}
+
+void wrap_up() {
+    VerilatedVpi::callCbs(cbEndOfSimulation);
+
+#if VM_TRACE
+    if (tfp) {
+        // We don't delete the trace object to avoid deadlock in verilator sims.
+        tfp->close();
+    }
+#endif
+
+#if VM_COVERAGE
+    if (coverage_per_instance) {
+        Verilated::threadContextp()->coveragep()->forcePerInstance(true);
+    }
+    VerilatedCov::write();  // Uses +verilator+coverage+file+<filename>,
+                            // defaults to coverage.dat
+#endif
+}
+
+int main(int argc, char **argv) {
+#if VM_TRACE_FST
+    const char *traceFile = "dump.fst";
+#elif VM_TRACE_SAIF
+    const char *traceFile = "dump.saif";
+#else
+    const char *traceFile = "dump.vcd";
+#endif
+    bool traceOn = false;
+    bool traceFlush = false;
+    bool coveragePerInstance = false;
+
+    for (int i = 1; i < argc; i++) {
+        std::string arg = std::string(argv[i]);
+        if (arg == "--coverage-per-instance") {
+#if VM_COVERAGE
+            coveragePerInstance = true;
+#else
+            fprintf(stderr,
+                    "Error: --coverage-per-instance requires the design to be "
+                    "built with coverage support\n");
+            return -1;
+#endif
+        } else if (arg == "--trace") {
+#if VM_TRACE
+            traceOn = true;
+#else
+            fprintf(stderr, "Error: --trace requires the design to be built with trace support\n");
+            return -1;
+#endif
+        } else if (arg == "--trace-flush") {
+            traceFlush = true;
+        } else if (arg == "--trace-file") {
+            if (++i < argc) {
+                traceFile = argv[i];
+            } else {
+                fprintf(stderr, "Error: --trace-file requires a parameter\n");
+                return -1;
+            }
+        }
+    }
+
+    Verilated::commandArgs(argc, argv);
+#if VM_COVERAGE
+    coverage_per_instance = coveragePerInstance;
+#endif
+    std::unique_ptr<Vtop> top(new Vtop(""));
+    Verilated::fatalOnVpiError(false);  // otherwise it will fail on systemtf
+
+#if VM_TRACE
+    Verilated::traceEverOn(true);
+    if (traceOn) {
+        tfp = new verilated_trace_t;
+        top->trace(tfp, 99);
+        tfp->open(traceFile);
+    }
+#endif
+
+    vlog_startup_routines_bootstrap();
+    Verilated::addExitCb([](void *) { wrap_up(); }, nullptr);
+    VerilatedVpi::callCbs(cbStartOfSimulation);
+    settle_value_callbacks();
+
+    while (!Verilated::gotFinish()) {
+        do {
+            // We must evaluate whole design until we process all 'events' for
+            // this time step
+            do {
+                top->eval_step();
+                VerilatedVpi::clearEvalNeeded();
+                VerilatedVpi::doInertialPuts();
+                settle_value_callbacks();
+            } while (VerilatedVpi::evalNeeded());
+
+            // Run ReadWrite callback as we are done processing this eval step
+            VerilatedVpi::callCbs(cbReadWriteSynch);
+            VerilatedVpi::doInertialPuts();
+            settle_value_callbacks();
+        } while (VerilatedVpi::evalNeeded());
+
+        top->eval_end_step();
+
+        // Call ReadOnly callbacks
+        VerilatedVpi::callCbs(cbReadOnlySynch);
+
+#if VM_TRACE
+        if (tfp) {
+            tfp->dump(main_time);
+            if (traceFlush) {
+                tfp->flush();
+            }
+        }
+#endif
+        // Next event: a cocotb timer (cbAfterDelay), a --timing delay, or the native clock.
+        vluint64_t next_time = VerilatedVpi::cbNextDeadline();
+        if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
+
+        // Quiet clock edges: while only the native clock is due and Python waits on nothing but
+        // value changes, an edge is the native harness's step plus the value-change check before
+        // and after the evaluation (where cocotb's loop would call them). A change that wakes
+        // Python leaves for the full loop below, which runs the rest of that time slot.
+        bool woke = false;
+        while (clock_.next < next_time && !VerilatedVpi::hasCbs(cbReadWriteSynch)
+               && !VerilatedVpi::hasCbs(cbReadOnlySynch) && !Verilated::gotFinish()) {
+            main_time = clock_.next;
+            if (VerilatedVpi::callCbs(cbNextSimTime)) {  // also moves callbacks now due
+                woke = true;
+                clock_edge();
+                break;
+            }
+            clock_edge();
+            if (VerilatedVpi::callValueCbs()) {
+                woke = true;
+                break;
+            }
+            top->eval_step();
+            if (VerilatedVpi::callValueCbs()) {
+                woke = true;
+                break;
+            }
+            top->eval_end_step();
+#if VM_TRACE
+            if (tfp) tfp->dump(main_time);
+#endif
+            next_time = VerilatedVpi::cbNextDeadline();
+            if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
+        }
+        if (woke) {
+            // Python ran inside this time slot: finish it as cocotb's loop would.
+            settle_value_callbacks();
+            continue;
+        }
+        if (Verilated::gotFinish()) break;
+
+        next_time = std::min(next_time, clock_.next);
+        if (next_time == NEVER) break;
+        main_time = next_time;
+
+        // Call registered NextSimTime
+        // It should be called in simulation cycle before everything else
+        // but not on first cycle
+        VerilatedVpi::callCbs(cbNextSimTime);
+        settle_value_callbacks();
+
+        // The native clock edge first, then cocotb's timed callbacks (as the GPI clock, started
+        // first, would be).
+        if (main_time == clock_.next) clock_edge();
+        VerilatedVpi::callTimedCbs();
+        settle_value_callbacks();
+    }
+
+    top->final();
+
+    wrap_up();
+
+#if VM_TRACE
+    if (tfp) {
+        delete tfp;
+        tfp = nullptr;
+    }
+#endif
+
+    // Fail the sim if any assertion/error fired during the run.
+    if (Verilated::threadContextp()->errorCount() > 0) {
+        return 1;
+    }
+
+    return 0;
+}
