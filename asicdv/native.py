@@ -12,10 +12,10 @@ compare the two); callers then fall back to cocotb's GPI clock and the Python en
 from __future__ import annotations
 
 import ctypes
+import numbers
 import os
 from functools import cache
 
-import numpy as np
 from cocotb.simtime import convert
 
 VERSION = 1
@@ -113,11 +113,13 @@ class NativeStream:
     def play_columns(self, count: int, columns: dict) -> None:
         """`count` beats given field by field (see asicdv.stream.columns_to_beats): one numpy
         copy per field instead of a Python loop per beat."""
+        import numpy as np  # only for column-wise beats (start-up: see asicdv.uvm)
+
         out = np.zeros((count, self.beat_bytes), dtype=np.uint8)
         offset = 0
         for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
             column = columns.get(name, self._last[name])
-            if isinstance(column, int | np.integer):
+            if isinstance(column, numbers.Integral):
                 column = int(column)
                 if not 0 <= column < 1 << bits:
                     raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
@@ -163,9 +165,11 @@ class NativeStream:
         return self._lib.asicdv_stream_violation(self.id).decode()
 
 
-def column_bytes(column, count: int, bits: int, name: str) -> np.ndarray:
+def column_bytes(column, count: int, bits: int, name: str):
     """A field's values for `count` beats as little-endian bytes, shape (count, bytes): from an
     array of ints (fields up to 64 bits) or of byte rows (any width). Refuses values too wide."""
+    import numpy as np
+
     array = np.asarray(column)
     if array.ndim == 1:
         if bits > 64:

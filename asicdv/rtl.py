@@ -15,7 +15,10 @@ from asicdv import service, sim
 from asicdv.blocks import get_block
 
 
-def ask(block_name: str, request: dict, *, variant: str | None = None, seed: int = 1) -> dict:
+def ask(
+    block_name: str, request: dict, *, variant: str | None = None, seed: int = 1, extra_env: dict | None = None
+) -> dict:
+    """`extra_env`: e.g. {"ASICDV_NATIVE": "0"} for the pure-Python clock and endpoints."""
     block = get_block(block_name)
     variant = variant or next(iter(block.variants))
     build = sim.build(block, variant)
@@ -24,7 +27,9 @@ def ask(block_name: str, request: dict, *, variant: str | None = None, seed: int
     parent.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=parent))
     module = f"tb.{block_name}.service"
-    result = sim.run(build, service.TEST_NAME, seed, module=module, request=request, run_dir=run_dir)
+    result = sim.run(
+        build, service.TEST_NAME, seed, module=module, request=request, run_dir=run_dir, extra_env=extra_env
+    )
     if not result.passed or result.response is None:
         raise RuntimeError(f"RTL simulation failed: {result.message}\nlog: {result.log}")
     shutil.rmtree(run_dir, ignore_errors=True)  # kept only when the run failed

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Awaitable, Callable
 
 import cocotb
@@ -34,7 +35,13 @@ def serve(answer: Callable[[object, dict], Awaitable[dict]]):
     """The block's service test: answer the request on the DUT, write the response."""
 
     async def Service(dut):
-        respond(await answer(dut, request()))
+        asked = request()
+        start = time.perf_counter()
+        response = await answer(dut, asked)
+        # Wall time of the simulation itself (BFM, reset, stimulus, results), without the
+        # process's start-up: what the bench compares with a native harness.
+        response["answer_wall_s"] = round(time.perf_counter() - start, 6)
+        respond(response)
 
     Service.__qualname__ = Service.__name__ = TEST_NAME
     return cocotb.test()(Service)

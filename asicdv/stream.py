@@ -27,8 +27,9 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import numbers
+
 import cocotb
-import numpy as np
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
 from asicdv import native
@@ -60,7 +61,7 @@ def columns_to_beats(count: int, columns: dict, bits: dict[str, int]) -> list[Be
     """Field-by-field beats (StreamSource.send_columns_nowait) as one dict per beat."""
     per_field = {}
     for name, column in columns.items():
-        if isinstance(column, int | np.integer):
+        if isinstance(column, numbers.Integral):
             per_field[name] = [int(column)] * count
         else:
             raw = native.column_bytes(column, count, bits[name], name)
@@ -214,8 +215,7 @@ class _Endpoint:
         self.pauses = pauses or no_pauses()
         # No pauses asked for: the simulator's main loop runs this endpoint (asicdv.native).
         self.engine = native.NativeStream(stream) if pauses is None and native.available() else None
-        checker_engine = native.NativeStream(stream) if self.engine is not None else None
-        self.checker = ProtocolChecker(stream, can_stall, checker_engine)
+        self.checker = ProtocolChecker(stream, can_stall, self.engine)  # the same engine stream checks
         self._queue: deque[Beat] = deque()
         self._task = cocotb.start_soon(self._run())
 
@@ -256,6 +256,16 @@ class StreamSource(_Endpoint):
             self._queue.append(beat)
         self._idle.clear()
         self._wakeup.set()
+
+    def send_all_nowait(self, beats: list[Beat]) -> None:
+        """Queue many beats with one call into the native engine (else one by one)."""
+        if self.engine is None:
+            for beat in beats:
+                self.send_nowait(beat)
+        elif beats:
+            self.engine.play(beats)
+            self._idle.clear()
+            self._wakeup.set()
 
     def send_columns_nowait(self, count: int, columns: dict) -> None:
         """Queue `count` beats given field by field: a field maps to an int (every beat), an array

@@ -17,7 +17,7 @@ import os
 import random
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cocotb
 from cocotb.triggers import RisingEdge
@@ -33,8 +33,11 @@ from pyuvm import (
     uvm_test,
 )
 
-from asicdv import coverage, hypo
+from asicdv import coverage
 from asicdv.scoreboard import Scoreboard
+
+if TYPE_CHECKING:
+    from asicdv.hypo import PropertyStats
 
 
 class ItemsSeq(uvm_sequence):
@@ -179,7 +182,7 @@ class BlockTest(uvm_test):
 
     async def check_property(
         self, strategy, drive: Callable[[Any], Awaitable[None]], *, examples: int, describe=repr, label=None, stratum=""
-    ) -> hypo.PropertyStats:
+    ) -> PropertyStats:
         """Hypothesis property through the DUT, each example judged on its own: the boards are
         cleared before it and checked after it; a failed example is followed by a reset."""
 
@@ -195,6 +198,8 @@ class BlockTest(uvm_test):
             new_bins[0] = sum(1 for p, c in after.items() for b, n in c.items() if n and not before[p][b])
             self.check()
             curve.append(coverage.summary(after)[0])
+
+        from asicdv import hypo  # hypothesis costs ~0.5 s of start-up: only tests that use it
 
         stats = await hypo.check_property(
             strategy,

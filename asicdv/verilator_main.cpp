@@ -104,6 +104,7 @@ struct Clock {
     Signal signal;
     vluint64_t half = 0;  // half period in simulation steps
     vluint64_t next = NEVER;
+    bool high = false;  // the level driven last (the signal may start at a random value)
 } clock_;
 
 struct Stream {
@@ -188,8 +189,10 @@ struct Stream {
 std::vector<Stream> streams_;
 
 // At a clock edge due now: streams first (they see the settled values before the edge).
-void clock_edge() {
-    const bool rising = clock_.signal.bit() == 0;
+// Returns whether the edge was rising.
+bool clock_edge() {
+    const bool rising = !clock_.high;
+    clock_.high = rising;
     if (rising) {
         for (Stream &s : streams_) s.rising_edge();
         clock_.signal.set_bit(1);
@@ -198,6 +201,7 @@ void clock_edge() {
         for (Stream &s : streams_) s.falling_edge();
     }
     clock_.next = main_time + clock_.half;
+    return rising;
 }
 
 }  // namespace
@@ -207,12 +211,14 @@ extern "C" {
 
 int asicdv_native_version() { return 1; }
 
-// Start (or restart) the clock: high now, toggling every `half` steps. 0 when bound.
+// Start (or restart) the clock: a rising edge in a time slot of its own at the current time (as
+// cocotb's GPI clock gives one, so a RisingEdge awaited right after the start fires at once), then
+// a toggle every `half` steps. 0 when bound.
 int asicdv_clock_start(const char *name, unsigned long long half) {
     if (!clock_.signal.bind(name) || half == 0) return -1;
     clock_.half = half;
-    clock_.signal.set_bit(1);
-    clock_.next = main_time + half;
+    clock_.high = false;
+    clock_.next = main_time;
     return 0;
 }
 
@@ -438,18 +444,26 @@ int main(int argc, char **argv) {
         // Quiet clock edges: while only the native clock is due and Python waits on nothing but
         // value changes, an edge is the native harness's step plus the value-change check before
         // and after the evaluation (where cocotb's loop would call them). A change that wakes
-        // Python leaves for the full loop below, which runs the rest of that time slot.
+        // Python leaves for the full loop below, which runs the rest of that time slot. Python
+        // cannot register callbacks inside the quiet run, so its NextSimTime callbacks (which
+        // also moves callbacks now due) and the ReadWrite/ReadOnly lists are looked at once.
         bool woke = false;
-        while (clock_.next < next_time && !VerilatedVpi::hasCbs(cbReadWriteSynch)
-               && !VerilatedVpi::hasCbs(cbReadOnlySynch) && !Verilated::gotFinish()) {
+        if (clock_.next < next_time) {
             main_time = clock_.next;
-            if (VerilatedVpi::callCbs(cbNextSimTime)) {  // also moves callbacks now due
-                woke = true;
+            woke = VerilatedVpi::callCbs(cbNextSimTime);
+            if (woke || VerilatedVpi::hasCbs(cbReadWriteSynch) || VerilatedVpi::hasCbs(cbReadOnlySynch)) {
                 clock_edge();
-                break;
+                settle_value_callbacks();
+                continue;  // the rest of this time slot as cocotb's loop runs it
             }
-            clock_edge();
-            if (VerilatedVpi::callValueCbs()) {
+            next_time = VerilatedVpi::cbNextDeadline();  // unchanged while Python sleeps
+        }
+        while (clock_.next < next_time && !(top->eventsPending() && top->nextTimeSlot() <= clock_.next)) {
+            main_time = clock_.next;
+            // Before a rising edge's evaluation Python must see the registers' old values; a
+            // falling edge changes no register, so one check after its evaluation is enough.
+            const bool rising = clock_edge();
+            if (rising && VerilatedVpi::callValueCbs()) {
                 woke = true;
                 break;
             }
@@ -462,8 +476,7 @@ int main(int argc, char **argv) {
 #if VM_TRACE
             if (tfp) tfp->dump(main_time);
 #endif
-            next_time = VerilatedVpi::cbNextDeadline();
-            if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
+            if (Verilated::gotFinish()) break;
         }
         if (woke) {
             // Python ran inside this time slot: finish it as cocotb's loop would.
@@ -472,6 +485,8 @@ int main(int argc, char **argv) {
         }
         if (Verilated::gotFinish()) break;
 
+        next_time = VerilatedVpi::cbNextDeadline();
+        if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
         next_time = std::min(next_time, clock_.next);
         if (next_time == NEVER) break;
         main_time = next_time;

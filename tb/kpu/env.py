@@ -279,6 +279,7 @@ class KpuBfm(Bfm):
         self.send_layer_nowait(layer)
 
         async def collect():
+            await self.operands.wait_idle()  # rows collect meanwhile: one wake-up, not two per row
             for row in self.result_rows(layer):
                 beat = await self.results.recv()
                 result[row.rows, row.channels] = unpack_int32(beat["data"], self.cols)[row.lanes]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 
-import numpy as np
 from pyuvm import uvm_analysis_port, uvm_sequence_item
 
 from asicdv import clocking
@@ -42,14 +41,8 @@ class Sha256Bfm(Bfm):
 
     async def compress_all(self, pairs: list[tuple[model.State, bytes]]) -> list[model.State]:
         """Independent (chain, block) compressions back to back; their digests in order."""
-        chains = [state_to_int(chain).to_bytes(32, "little") for chain, _ in pairs]
-        blocks = [int.from_bytes(block, "big").to_bytes(64, "little") for _, block in pairs]
-        self.blocks_in.send_columns_nowait(
-            len(pairs),
-            {
-                "chain": np.frombuffer(b"".join(chains), dtype=np.uint8).reshape(-1, 32),
-                "block": np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(-1, 64),
-            },
+        self.blocks_in.send_all_nowait(
+            [{"chain": state_to_int(chain), "block": int.from_bytes(block, "big")} for chain, block in pairs]
         )
         await self.blocks_in.wait_idle()  # every block accepted; the digests are (nearly) all out
         return [await self.recv() for _ in pairs]
