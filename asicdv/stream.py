@@ -22,12 +22,11 @@ ASICDV_NATIVE=0, are driven from Python as described above.
 from __future__ import annotations
 
 import itertools
+import numbers
 import random
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import numbers
 
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
