@@ -98,15 +98,16 @@ class NativeStream:
         """Beats as the engine stores them; a field a beat leaves out keeps its last value."""
         parts = []
         last = self._last
+        layout = list(zip(self.names, self.widths, [1 << b for b in self.bits], strict=True))
         for beat in beats:
-            unknown = beat.keys() - last.keys()
-            if unknown:
-                raise KeyError(f"no payload field {', '.join(sorted(unknown))} on this stream")
+            if len(beat) > len(last) or any(name not in last for name in beat):
+                unknown = sorted(set(beat) - set(last))
+                raise KeyError(f"no payload field {', '.join(unknown)} on this stream")
             last.update(beat)
-            for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
+            for name, width, limit in layout:
                 value = last[name]
-                if not 0 <= value < 1 << bits:
-                    raise ValueError(f"{value:#x} does not fit field {name} ({bits} bits)")
+                if not 0 <= value < limit:
+                    raise ValueError(f"{value:#x} does not fit field {name} ({limit.bit_length() - 1} bits)")
                 parts.append(value.to_bytes(width, "little"))
         return b"".join(parts)
 

@@ -118,6 +118,8 @@ struct Stream {
     bool playing = false;
     std::vector<uint8_t> queue;
     size_t sent = 0, queued = 0;
+    size_t driven = 0;     // the beat on the wires (index into queue) while `driving`
+    bool driving = false;
 
     // recorder (a sink or monitor): transfers waiting for Python to drain them
     bool recording = false;
@@ -134,6 +136,14 @@ struct Stream {
     void sample(std::vector<uint8_t> &out) const {
         for (const Signal &f : fields) out.insert(out.end(), f.data, f.data + f.bytes);
     }
+    bool payload_is(const std::vector<uint8_t> &beat) const {  // no copy: runs every stalled edge
+        const uint8_t *p = beat.data();
+        for (const Signal &f : fields) {
+            if (std::memcmp(f.data, p, f.bytes) != 0) return false;
+            p += f.bytes;
+        }
+        return true;
+    }
     bool in_reset() const { return has_reset && reset.bit() == reset_active; }
 
     void rising_edge() {
@@ -143,13 +153,11 @@ struct Stream {
         }
         const bool v = valid.bit(), r = ready.bit();
         if (checking && violation.empty()) {
-            std::vector<uint8_t> now;
             if (stalled) {
                 if (!v) {
                     violation = "valid dropped before the transfer";
-                } else {
-                    sample(now);
-                    if (now != held) violation = "payload changed while stalled";
+                } else if (!payload_is(held)) {
+                    violation = "payload changed while stalled";
                 }
             }
             const bool stall = v && !r;
@@ -172,16 +180,21 @@ struct Stream {
     void falling_edge() {
         if (!playing) return;
         if (sent < queued) {
-            const uint8_t *beat = queue.data() + sent * beat_bytes;
-            for (Signal &f : fields) {
-                std::memcpy(f.data, beat, f.bytes);
-                beat += f.bytes;
+            if (!driving || driven != sent) {  // a new beat (a stalled one is already on the wires)
+                const uint8_t *beat = queue.data() + sent * beat_bytes;
+                for (Signal &f : fields) {
+                    std::memcpy(f.data, beat, f.bytes);
+                    beat += f.bytes;
+                }
+                driven = sent;
+                driving = true;
             }
             valid.set_bit(1);
         } else {
             valid.set_bit(0);
             queue.clear();
             sent = queued = 0;
+            driving = false;
         }
     }
 };
@@ -283,6 +296,7 @@ void asicdv_stream_clear(int id) {
     Stream &s = streams_.at(id);
     s.queue.clear();
     s.sent = s.queued = 0;
+    s.driving = false;
     s.recorded.clear();
     s.recorded_beats = 0;
     s.stalled = false;

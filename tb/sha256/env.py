@@ -39,13 +39,12 @@ class Sha256Bfm(Bfm):
         beat = await self.digests.recv()
         return model.bytes_to_state(beat["digest"].to_bytes(32, "big"))
 
-    async def compress_all(self, pairs: list[tuple[model.State, bytes]]) -> list[model.State]:
-        """Independent (chain, block) compressions back to back; their digests in order."""
-        self.blocks_in.send_all_nowait(
-            [{"chain": state_to_int(chain), "block": int.from_bytes(block, "big")} for chain, block in pairs]
-        )
+    async def compress_all(self, chains: list[int], blocks: list[int]) -> list[int]:
+        """Independent compressions back to back, as port values (chain and digest: word 0 in the
+        MSBs, as `state_to_int`; block: the 64 bytes big-endian); the digests in order."""
+        self.blocks_in.send_all_nowait([{"chain": c, "block": b} for c, b in zip(chains, blocks, strict=True)])
         await self.blocks_in.wait_idle()  # every block accepted; the digests are (nearly) all out
-        return [await self.recv() for _ in pairs]
+        return [(await self.digests.recv())["digest"] for _ in chains]
 
     async def hash(self, message: bytes) -> bytes:
         """Pad and chain a whole message through the core."""
