@@ -38,6 +38,7 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_field_bytes": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
         "asicdv_stream_field_bits": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
         "asicdv_stream_play": ([ctypes.c_int, c, u64], None),
+        "asicdv_stream_play_fields": ([ctypes.c_int, u64, ctypes.c_void_p, ctypes.c_void_p], None),
         "asicdv_stream_pending": ([ctypes.c_int], u64),
         "asicdv_stream_recorded": ([ctypes.c_int], u64),
         "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
@@ -87,6 +88,7 @@ class NativeStream:
         self.bits = [lib.asicdv_stream_field_bits(self.id, i) for i in range(len(self.names))]
         self.beat_bytes = sum(self.widths)
         self._last = {name: 0 for name in self.names}
+        self._constants: dict[str, tuple] = {}  # field -> (value, its bytes, their address)
 
     def set_checking(self, on: bool) -> None:
         self._lib.asicdv_stream_set_checking(self.id, int(on))
@@ -116,22 +118,35 @@ class NativeStream:
         copy per field instead of a Python loop per beat."""
         import numpy as np  # only for column-wise beats (start-up: see asicdv.uvm)
 
-        out = np.zeros((count, self.beat_bytes), dtype=np.uint8)
-        offset = 0
+        if count == 0:
+            return
+        keep, pointers, strides = [], [], []  # the engine copies field by field (stride 0: constant)
         for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
             column = columns.get(name, self._last[name])
-            if isinstance(column, numbers.Integral):
+            if type(column) is int or isinstance(column, numbers.Integral):
                 column = int(column)
-                if not 0 <= column < 1 << bits:
-                    raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
-                out[:, offset : offset + width] = np.frombuffer(column.to_bytes(width, "little"), dtype=np.uint8)
+                cached = self._constants.get(name)
+                if cached is None or cached[0] != column:  # the same parameters tile after tile
+                    if not 0 <= column < 1 << bits:
+                        raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
+                    buffer = ctypes.create_string_buffer(column.to_bytes(width, "little"), width)
+                    cached = self._constants[name] = (column, buffer, ctypes.addressof(buffer))
+                pointers.append(cached[2])
+                strides.append(0)
                 self._last[name] = column
             else:
                 raw = column_bytes(column, count, bits, name)
-                out[:, offset : offset + raw.shape[1]] = raw
-                self._last[name] = int.from_bytes(raw[-1].tobytes(), "little") if count else self._last[name]
-            offset += width
-        self._lib.asicdv_stream_play(self.id, out.tobytes(), count)
+                if raw.shape[1] < width:  # storage wider than the field (e.g. 48 bits in 8 bytes)
+                    raw = np.concatenate([raw, np.zeros((count, width - raw.shape[1]), dtype=np.uint8)], axis=1)
+                raw = np.ascontiguousarray(raw)
+                keep.append(raw)
+                pointers.append(raw.ctypes.data)
+                strides.append(raw.strides[0])
+                self._last[name] = int.from_bytes(raw[-1].tobytes(), "little")
+        n = len(pointers)
+        self._lib.asicdv_stream_play_fields(
+            self.id, count, (ctypes.c_void_p * n)(*pointers), (ctypes.c_ulonglong * n)(*strides)
+        )
 
     def play(self, beats) -> None:
         beats = list(beats)

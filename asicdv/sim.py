@@ -350,6 +350,9 @@ def run(
             # cocotb's assertion rewriting builds a pytest config; loading every installed pytest
             # plugin with it (hypothesis, xdist, ours) cost ~0.6 s of each simulation's start-up.
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            # numpy's OpenBLAS threads spin after each call and take the simulator's core: the
+            # testbench's numpy work is small, one thread is faster.
+            "OPENBLAS_NUM_THREADS": env.get("OPENBLAS_NUM_THREADS", "1"),
             "TOPLEVEL_LANG": "verilog",
             "COCOTB_TEST_MODULES": module or block.test_module,
             "COCOTB_TEST_FILTER": rf"\.{re.escape(test)}$",

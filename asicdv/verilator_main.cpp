@@ -13,6 +13,9 @@
 // Edge order, as with cocotb's clock: streams sample valid/ready/payload from the settled values
 // just before the rising edge; players drive their next beat at the falling edge.
 
+// The main loop runs every clock edge: built -O2 whatever the model's OPT_FAST is.
+#pragma GCC optimize("O2")
+
 #include <libgen.h>  // basename
 #include <stdio.h>   // stderr, fprintf
 
@@ -114,9 +117,9 @@ struct Stream {
     std::vector<Signal> fields;
     uint32_t beat_bytes = 0;  // the fields' storage, concatenated in order
 
-    // player (a source): beats queued by Python, driven one per transfer
+    // player (a source): beats queued by Python, driven one per transfer; one array per field
     bool playing = false;
-    std::vector<uint8_t> queue;
+    std::vector<std::vector<uint8_t>> queue;
     size_t sent = 0, queued = 0;
     size_t driven = 0;     // the beat on the wires (index into queue) while `driving`
     bool driving = false;
@@ -181,21 +184,22 @@ struct Stream {
         if (!playing) return;
         if (sent < queued) {
             if (!driving || driven != sent) {  // a new beat (a stalled one is already on the wires)
-                const uint8_t *beat = queue.data() + sent * beat_bytes;
-                for (Signal &f : fields) {
-                    std::memcpy(f.data, beat, f.bytes);
-                    beat += f.bytes;
-                }
+                for (size_t i = 0; i < fields.size(); ++i)
+                    std::memcpy(fields[i].data, queue[i].data() + sent * fields[i].bytes, fields[i].bytes);
                 driven = sent;
                 driving = true;
             }
             valid.set_bit(1);
         } else {
             valid.set_bit(0);
-            queue.clear();
-            sent = queued = 0;
-            driving = false;
+            clear_queue();
         }
+    }
+
+    void clear_queue() {
+        queue.assign(fields.size(), {});
+        sent = queued = 0;
+        driving = false;
     }
 };
 
@@ -259,6 +263,7 @@ int asicdv_stream_open(const char *valid, const char *ready, const char *reset, 
         s.beat_bytes += f.bytes;
         start = end + 1;
     }
+    s.clear_queue();
     streams_.push_back(std::move(s));
     return static_cast<int>(streams_.size() - 1);
 }
@@ -281,7 +286,33 @@ void asicdv_stream_set_recording(int id, int on) { streams_.at(id).recording = o
 void asicdv_stream_play(int id, const uint8_t *beats, unsigned long long n) {
     Stream &s = streams_.at(id);
     s.playing = true;
-    s.queue.insert(s.queue.end(), beats, beats + n * s.beat_bytes);
+    for (unsigned long long j = 0; j < n; ++j) {
+        for (size_t i = 0; i < s.fields.size(); ++i) {
+            s.queue[i].insert(s.queue[i].end(), beats, beats + s.fields[i].bytes);
+            beats += s.fields[i].bytes;
+        }
+    }
+    s.queued += n;
+}
+
+// Queue `n` beats given field by field: field i of beat j is at fields[i] + j * strides[i]
+// (stride 0: the same value on every beat), in that field's storage bytes.
+void asicdv_stream_play_fields(int id, unsigned long long n, const uint8_t *const *fields,
+                               const unsigned long long *strides) {
+    Stream &s = streams_.at(id);
+    s.playing = true;
+    for (size_t i = 0; i < s.fields.size(); ++i) {
+        const size_t bytes = s.fields[i].bytes;
+        std::vector<uint8_t> &column = s.queue[i];
+        if (strides[i] == bytes) {  // packed rows: one copy
+            column.insert(column.end(), fields[i], fields[i] + n * bytes);
+        } else {
+            const size_t start = column.size();
+            column.resize(start + n * bytes);
+            for (unsigned long long j = 0; j < n; ++j)
+                std::memcpy(column.data() + start + j * bytes, fields[i] + j * strides[i], bytes);
+        }
+    }
     s.queued += n;
 }
 
@@ -294,9 +325,7 @@ unsigned long long asicdv_stream_pending(int id) {
 // Drop what the player holds (a reset); valid is dropped by Python through VPI.
 void asicdv_stream_clear(int id) {
     Stream &s = streams_.at(id);
-    s.queue.clear();
-    s.sent = s.queued = 0;
-    s.driving = false;
+    s.clear_queue();
     s.recorded.clear();
     s.recorded_beats = 0;
     s.stalled = false;

@@ -214,11 +214,12 @@ class KpuBfm(Bfm):
 
     def send_layer_nowait(self, layer: Layer) -> None:
         for tile in self.tiles(layer):
-            self.send_tile_nowait(layer, tile)
+            self.operands.send_columns_nowait(*self.tile_columns(layer, tile))
 
-    def send_tile_nowait(self, layer: Layer, tile: Tile) -> None:
-        """Queue one tile's K beats: GEMM, A[m0 + r, k] on op_a; depthwise, A[m0_c + r, k, n_c] of every
-        PE (r, c) on op_a_pe (byte r*COLS + c). Idle columns and padding rows get zeros."""
+    def tile_columns(self, layer: Layer, tile: Tile) -> tuple[int, dict]:
+        """One tile's K beats, field by field (StreamSource.send_columns_nowait): GEMM, A[m0 + r, k]
+        on op_a; depthwise, A[m0_c + r, k, n_c] of every PE (r, c) on op_a_pe (byte r*COLS + c).
+        Idle columns and padding rows get zeros."""
         self.out_rows(layer)  # refuses a pooled layer on an array that cannot pool
         k = layer.a.shape[1]
         busy = [c for c, unit in enumerate(tile) if unit is not None]
@@ -270,7 +271,7 @@ class KpuBfm(Bfm):
                 bits = len(fields[name])
                 noise = [value] + [self.rng.getrandbits(bits) for _ in range(k - 1)]
                 columns[name] = np.array([list(v.to_bytes((bits + 7) // 8, "little")) for v in noise], dtype=np.uint8)
-        self.operands.send_columns_nowait(k, columns)
+        return k, columns
 
     async def gemm(self, layer: Layer) -> np.ndarray:
         """Run a whole layer and assemble its result (no checking: the service's path):
