@@ -189,7 +189,16 @@ def readme(results: dict) -> str:
             lines.append(
                 f"| {c['layer']} | {c['M']} x {c['N']} x {c['K']} | {_n(c['cycles'])} | {100 * c['mac_utilization']:.1f}% |"
             )
-        lines += ["", f"Depthwise: {hw.get('kpu_depthwise')}.", ""]
+        depthwise = hw.get("kpu_depthwise")
+        if isinstance(depthwise, list):
+            for d in depthwise:
+                lines.append(
+                    f"| {d['layer']} (depthwise: pixels x channels x taps) | {d['M']} x {d['N']} x {d['K']} | "
+                    f"{_n(d['cycles'])} | {100 * d['mac_utilization']:.1f}% |"
+                )
+        else:
+            lines += ["", f"Depthwise: {depthwise}."]
+        lines += [""]
     if results.get("area"):
         lines += [
             "## 3. Area and timing proxies (Yosys generic synthesis)",

@@ -190,14 +190,15 @@ struct Stream {
                 driving = true;
             }
             valid.set_bit(1);
-        } else {
+        } else if (queued != 0 || driving) {  // the last beat moved: idle until more come
             valid.set_bit(0);
             clear_queue();
         }
     }
 
     void clear_queue() {
-        queue.assign(fields.size(), {});
+        queue.resize(fields.size());
+        for (auto &column : queue) column.clear();  // keeps the capacity for the next batch
         sent = queued = 0;
         driving = false;
     }
