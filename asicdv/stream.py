@@ -120,6 +120,17 @@ class Stream:
             await First(ValueChange(self.valid), ValueChange(self.ready))
 
 
+async def engine_event(s: Stream) -> None:
+    """Sleep until a natively run stream may have moved a beat: the next edge while valid and
+    ready are both high, else the next change of valid or ready (a stall costs one wake-up)."""
+    if s.valid.value == 1 and s.ready.value == 1:
+        await RisingEdge(s.clk)
+    elif s.valid.value == 1:
+        await First(ValueChange(s.valid), ValueChange(s.ready))
+    else:
+        await ValueChange(s.valid)
+
+
 class ProtocolChecker:
     """Passive valid/ready rule checker on one stream; a violation is an error of `board`.
 
@@ -224,15 +235,6 @@ class _Endpoint:
         if self.engine is not None:
             self.engine.clear()
         self._task = cocotb.start_soon(self._run())
-
-    async def _engine_event(self) -> None:
-        """Sleep until the native endpoint may have moved a beat: the next edge while valid is
-        high, else the next change of valid."""
-        s = self.stream
-        if s.valid.value == 1:
-            await RisingEdge(s.clk)
-        else:
-            await ValueChange(s.valid)
 
     async def _run(self) -> None:
         raise NotImplementedError
@@ -346,7 +348,7 @@ class StreamSink(_Endpoint):
         self._collect()
         while not self._queue:
             if self.engine is not None:
-                await self._engine_event()
+                await engine_event(self.stream)
                 self._collect()
             else:
                 self._arrived.clear()
@@ -396,13 +398,9 @@ class StreamMonitor:
 
     async def _run_native(self) -> None:
         """The engine records transfers; deliver them after the edge they happened on."""
-        s = self.stream
         self.engine.set_recording(True)
         while True:
-            if s.valid.value == 1:
-                await RisingEdge(s.clk)
-            else:
-                await ValueChange(s.valid)
+            await engine_event(self.stream)
             for beat in self.engine.drain():
                 for subscriber in self.subscribers:
                     subscriber(beat)

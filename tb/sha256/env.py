@@ -94,6 +94,8 @@ class BlockMonitor(BfmComponent):
 
     def digest_out(self, beat) -> None:
         self.digest_cycle = clocking.cycles_now()
+        if self.accept_cycles and self.accept_cycles[-1] == self.digest_cycle:
+            coverage.sample_accept(0)  # the next block moved on the same edge, and was delivered first
         chain, block = self.pending.popleft() if self.pending else (None, None)  # None: a digest with no input
         self.ap.write((chain, block, beat["digest"]))
 
