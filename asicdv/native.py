@@ -186,6 +186,14 @@ def column_bytes(column, count: int, bits: int, name: str):
     array of ints (fields up to 64 bits) or of byte rows (any width). Refuses values too wide."""
     import numpy as np
 
+    if (
+        isinstance(column, np.ndarray)
+        and column.dtype == np.uint8
+        and column.ndim == 2
+        and column.shape == (count, (bits + 7) // 8)
+        and (bits % 8 == 0 or not np.any(column[:, -1] >> (bits % 8)))
+    ):
+        return column  # byte rows of the field's exact width: nothing to convert
     array = np.asarray(column)
     if array.ndim == 1:
         if bits > 64:

@@ -213,10 +213,11 @@ class KpuBfm(Bfm):
         return len(self.tiles(layer)) * per_tile + 100
 
     def send_layer_nowait(self, layer: Layer) -> None:
+        shared: dict = {}  # per-channel parameters and the `last` column, the same for many tiles
         for tile in self.tiles(layer):
-            self.operands.send_columns_nowait(*self.tile_columns(layer, tile))
+            self.operands.send_columns_nowait(*self.tile_columns(layer, tile, shared))
 
-    def tile_columns(self, layer: Layer, tile: Tile) -> tuple[int, dict]:
+    def tile_columns(self, layer: Layer, tile: Tile, shared: dict | None = None) -> tuple[int, dict]:
         """One tile's K beats, field by field (StreamSource.send_columns_nowait): GEMM, A[m0 + r, k]
         on op_a; depthwise, A[m0_c + r, k, n_c] of every PE (r, c) on op_a_pe (byte r*COLS + c).
         Idle columns and padding rows get zeros."""
@@ -246,23 +247,29 @@ class KpuBfm(Bfm):
                 out[busy] = np.broadcast_to(np.asarray(values, dtype=np.int64), (layer.b.shape[1],))[channels]
             return out
 
-        first = {
-            "bias": pack(per_column(layer.bias), 32),
-            "mult": pack(per_column(layer.multiplier), 32),
-            "shift": pack(per_column(layer.shift), 6),
-            "in_zp": layer.input_zp & 0xFF,
-            "out_zp": layer.output_zp & 0xFF,
-            "act_min": layer.act_min & 0xFF,
-            "act_max": layer.act_max & 0xFF,
-            "raw": int(layer.raw),
-            "pool": int(layer.pool),
-            "depthwise": int(layer.depthwise),
-            "round_single": int(layer.rounding == "single"),
-        }
+        shared = {} if shared is None else shared
+        key = ("params", tuple(busy), channels.tobytes())
+        if key not in shared:
+            shared[key] = {
+                "bias": pack(per_column(layer.bias), 32),
+                "mult": pack(per_column(layer.multiplier), 32),
+                "shift": pack(per_column(layer.shift), 6),
+                "in_zp": layer.input_zp & 0xFF,
+                "out_zp": layer.output_zp & 0xFF,
+                "act_min": layer.act_min & 0xFF,
+                "act_max": layer.act_max & 0xFF,
+                "raw": int(layer.raw),
+                "pool": int(layer.pool),
+                "depthwise": int(layer.depthwise),
+                "round_single": int(layer.rounding == "single"),
+            }
+        first = shared[key]
+        if ("last", k) not in shared:
+            shared["last", k] = (np.arange(k) == k - 1).astype(np.uint8).reshape(k, 1)
         columns = {
             a_field: a_tile.reshape(k, a_width).view(np.uint8),
             "b": b_tile.view(np.uint8),
-            "last": (np.arange(k) == k - 1).astype(np.uint64),
+            "last": shared["last", k],
             **first,  # held on every beat (the RTL samples them with the first)
         }
         if self.noisy_params:  # parameters are sampled with the first beat: later ones must not matter
