@@ -99,18 +99,23 @@ class NativeStream:
     def pack(self, beats) -> bytes:
         """Beats as the engine stores them; a field a beat leaves out keeps its last value."""
         parts = []
+        append = parts.append
         last = self._last
         layout = list(zip(self.names, self.widths, [1 << b for b in self.bits], strict=True))
+        every_field = last.keys()
         for beat in beats:
-            if len(beat) > len(last) or any(name not in last for name in beat):
+            if beat.keys() != every_field:  # a partial beat: the fields it leaves out keep their value
                 unknown = sorted(set(beat) - set(last))
-                raise KeyError(f"no payload field {', '.join(unknown)} on this stream")
-            last.update(beat)
+                if unknown:
+                    raise KeyError(f"no payload field {', '.join(unknown)} on this stream")
+                beat = {**last, **beat}
             for name, width, limit in layout:
-                value = last[name]
+                value = beat[name]
                 if not 0 <= value < limit:
                     raise ValueError(f"{value:#x} does not fit field {name} ({limit.bit_length() - 1} bits)")
-                parts.append(value.to_bytes(width, "little"))
+                append(value.to_bytes(width, "little"))
+            last = beat
+        self._last = dict(last)
         return b"".join(parts)
 
     def play_columns(self, count: int, columns: dict) -> None:

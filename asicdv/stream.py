@@ -337,7 +337,7 @@ class StreamSink(_Endpoint):
         super().__init__(stream, period_ns, pauses)
 
     def _collect(self) -> None:
-        if self.engine is not None:
+        if self.engine is not None and not self._queue:  # drained beats first: one call per batch
             self._queue.extend(self.engine.drain())
 
     def recv_nowait(self) -> Beat | None:

@@ -307,6 +307,17 @@ void asicdv_stream_play_fields(int id, unsigned long long n, const uint8_t *cons
         std::vector<uint8_t> &column = s.queue[i];
         if (strides[i] == bytes) {  // packed rows: one copy
             column.insert(column.end(), fields[i], fields[i] + n * bytes);
+        } else if (strides[i] == 0) {  // a constant: copy it once, then double what is there
+            const size_t start = column.size(), total = n * bytes;
+            column.resize(start + total);
+            uint8_t *dst = column.data() + start;
+            if (total == 0) continue;
+            std::memcpy(dst, fields[i], bytes);
+            for (size_t filled = bytes; filled < total;) {
+                const size_t chunk = std::min(filled, total - filled);
+                std::memcpy(dst + filled, dst, chunk);
+                filled += chunk;
+            }
         } else {
             const size_t start = column.size();
             column.resize(start + n * bytes);

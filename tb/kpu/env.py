@@ -26,6 +26,7 @@ meet a real row in a max.
 from __future__ import annotations
 
 import functools
+import itertools
 from collections import deque
 from dataclasses import dataclass
 
@@ -189,17 +190,18 @@ class KpuBfm(Bfm):
 
     def result_rows(self, layer: Layer) -> list[ResultRow]:
         """Every result beat of the layer, in order: the one row assembly (scoreboard and `gemm`)."""
-        out_rows, tiles = self.out_rows(layer), self.tiles(layer)
-        m = layer.a.shape[0] // layer.group
+        out_rows, tiles, group = self.out_rows(layer), self.tiles(layer), layer.group
+        m = layer.a.shape[0] // group
         out = []
         for index, tile in enumerate(tiles):
+            units = [(c, unit[0] // group, unit[1]) for c, unit in enumerate(tile) if unit is not None]
             for r in range(out_rows):
-                lanes = [c for c, unit in enumerate(tile) if unit is not None and unit[0] // layer.group + r < m]
+                busy = [(c, row + r, channel) for c, row, channel in units if row + r < m]
                 out.append(
                     ResultRow(
-                        lanes,
-                        [tile[c][0] // layer.group + r for c in lanes],
-                        [tile[c][1] for c in lanes],
+                        [c for c, _, _ in busy],
+                        [row for _, row, _ in busy],
+                        [channel for _, _, channel in busy],
                         int(r == out_rows - 1),
                         index == len(tiles) - 1 and r == out_rows - 1,
                     )
@@ -288,9 +290,18 @@ class KpuBfm(Bfm):
 
         async def collect():
             await self.operands.wait_idle()  # rows collect meanwhile: one wake-up, not two per row
-            for row in self.result_rows(layer):
-                beat = await self.results.recv()
-                result[row.rows, row.channels] = unpack_int32(beat["data"], self.cols)[row.lanes]
+            rows = self.result_rows(layer)
+            data = [(await self.results.recv())["data"] for _ in rows]
+            # Every beat's lanes at once, then one scatter into the result.
+            width = 4 * self.cols
+            lanes = np.frombuffer(b"".join([d.to_bytes(width, "little") for d in data]), dtype="<i4")
+            lanes = lanes.reshape(len(rows), self.cols)
+            beat = np.repeat(np.arange(len(rows)), [len(row.lanes) for row in rows])
+            lane, out_row, channel = (
+                np.fromiter(itertools.chain.from_iterable(getattr(row, f) for row in rows), np.int64)
+                for f in ("lanes", "rows", "channels")
+            )
+            result[out_row, channel] = lanes[beat, lane]
 
         await self.within(collect(), self.cycle_budget(layer), f"the results of {layer.describe()}")
         return result
