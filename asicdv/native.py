@@ -88,7 +88,7 @@ class NativeStream:
         self.bits = [lib.asicdv_stream_field_bits(self.id, i) for i in range(len(self.names))]
         self.beat_bytes = sum(self.widths)
         self._last = {name: 0 for name in self.names}
-        self._constants: dict[str, tuple] = {}  # field -> (value, its bytes, their address)
+        self._constants: dict[tuple, tuple] = {}  # (field, value) -> (its bytes, their address)
 
     def set_checking(self, on: bool) -> None:
         self._lib.asicdv_stream_set_checking(self.id, int(on))
@@ -130,13 +130,15 @@ class NativeStream:
             column = columns.get(name, self._last[name])
             if type(column) is int or isinstance(column, numbers.Integral):
                 column = int(column)
-                cached = self._constants.get(name)
-                if cached is None or cached[0] != column:  # the same parameters tile after tile
+                cached = self._constants.get((name, column))
+                if cached is None:  # the same few parameter sets come tile after tile
                     if not 0 <= column < 1 << bits:
                         raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
+                    if len(self._constants) > 4096:
+                        self._constants.clear()
                     buffer = ctypes.create_string_buffer(column.to_bytes(width, "little"), width)
-                    cached = self._constants[name] = (column, buffer, ctypes.addressof(buffer))
-                pointers.append(cached[2])
+                    cached = self._constants[name, column] = (buffer, ctypes.addressof(buffer))
+                pointers.append(cached[1])
                 strides.append(0)
                 self._last[name] = column
             else:
@@ -145,7 +147,7 @@ class NativeStream:
                     raw = np.concatenate([raw, np.zeros((count, width - raw.shape[1]), dtype=np.uint8)], axis=1)
                 raw = np.ascontiguousarray(raw)
                 keep.append(raw)
-                pointers.append(raw.ctypes.data)
+                pointers.append(raw.__array_interface__["data"][0])  # (.ctypes is slow to build)
                 strides.append(raw.strides[0])
                 self._last[name] = int.from_bytes(raw[-1].tobytes(), "little")
         n = len(pointers)

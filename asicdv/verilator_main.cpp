@@ -513,14 +513,21 @@ int main(int argc, char **argv) {
             }
             next_time = VerilatedVpi::cbNextDeadline();  // unchanged while Python sleeps
         }
+        // Before a rising edge's evaluation only the clock has changed: if no callback fires
+        // there, none watches the clock, and none can be added until Python runs again, so the
+        // rest of this quiet run skips that check.
+        bool clock_unwatched = false;
         while (clock_.next < next_time && !(top->eventsPending() && top->nextTimeSlot() <= clock_.next)) {
             main_time = clock_.next;
             // Before a rising edge's evaluation Python must see the registers' old values; a
             // falling edge changes no register, so one check after its evaluation is enough.
             const bool rising = clock_edge();
-            if (rising && VerilatedVpi::callValueCbs()) {
-                woke = true;
-                break;
+            if (rising && !clock_unwatched) {
+                if (VerilatedVpi::callValueCbs()) {
+                    woke = true;
+                    break;
+                }
+                clock_unwatched = true;
             }
             top->eval_step();
             if (VerilatedVpi::callValueCbs()) {
