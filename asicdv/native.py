@@ -37,7 +37,6 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_open": ([c, c, c, ctypes.c_int, c], ctypes.c_int),
         "asicdv_stream_field_bytes": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
         "asicdv_stream_field_bits": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
-        "asicdv_stream_play": ([ctypes.c_int, c, u64], None),
         "asicdv_stream_play_fields": ([ctypes.c_int, u64, ctypes.c_void_p, ctypes.c_void_p], None),
         "asicdv_stream_pending": ([ctypes.c_int], u64),
         "asicdv_stream_recorded": ([ctypes.c_int], u64),
@@ -88,7 +87,7 @@ class NativeStream:
         self.bits = [lib.asicdv_stream_field_bits(self.id, i) for i in range(len(self.names))]
         self.beat_bytes = sum(self.widths)
         self._last = {name: 0 for name in self.names}
-        self._constants: dict[tuple, tuple] = {}  # (field, value) -> (its bytes, their address)
+        self._constants: dict[tuple, tuple] = {}  # (field, value) -> (its bytes, their address, stride 0)
 
     def set_checking(self, on: bool) -> None:
         self._lib.asicdv_stream_set_checking(self.id, int(on))
@@ -96,68 +95,59 @@ class NativeStream:
     def set_recording(self, on: bool) -> None:
         self._lib.asicdv_stream_set_recording(self.id, int(on))
 
-    def pack(self, beats) -> bytes:
-        """Beats as the engine stores them; a field a beat leaves out keeps its last value."""
-        parts = []
-        append = parts.append
-        last = self._last
-        layout = list(zip(self.names, self.widths, [1 << b for b in self.bits], strict=True))
-        every_field = last.keys()
-        for beat in beats:
-            if beat.keys() != every_field:  # a partial beat: the fields it leaves out keep their value
-                unknown = sorted(set(beat) - set(last))
-                if unknown:
-                    raise KeyError(f"no payload field {', '.join(unknown)} on this stream")
-                beat = {**last, **beat}
-            for name, width, limit in layout:
-                value = beat[name]
+    def play(self, beats: list[dict[str, int]]) -> None:
+        """Queue beats (field name -> int); a field a beat leaves out keeps its last value."""
+        unknown = set().union(*beats) - self._last.keys()
+        if unknown:
+            raise KeyError(f"no payload field {', '.join(sorted(unknown))} on this stream")
+        fields = []
+        for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
+            value, limit, rows = self._last[name], 1 << bits, []
+            for beat in beats:
+                value = beat.get(name, value)
                 if not 0 <= value < limit:
-                    raise ValueError(f"{value:#x} does not fit field {name} ({limit.bit_length() - 1} bits)")
-                append(value.to_bytes(width, "little"))
-            last = beat
-        self._last = dict(last)
-        return b"".join(parts)
+                    raise ValueError(f"{value:#x} does not fit field {name} ({bits} bits)")
+                rows.append(value.to_bytes(width, "little"))
+            self._last[name] = value
+            data = b"".join(rows)
+            fields.append((data, ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value, width))
+        self._play(len(beats), fields)
 
     def play_columns(self, count: int, columns: dict) -> None:
-        """`count` beats given field by field (see asicdv.stream.columns_to_beats): one numpy
-        copy per field instead of a Python loop per beat."""
+        """`count` beats given field by field (see asicdv.stream.StreamSource.send_columns_nowait):
+        one numpy array or one constant per field instead of a Python loop per beat."""
         import numpy as np  # only for column-wise beats (start-up: see asicdv.uvm)
 
-        if count == 0:
-            return
-        keep, pointers, strides = [], [], []  # the engine copies field by field (stride 0: constant)
+        fields = []  # (what keeps the bytes alive, their address, stride; 0 = the same every beat)
         for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
             column = columns.get(name, self._last[name])
             if type(column) is int or isinstance(column, numbers.Integral):
                 column = int(column)
-                cached = self._constants.get((name, column))
-                if cached is None:  # the same few parameter sets come tile after tile
+                constant = self._constants.get((name, column))
+                if constant is None:  # the same few parameter sets come tile after tile
                     if not 0 <= column < 1 << bits:
                         raise ValueError(f"{column:#x} does not fit field {name} ({bits} bits)")
                     if len(self._constants) > 4096:
                         self._constants.clear()
-                    buffer = ctypes.create_string_buffer(column.to_bytes(width, "little"), width)
-                    cached = self._constants[name, column] = (buffer, ctypes.addressof(buffer))
-                pointers.append(cached[1])
-                strides.append(0)
+                    data = ctypes.create_string_buffer(column.to_bytes(width, "little"), width)
+                    constant = self._constants[name, column] = (data, ctypes.addressof(data), 0)
+                fields.append(constant)
                 self._last[name] = column
             else:
                 raw = column_bytes(column, count, bits, name)
                 if raw.shape[1] < width:  # storage wider than the field (e.g. 48 bits in 8 bytes)
                     raw = np.concatenate([raw, np.zeros((count, width - raw.shape[1]), dtype=np.uint8)], axis=1)
                 raw = np.ascontiguousarray(raw)
-                keep.append(raw)
-                pointers.append(raw.__array_interface__["data"][0])  # (.ctypes is slow to build)
-                strides.append(raw.strides[0])
+                fields.append((raw, raw.__array_interface__["data"][0], raw.strides[0]))  # (.ctypes is slow)
                 self._last[name] = int.from_bytes(raw[-1].tobytes(), "little")
-        n = len(pointers)
-        self._lib.asicdv_stream_play_fields(
-            self.id, count, (ctypes.c_void_p * n)(*pointers), (ctypes.c_ulonglong * n)(*strides)
-        )
+        self._play(count, fields)
 
-    def play(self, beats) -> None:
-        beats = list(beats)
-        self._lib.asicdv_stream_play(self.id, self.pack(beats), len(beats))
+    def _play(self, count: int, fields: list[tuple]) -> None:
+        if count:
+            n = len(fields)
+            pointers = (ctypes.c_void_p * n)(*(address for _, address, _ in fields))
+            strides = (ctypes.c_ulonglong * n)(*(stride for _, _, stride in fields))
+            self._lib.asicdv_stream_play_fields(self.id, count, pointers, strides)
 
     def pending(self) -> int:
         return self._lib.asicdv_stream_pending(self.id)

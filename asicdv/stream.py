@@ -138,6 +138,8 @@ class ProtocolChecker:
     stays high, with the payload stable, until the edge where ready is high too. Costs one
     wake-up per stall, not per cycle: while stalled it sleeps until valid, ready or a payload
     field changes, and any change of valid or payload before the transfer is a violation.
+    With an `engine` (a native endpoint's) the simulator checks the same rules at every rising
+    edge instead, and `poll()` brings its stalls and first violation in before the board is read.
     """
 
     def __init__(self, stream: Stream, can_stall: bool = True, engine: native.NativeStream | None = None):
@@ -251,22 +253,18 @@ class StreamSource(_Endpoint):
         super().__init__(stream, period_ns, pauses, can_stall)
 
     def send_nowait(self, beat: Beat) -> None:
-        if self.engine is not None:
-            self.engine.play([beat])
-        else:
-            self._queue.append(beat)
-        self._idle.clear()
-        self._wakeup.set()
+        self.send_all_nowait([beat])
 
     def send_all_nowait(self, beats: list[Beat]) -> None:
-        """Queue many beats with one call into the native engine (else one by one)."""
-        if self.engine is None:
-            for beat in beats:
-                self.send_nowait(beat)
-        elif beats:
+        """Queue beats (one call into the native engine); a field a beat leaves out keeps its value."""
+        if not beats:
+            return
+        if self.engine is not None:
             self.engine.play(beats)
-            self._idle.clear()
-            self._wakeup.set()
+        else:
+            self._queue.extend(beats)
+        self._idle.clear()
+        self._wakeup.set()
 
     def send_columns_nowait(self, count: int, columns: dict) -> None:
         """Queue `count` beats given field by field: a field maps to an int (every beat), an array
@@ -275,13 +273,12 @@ class StreamSource(_Endpoint):
         Python endpoint gets the same beats one by one."""
         if count == 0:
             return
-        if self.engine is not None:
-            self.engine.play_columns(count, columns)
-            self._idle.clear()
-            self._wakeup.set()
-            return
-        for beat in columns_to_beats(count, columns, {name: len(h) for name, h in self.stream.fields.items()}):
-            self.send_nowait(beat)
+        if self.engine is None:
+            bits = {name: len(handle) for name, handle in self.stream.fields.items()}
+            return self.send_all_nowait(columns_to_beats(count, columns, bits))
+        self.engine.play_columns(count, columns)
+        self._idle.clear()
+        self._wakeup.set()
 
     async def send(self, beat: Beat) -> None:
         self.send_nowait(beat)

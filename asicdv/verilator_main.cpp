@@ -240,8 +240,6 @@ int asicdv_clock_start(const char *name, unsigned long long half) {
     return 0;
 }
 
-void asicdv_clock_stop() { clock_.next = NEVER; }
-
 // A stream: its valid, ready, optional reset ("" for none) and payload fields (names joined by
 // '\n'). Returns its id, or -1 when a signal cannot be bound.
 int asicdv_stream_open(const char *valid, const char *ready, const char *reset, int reset_active,
@@ -282,19 +280,6 @@ void asicdv_stream_set_checking(int id, int on) {
 }
 
 void asicdv_stream_set_recording(int id, int on) { streams_.at(id).recording = on != 0; }
-
-// Queue `n` packed beats to drive (the stream becomes a player).
-void asicdv_stream_play(int id, const uint8_t *beats, unsigned long long n) {
-    Stream &s = streams_.at(id);
-    s.playing = true;
-    for (unsigned long long j = 0; j < n; ++j) {
-        for (size_t i = 0; i < s.fields.size(); ++i) {
-            s.queue[i].insert(s.queue[i].end(), beats, beats + s.fields[i].bytes);
-            beats += s.fields[i].bytes;
-        }
-    }
-    s.queued += n;
-}
 
 // Queue `n` beats given field by field: field i of beat j is at fields[i] + j * strides[i]
 // (stride 0: the same value on every beat), in that field's storage bytes.
