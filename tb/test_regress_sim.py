@@ -13,7 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from asicdv import ROOT, cli, regress
+from asicdv import project
+
+ROOT = project.current().root
+from asicdv.tools import cli, regress
 
 FIXTURES = (
     "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
@@ -124,7 +127,7 @@ def test_killed_regression_resumes_with_no_run_done_twice(tmp_path):
     command = [
         sys.executable,
         "-m",
-        "asicdv.cli",
+        "asicdv.tools.cli",
         "regress",
         str(path),
         "--out",
