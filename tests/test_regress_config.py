@@ -340,6 +340,7 @@ def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
         "done": 4,
         "passed": 2,
         "failed": 2,
+        "infrastructure": 0,
         "missing": 1,
         "flaky": 0,
     }

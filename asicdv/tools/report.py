@@ -27,7 +27,7 @@ def write_junit(path: Path, summary: dict) -> None:
         name=f"asicdv.{summary['regression']}",
         tests=str(counts["planned"]),
         failures=str(counts["failed"]),
-        errors="0",
+        errors=str(counts.get("infrastructure", 0)),
         skipped=str(counts["missing"]),
         time=f"{sum(r['wall_s'] for r in summary['runs']):.3f}",
     )
@@ -46,6 +46,9 @@ def write_junit(path: Path, summary: dict) -> None:
         if run["status"] == "fail":
             failure = ET.SubElement(case, "failure", message=run["signature"] or "failed")
             failure.text = run["message"]
+        elif run["status"] == "infrastructure":  # the farm lost it: an error of the flow, not of the DUT
+            error = ET.SubElement(case, "error", message="lost to the farm (infrastructure)")
+            error.text = run["message"]
     for run_id in summary["missing"]:
         case = ET.SubElement(suite, "testcase", classname="missing", name=run_id, time="0")
         ET.SubElement(

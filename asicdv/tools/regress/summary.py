@@ -102,6 +102,8 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
     previous_path = out / "previous-summary.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
     passed = sum(r["status"] == "pass" for r in runs)
+    lost = sum(r["status"] == "infrastructure" for r in runs)  # the farm lost them: judged neither way
+    judged = len(runs) - lost
     summary = {
         "regression": saved["regression"],
         "invocation": saved.get("invocation", saved["regression"]),
@@ -115,11 +117,12 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
             "planned": len(specs),
             "done": len(runs),
             "passed": passed,
-            "failed": len(runs) - passed,
+            "failed": judged - passed,
+            "infrastructure": lost,
             "missing": len(missing),
             "flaky": sum(bool(r.get("flaky")) for r in runs),
         },
-        "pass_rate": round(100.0 * passed / len(runs), 2) if runs else 0.0,
+        "pass_rate": round(100.0 * passed / judged, 2) if judged else 0.0,
         "runs": runs,
         "missing": missing,
         "buckets": buckets(runs),
