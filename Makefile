@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
 
 test: $(STAMP) ## the full test suite: unit tests, then every block's simulation tests (what CI runs)
-	$(PYTEST) -n 2 tests tb
+	$(PYTEST) -n 2 --dist loadgroup tests tb selftest
 
 unit: $(STAMP) ## simulator-free unit tests of models and framework only
 	$(PYTEST) tests

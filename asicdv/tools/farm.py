@@ -76,6 +76,13 @@ def is_infrastructure(exc: BaseException) -> bool:
     return type(exc).__name__ in INFRASTRUCTURE_ERRORS or isinstance(exc, (ConnectionError, OSError))
 
 
+def job_name(out: Path) -> str:
+    """The name of this regression's farm jobs (one results folder, one name: `squeue -n` finds them)."""
+    import hashlib
+
+    return f"asicdv-{out.name[:16]}-{hashlib.sha256(str(out.resolve()).encode()).hexdigest()[:8]}"
+
+
 def _probe(folder: str, token: str) -> dict:
     """Runs on a worker: write a probe where the submitter will look for it."""
     path = Path(folder) / f".probe-{token}"
@@ -109,7 +116,7 @@ class FarmExecutor:
             "log_directory": str(logs),
             "python": sys.executable,
             "local_directory": str(out / "farm-scratch"),
-            "job_name": f"asicdv-{out.name}",
+            "job_name": job_name(out),
             # One task at a time per worker: a simulation owns its core.
             "worker_extra_args": ["--nthreads", "1"],
         }
@@ -117,8 +124,13 @@ class FarmExecutor:
             options["queue"] = settings["queue"]
         if "account" in settings:
             options["account"] = settings["account"]
+        import dask
+
         try:
-            self.cluster = cluster_class(**options)
+            # A run whose worker dies is rescheduled on another worker up to `retries` times (the
+            # scheduler, which lives in this process, counts); after that it is an infrastructure loss.
+            with dask.config.set({"distributed.scheduler.allowed-failures": self.retries}):
+                self.cluster = cluster_class(**options)
         except Exception as exc:  # noqa: BLE001 - a missing sbatch/bsub is a clear error, not a traceback
             raise UserError(f"cannot start a {farm} cluster: {type(exc).__name__}: {exc}") from None
         self.client = None
@@ -161,7 +173,7 @@ class FarmExecutor:
         self.log(f"farm {self.farm}: worker on {answer['host']} sees {project_root} and {out}")
 
     def submit(self, fn, *args):
-        return self.client.submit(fn, *args, pure=False, retries=self.retries)
+        return self.client.submit(fn, *args, pure=False)
 
     def stop(self, futures) -> None:
         from asicdv.tools import simulator as sim
