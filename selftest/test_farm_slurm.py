@@ -65,9 +65,9 @@ def regression_file(folder: Path, entries: list[dict]) -> Path:
 
 QUICK = [
     {"block": "crc32", "tests": ["CheckValueTest", "RandomMessagesTest"], "reseeds": 1},
-    {"block": "crc32", "module": "selftest.farm_fixtures", "tests": ["PassesQuickly"], "seeds": [1, 2]},
+    {"block": "crc32", "module": "selftest.night_fixtures", "tests": ["PassesQuickly"], "seeds": [1, 2]},
 ]
-SLOW = [{"block": "crc32", "module": "selftest.farm_fixtures", "tests": ["TakesAWhile"], "seeds": [1, 2, 3]}]
+SLOW = [{"block": "crc32", "module": "selftest.night_fixtures", "tests": ["TakesAWhile"], "seeds": [1, 2, 3]}]
 
 
 def run_regression(path: Path, out: Path, farm: str | None, jobs: int = 2, **farm_settings) -> tuple[int, dict]:

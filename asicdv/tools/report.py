@@ -145,6 +145,21 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td>{{ s.previous.flaky|join(', ') }}</td></tr></table>
 {% else %}<p>No previous run in this folder.</p>{% endif %}
 
+<h2>Across nights</h2>
+{% if s.history %}
+<p id="nights">{{ s.history.nights }} night(s) of <code>{{ s.regression }}</code> in the results database
+ (this one is night {{ s.history.night }}; <code>asicdv history --regression {{ s.regression }}</code>)</p>
+<img id="trends" src="{{ s.history.plot }}" alt="pass rate, wall time and coverage per night">
+{% if s.history.buckets %}<table id="bucket-history"><tr><th>failure signature</th><th>first night</th><th>first commit</th>
+<th>still failing since night</th></tr>{% for b in s.history.buckets %}<tr><td><code>{{ b.signature }}</code></td>
+<td class="num">{{ b.first_night }}</td><td><code>{{ (b.first_commit or '-')[:10] }}</code></td>
+<td class="num">{{ b.still_failing_since }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.history.tests %}<table id="test-rates"><tr><th>test</th><th>runs</th><th>failure rate</th><th>flake rate</th></tr>
+{% for name, f in s.history.tests|dictsort %}<tr><td>{{ name }}</td><td class="num">{{ f.runs }}</td>
+<td class="num">{{ '%.1f' % f.failure_rate }}%</td><td class="num">{{ '%.1f' % f.flake_rate }}%</td></tr>{% endfor %}
+</table>{% endif %}
+{% else %}<p>Not recorded in a results database (<code>--no-history</code>).</p>{% endif %}
+
 <h2>Failure buckets</h2>
 {% if s.buckets %}
 <table id="buckets"><tr><th>count</th><th>signature (numbers, hex, paths stripped)</th><th>tests</th><th>first seeds</th></tr>
@@ -152,7 +167,10 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{{ b.tests|join('<br>')|safe }}</td><td>
 {% for r in b.runs %}<div>seed {{ r.seed }}: <code>{{ r.reproduce }}</code>
  {% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}
- {% if r.flaky %}<b>flaky</b>{% endif %}</div>{% endfor %}</td></tr>{% endfor %}
+ {% if r.flaky %}<b class="flaky">flaky</b> (passed when rerun with the same seed){% endif %}
+ {% if r.reproducible %}<b class="reproducible">seed-dependent</b> (fails again with this seed){% endif %}
+ {% if r.picture %}<br><img class="wave" src="{{ r.picture }}" alt="waveform: the cycles before the failure">
+ <a href="{{ r.gtkw }}">GTKWave view</a>{% endif %}</div>{% endfor %}</td></tr>{% endfor %}
 </table>
 {% else %}<p class="pass">No failure.</p>{% endif %}
 

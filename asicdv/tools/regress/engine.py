@@ -314,6 +314,30 @@ class Regression:
             return DaskExecutor(self.options.jobs, self.options.scheduler)
         return LocalExecutor(self.options.jobs)
 
+    def _picture(self, record: dict, fields: dict) -> dict:
+        """The waveform picture of a failure's waves rerun: the cycles before it stopped."""
+        if fields.get("status") != "fail" or not fields.get("waves") or fields.get("sim_time_ns") is None:
+            return {}
+        from asicdv.testbench.clocking import PERIOD_NS
+        from asicdv.tools import wave_picture
+
+        dump = self.out / fields["waves"]
+        try:
+            picture = wave_picture.render(
+                dump,
+                fields["sim_time_ns"],
+                dump.parent / "failure",
+                clock=self.blocks[record["block"]].clock,
+                period_ns=PERIOD_NS,
+            )
+        except Exception as exc:  # noqa: BLE001 - a picture is a help, never a verdict
+            self.log(f"no waveform picture for {record['id']}: {type(exc).__name__}: {exc}")
+            return {}
+        return {
+            "picture": os.path.relpath(picture.svg, self.out),
+            "gtkw": os.path.relpath(picture.gtkw, self.out),
+        }
+
     def _record_history(self, summary: dict) -> None:
         from asicdv.tools import history
 
@@ -324,6 +348,17 @@ class Regression:
             self.log(f"results database: not recorded: {exc}")
             return
         self.log(f"results database: night {night} in {url} (`asicdv history` shows the trends)")
+        trends = history.query(url, regression=self.name)
+        history.plot(trends, self.out / "trends.svg")
+        summary["history"] = {
+            "url": url,
+            "night": night,
+            "plot": "trends.svg",
+            "nights": len(trends["trend"]),
+            "buckets": [b for b in trends["buckets"] if b["still_failing_since"]],
+            "tests": {name: f for name, f in trends["tests"].items() if f["failures"] or f["flaky"]},
+        }
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
 
     def _save_builds(self, builds: dict[str, dict]) -> None:
         path = self.out / "builds.json"
@@ -434,12 +469,19 @@ class Regression:
                 continue
             if record.get("waves") or record["id"] not in specs:
                 continue  # already traced
+            # Every failure reruns with its seed (flaky or seed-dependent?); waves for max_waves a bucket.
             if per_bucket.get(record["signature"], 0) < self.options.max_waves:
                 per_bucket[record["signature"]] = per_bucket.get(record["signature"], 0) + 1
                 chosen.append((record, specs[record["id"]].with_waves()))
+            else:
+                chosen.append((record, specs[record["id"]]))
         if not chosen:
             return
-        self.log(f"rerunning {len(chosen)} failure(s) with waves (max {self.options.max_waves} per bucket)")
+        traced = sum(spec.waves for _, spec in chosen)
+        self.log(
+            f"rerunning {len(chosen)} failure(s) with their seeds, {traced} with waves "
+            f"(max {self.options.max_waves} per bucket)"
+        )
         builds = _build_all([spec for _, spec in chosen], self.blocks, self.options.jobs, self.log, stop)
         self._save_builds(builds)
         pending = {}
@@ -452,7 +494,7 @@ class Regression:
                 asdict(spec),
                 outcome["build"],
                 str(self.out),
-                f"runs/{spec.id}/waves",
+                f"runs/{spec.id}/{'waves' if spec.waves else 'rerun'}",
             )
             pending[future] = record
         while pending:
@@ -480,7 +522,11 @@ class Regression:
                         if fields["status"] == "fail"
                         else None,
                     },
-                    "flaky": fields["status"] == "pass",  # same seed, different outcome
+                    # Same seed, same verdict: a reproducible, seed-dependent bug (the seed reproduces it).
+                    # Same seed, a pass: flaky (non-determinism in the DUT, the testbench or the farm).
+                    "flaky": fields["status"] == "pass",
+                    "reproducible": fields["status"] == "fail",
+                    **self._picture(record, fields),
                 }
                 self.store.append(record)
             time.sleep(0.1)
