@@ -98,9 +98,7 @@ async def _session(url: str, ids: list[str], screenshot: Path | None, width: int
             screenshot.write_bytes(base64.b64decode(data["data"]))
             shot = screenshot
         socket.close()
-        return PageFigures(
-            float(timing), len(images), [src for src, ok in images if not ok], texts, shot
-        )
+        return PageFigures(float(timing), len(images), [src for src, ok in images if not ok], texts, shot)
     finally:
         proc.kill()
         proc.wait()

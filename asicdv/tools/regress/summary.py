@@ -82,7 +82,11 @@ def buckets(records: list[dict], first: int = 3) -> list[dict]:
                 "tests": sorted({m["key"] for m in members}),
                 "message": members[0]["message"],
                 "runs": [
-                    {k: m.get(k) for k in ("id", "seed", "reproduce", "log", "waves", "flaky", "reproducible", "picture", "gtkw")} for m in members[:first]
+                    {
+                        k: m.get(k)
+                        for k in ("id", "seed", "reproduce", "log", "waves", "flaky", "reproducible", "picture", "gtkw")
+                    }
+                    for m in members[:first]
                 ],
             }
         )
