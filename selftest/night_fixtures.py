@@ -14,7 +14,6 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge, Timer
 
-
 SEED = int(os.environ.get("ASICDV_SEED", "0"))  # the run's seed (asicdv's, not cocotb's own)
 
 
