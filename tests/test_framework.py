@@ -1,4 +1,4 @@
-"""Simulator-free tests of the framework: scoreboard, block files, CLI errors."""
+"""Simulator-free tests of the framework: block files, CLI errors."""
 
 import subprocess
 import sys
@@ -8,31 +8,9 @@ import pytest
 from asicdv import UserError, project
 
 ROOT = project.current().root
-from asicdv.testbench.scoreboard import Scoreboard
 from asicdv.tools import cli
 from asicdv.tools.blocks import all_blocks, get_block, load_block
 from asicdv.tools.simulator import reproduce_command
-
-
-def test_scoreboard_reports_first_mismatch_in_hex():
-    board = Scoreboard("demo")
-    board.expect(0xABCD, context=b"\x01")
-    board.expect(0x10)
-    assert not board.observe(0xABCE)
-    assert board.observe(0x10)
-    with pytest.raises(AssertionError, match=r"expected: 0xabcd\n  actual:   0xabce"):
-        board.check()
-
-
-def test_scoreboard_flags_missing_and_unexpected():
-    board = Scoreboard("demo")
-    board.expect({"nonce": 5})
-    with pytest.raises(AssertionError, match="never came"):
-        board.check()
-    board = Scoreboard("demo")
-    assert not board.observe(7)
-    with pytest.raises(AssertionError, match="unexpected transaction"):
-        board.check()
 
 
 def test_block_files_load_and_name_real_tests():
@@ -223,15 +201,3 @@ def test_functional_coverage_bins_holes_and_merge(tmp_path):
     merged = coverage.merge([first, second])
     assert merged == {"g.p": {"x": 3, "y": 3}, "g.q": {"z": 0}}
     assert coverage.summary(merged) == (2, 3) and coverage.holes(merged) == ["g.q[z]"]
-
-
-def test_scoreboard_clear_judges_the_next_transaction_alone():
-    board = Scoreboard("sb")
-    board.expect(1)
-    board.observe(2)
-    with pytest.raises(AssertionError):
-        board.check()
-    board.clear()
-    board.expect(3)
-    board.observe(3)
-    board.check()  # the earlier mismatch no longer counts
