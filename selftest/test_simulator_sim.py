@@ -77,7 +77,5 @@ def test_native_clock_keeps_cocotbs_edge_times(tmp_path):
 
 
 def test_native_checker_reports_protocol_violations(tmp_path):
-    result = sim.run(
-        sim.build(slowinc()), "NativeCheckerSeesViolations", 1, module=MISBEHAVE, run_dir=tmp_path
-    )
+    result = sim.run(sim.build(slowinc()), "NativeCheckerSeesViolations", 1, module=MISBEHAVE, run_dir=tmp_path)
     assert result.passed, result.message
