@@ -93,34 +93,25 @@ def differences(expected: Any, actual: Any, path: str = "") -> tuple[list[tuple[
     already made `plain`. Sequences are compared element by element at any depth, dicts field
     by field; a length difference shows as the missing or extra elements."""
     if isinstance(expected, dict) and isinstance(actual, dict):
-        found, total = [], 0
-        for key in list(expected) + [k for k in actual if k not in expected]:
-            sub = f"{path}.{key}" if path else str(key)
-            if key not in actual:
-                found.append((sub, expected[key], MISSING))
-                total += _leaves(expected[key])
-            elif key not in expected:
-                found.append((sub, NONE, actual[key]))
-            else:
-                more, count = differences(expected[key], actual[key], sub)
-                found += more
-                total += count
-        return found, total
-    if _sequence(expected) and _sequence(actual):
-        found, total = [], 0
-        for i in range(max(len(expected), len(actual))):
-            sub = f"{path}[{i}]"
-            if i >= len(actual):
-                found.append((sub, expected[i], MISSING))
-                total += _leaves(expected[i])
-            elif i >= len(expected):
-                found.append((sub, NONE, actual[i]))
-            else:
-                more, count = differences(expected[i], actual[i], sub)
-                found += more
-                total += count
-        return found, total
-    return ([] if expected == actual else [(path, expected, actual)]), 1
+        keys = list(expected) + [k for k in actual if k not in expected]
+        pairs = [(f"{path}.{k}" if path else str(k), k in expected, k in actual, k) for k in keys]
+    elif _sequence(expected) and _sequence(actual):
+        count = max(len(expected), len(actual))
+        pairs = [(f"{path}[{i}]", i < len(expected), i < len(actual), i) for i in range(count)]
+    else:
+        return ([] if expected == actual else [(path, expected, actual)]), 1
+    found, total = [], 0
+    for sub, has_expected, has_actual, key in pairs:
+        if not has_actual:
+            found.append((sub, expected[key], MISSING))
+            total += _leaves(expected[key])
+        elif not has_expected:
+            found.append((sub, NONE, actual[key]))
+        else:
+            more, count = differences(expected[key], actual[key], sub)
+            found += more
+            total += count
+    return found, total
 
 
 def _shape(value: Any) -> str:
