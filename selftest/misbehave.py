@@ -9,10 +9,8 @@ import os
 
 import cocotb
 from cocotb.triggers import Event, Timer
-from hypothesis import strategies as st
 
 from asicdv.testbench import clocking
-from asicdv.testbench import properties as hypo
 
 LIMIT = 900_000  # about one example in ten fails, rarely the first one
 
@@ -51,6 +49,9 @@ async def ClockEdges(dut):
 @cocotb.test()
 async def PropertyFailsAboveLimit(dut):
     """Every integer >= LIMIT fails, so hypothesis shrinks any failure to exactly LIMIT."""
+    from hypothesis import strategies as st  # imported here: the other tests start without it (5 s timeouts)
+
+    from asicdv.testbench import properties as hypo
 
     async def drive(value: int) -> None:
         await Timer(1, unit="ns")
