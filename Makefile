@@ -42,11 +42,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
 
-test: $(STAMP) ## the full test suite: unit tests, then every block's simulation tests (what CI runs)
+test: $(STAMP) ## everything CI runs: the chip's tests (tests, tb) and the framework's own (selftest)
 	$(PYTEST) -n 2 --dist loadgroup tests tb selftest
 
-unit: $(STAMP) ## simulator-free unit tests of models and framework only
-	$(PYTEST) tests
+# The framework's simulation self-tests are selftest/*_sim.py and the fixture project's blocks.
+unit: $(STAMP) ## simulator-free unit tests of the chip's models and of the framework
+	$(PYTEST) tests selftest --ignore=selftest/fixture --ignore-glob='selftest/*_sim.py'
 
 lint: $(STAMP) ## ruff (format check + lint) over the Python, Verilator --lint-only -Wall over all RTL
 	$(VENV)/bin/ruff format --check .
