@@ -107,26 +107,26 @@ def _cancel_a_running_job(out: Path, cancelled: list):
     cancelled.append(job)
 
 
-def test_a_cancelled_job_is_retried_and_nothing_is_lost(tmp_path):
-    path = regression_file(tmp_path, SLOW)
-    out, cancelled = tmp_path / "out", []
+def run_with_a_job_cancelled(folder: Path, retries: int) -> tuple[int, dict, Path]:
+    """The slow regression on the farm, with one job scancel'ed while it runs a simulation."""
+    out, cancelled = folder / "out", []
     killer = threading.Thread(target=_cancel_a_running_job, args=(out, cancelled))
     killer.start()
-    code, summary = run_regression(path, out, "slurm", retries=2)
+    code, summary = run_regression(regression_file(folder, SLOW), out, "slurm", retries=retries)
     killer.join()
     assert cancelled, "no job was cancelled"
+    return code, summary, out
+
+
+def test_a_cancelled_job_is_retried_and_nothing_is_lost(tmp_path):
+    code, summary, out = run_with_a_job_cancelled(tmp_path, retries=2)
     assert code == 0 and summary["counts"]["missing"] == 0 and summary["counts"]["infrastructure"] == 0
     assert sorted(verdicts(summary).values()) == ["pass"] * 3
     assert wait_for(lambda: not queue(out), 30, "an empty queue") is True
 
 
 def test_a_run_lost_for_good_is_infrastructure_not_a_dut_failure(tmp_path, capsys):
-    path = regression_file(tmp_path, SLOW)
-    out, cancelled = tmp_path / "out", []
-    killer = threading.Thread(target=_cancel_a_running_job, args=(out, cancelled))
-    killer.start()
-    code, summary = run_regression(path, out, "slurm", retries=0)
-    killer.join()
+    code, summary, out = run_with_a_job_cancelled(tmp_path, retries=0)
     statuses = sorted(verdicts(summary).values())
     assert code == 1 and "infrastructure" in statuses and "fail" not in statuses
     assert summary["counts"]["infrastructure"] == statuses.count("infrastructure")
