@@ -49,7 +49,7 @@ def interpreter_runs(net, resolver, seeds=SEEDS):
 
 def direct(net, layer, x, rounding):
     """The layer with the model's direct functions (not the lowering the runner hands to the array)."""
-    p = {k: v for k, v in layer.params.items() if k not in ("weights", "kh", "kw")}
+    p = {k: v for k, v in layer.params.items() if k not in ("weights", "kh", "kw", "fp32")}
     if layer.op == "CONV_2D":
         return kpu.conv2d(x[0], layer.params["weights"], rounding=rounding, **p)[None]
     if layer.op == "DEPTHWISE_CONV_2D":
