@@ -142,6 +142,7 @@ module kpu_top #(
     input  wire                 op_pool,     //   " (ignored if ROWS % 4 != 0)
     input  wire                 op_depthwise,    // " A per PE from op_a_pe
     input  wire                 op_round_single, // " 1: single rounding
+    input  wire                 op_round_fp32,   // " 1: fp32 requantization (op_mult = scale bits)
 
     output wire                 res_valid,
     input  wire                 res_ready,
@@ -163,6 +164,7 @@ module kpu_top #(
     reg                 t_pool;
     reg                 t_depthwise;
     reg                 t_round_single;
+    reg                 t_round_fp32;
 
     // Drain side: the tile in the output buffer and its parameters.
     reg                 d_busy;
@@ -173,6 +175,7 @@ module kpu_top #(
     reg                 d_raw;
     reg                 d_pool;
     reg                 d_round_single;
+    reg                 d_round_fp32;
     wire [1:0]          d_grp;       // position of row d_row in its pool group
 
     wire                first  = !in_tile;
@@ -195,6 +198,7 @@ module kpu_top #(
     wire                pool_now  = first ? op_pool    : t_pool;
     wire                depthwise_now    = first ? op_depthwise    : t_depthwise;
     wire                round_single_now = first ? op_round_single : t_round_single;
+    wire                round_fp32_now   = first ? op_round_fp32   : t_round_fp32;
 
     generate
         if (POOL_OK) begin : g_grp
@@ -247,6 +251,7 @@ module kpu_top #(
         .in_raw     (d_raw),
         .in_pool    (d_pool),
         .in_single  (d_round_single),
+        .in_fp32    (d_round_fp32),
         .in_grp     (d_grp),
         .out_valid  (res_valid),
         .out_ready  (res_ready),
@@ -284,6 +289,7 @@ module kpu_top #(
             t_pool    <= op_pool;
             t_depthwise    <= op_depthwise;
             t_round_single <= op_round_single;
+            t_round_fp32   <= op_round_fp32;
         end
         if (load) begin
             d_mult    <= mult_now;
@@ -294,6 +300,7 @@ module kpu_top #(
             d_raw     <= raw_now;
             d_pool    <= pool_now && POOL_OK;
             d_round_single <= round_single_now;
+            d_round_fp32   <= round_fp32_now;
         end
     end
 endmodule

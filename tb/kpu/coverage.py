@@ -5,7 +5,7 @@ from asicdv.coverage import CoverCross, CoverPoint
 MODES = ["raw", "act none", "relu", "relu6", "clamp"]
 K_CLASSES = ["1", "2..255", ">=256"]
 KINDS = ["gemm", "depthwise"]  # op_depthwise
-ROUNDINGS = ["double", "single"]  # op_round_single (requantized layers)
+ROUNDINGS = ["double", "single", "fp32"]  # op_round_single, op_round_fp32 (requantized layers)
 
 
 def k_bin(k: int) -> str:
