@@ -434,6 +434,8 @@ class KpuScoreboard(BfmComponent):
                 )
             features["saturate_high"] = bool((scaled > layer.act_max).any())
             features["saturate_low"] = bool((scaled < layer.act_min).any())
+            for event in coverage.requant_events(layer.accumulators, layer.multiplier, layer.shift, layer.rounding):
+                coverage.sample_requant(layer.rounding, event)
         coverage.sample_layer(features)
 
 

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 from asicdv import DATA, clocking
 from asicdv.scoreboard import Scoreboard
 from models import kpu as model
+from models import requant_ref
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
 INT8 = st.one_of(st.sampled_from([-128, 127, 0]), st.integers(-128, 127))
@@ -53,7 +54,7 @@ def requant_params(draw, n: int) -> dict:
         "output_zp": output_zp,
         "act_min": act_min,
         "act_max": act_max,
-        "rounding": draw(st.sampled_from(model.ROUNDINGS)),
+        "rounding": draw(st.sampled_from(model.INTEGER_ROUNDINGS)),
     }
 
 
@@ -546,7 +547,7 @@ class SingleRoundingTest(KpuBaseTest):
             b = self.np_rng.integers(-6, 7, (8, 16)).astype(np.int8)
             n = b.shape[1]
             bias = self.np_rng.integers(-40, 40, n).astype(np.int32)
-            for rounding in model.ROUNDINGS:
+            for rounding in model.INTEGER_ROUNDINGS:
                 out.append(
                     Layer(
                         a,
@@ -697,3 +698,187 @@ class NetworksTest(KpuBaseTest):
 
 
 NETWORKS = ("image_classification", "keyword_spotting", "anomaly_detection")
+
+
+# ------------------------------------------------------------------ requantization, one property per mode
+#
+# Per-channel parameters drawn across what real models contain (multiplier 0, TFLite's whole shift range
+# -31..30 with its ends, multipliers in [2^30, 2^31); fp32: zero, subnormal, power-of-two and real-model
+# float scales), exact ties (multiplier 2^30 / scale 2^-n on small odd sums), and accumulators from tiny
+# to the int32 extremes (the bias carries them). The RTL's every output is compared with the mode's
+# independent per-element reference (models/requant_ref.py), not with models/kpu.py.
+
+BIASES = st.one_of(
+    st.integers(-64, 64),
+    st.integers(-(2**31), 2**31 - 1),
+    st.sampled_from([-(2**31), 2**31 - 1, 2**24 + 1, -(2**24) - 3, 2**30, -(2**30) - 1, 16777217, -16777219]),
+    st.integers(2**24, 2**31 - 1),
+)
+SHIFTS = st.one_of(st.sampled_from([-31, 30, 0, -1, -2, -3, 29, -30]), st.integers(-31, 30))
+MULTIPLIERS = {
+    "double": st.one_of(
+        st.sampled_from([0, 2**30, 2**31 - 1, -(2**31)]),
+        st.integers(2**30, 2**31 - 1),
+        st.integers(-(2**31), 2**31 - 1),
+    ),
+    "single": st.one_of(
+        st.sampled_from([0, 2**30, 2**31 - 1]), st.integers(2**30, 2**31 - 1), st.integers(0, 2**31 - 1)
+    ),
+}
+FP32_SCALES = st.one_of(
+    st.sampled_from([0.0, 0.5, 0.25, 0.125, 2.0**-24, 1.0, 3.0, 1e-40, 2.0**-126, 2.0**-149]),
+    st.floats(2.0**-20, 2.0**-3, width=32),  # the range of real models' s_in * s_w / s_out
+    st.floats(0.0, 2.0**20, width=32, allow_subnormal=True),
+    st.floats(-1.0, 1.0, width=32),  # negative scales: not from TFLite, but the unit handles them
+)
+
+
+@st.composite
+def requant_layers(draw, rounding: str) -> Layer:
+    """A small GEMM whose bias puts the accumulators anywhere in int32; per-column parameters of the mode."""
+    m, n, k = draw(st.integers(1, 12)), draw(st.integers(1, 16)), draw(st.integers(1, 6))
+    values = draw(st.sampled_from([SMALL, INT8]))
+    a = draw(hnp.arrays(np.int8, (m, k), elements=values))
+    b = draw(hnp.arrays(np.int8, (k, n), elements=values))
+    bias = draw(hnp.arrays(np.int32, (n,), elements=BIASES))
+    output_zp = draw(INT8)
+    act = draw(st.one_of(st.just((-128, 127)), st.just((output_zp, 127)), st.lists(INT8, min_size=2, max_size=2)))
+    act_min, act_max = sorted(act)
+    if rounding == "fp32":
+        scales = draw(hnp.arrays(np.float32, (n,), elements=FP32_SCALES))
+        multiplier, shift = model.fp32_bits(scales).astype(np.int32), np.zeros(n, np.int32)
+    else:
+        multiplier = draw(hnp.arrays(np.int32, (n,), elements=MULTIPLIERS[rounding]))
+        shift = draw(hnp.arrays(np.int32, (n,), elements=SHIFTS))
+    layer = Layer(a, b, bias, draw(INT8), multiplier, shift, output_zp, act_min, act_max, rounding=rounding)
+    layer.reference = reference_requant(layer)
+    return layer
+
+
+def reference_requant(layer: Layer) -> np.ndarray:
+    """Every output from the mode's per-element reference (Python ints / Fractions), on int64 accumulators
+    computed here (not with models.kpu)."""
+    acc = model.wrap32(
+        (layer.a.astype(np.int64) - layer.input_zp) @ layer.b.astype(np.int64) + layer.bias.astype(np.int64)
+    )
+    out = np.empty(acc.shape, np.int64)
+    for (r, c), value in np.ndenumerate(acc):
+        x, mult, s = int(value), int(layer.multiplier[c]), int(layer.shift[c])
+        if layer.rounding == "fp32":
+            out[r, c] = requant_ref.xnnpack_fp32(x, mult, layer.output_zp, layer.act_min, layer.act_max)
+            continue
+        if layer.rounding == "double":
+            scaled = requant_ref.double_rounding(x, mult, s)
+        elif requant_ref.cmsis_nn_in_domain(x, mult, s):
+            scaled = requant_ref.cmsis_nn_single_rounding(x, mult, s)
+        else:  # outside CMSIS-NN's int32 intermediate: the published semantics, saturated like the RTL
+            scaled = requant_ref.single_rounding_exact(x, mult, s)
+        out[r, c] = min(max(scaled + layer.output_zp, layer.act_min), layer.act_max)
+    return out
+
+
+def corner_layers(rounding: str) -> list[Layer]:
+    """Directed corners of the mode, ahead of the random examples: every bin of kpu.requant.<mode>."""
+    # 23 x 2.8043479919433594 is exactly 64.5 + 2^-18, half-way between two binary32 values: the product
+    # rounds (to even) to 64.5, which rint takes to 64 (65 if the product rounded up). 16908289 is
+    # 129 * 2^17 + 1: int32 -> binary32 rounds it (to even) to 129 * 2^17, x 2^-18 = 64.5 -> 64.
+    corners = np.array(
+        [-(2**31), 2**31 - 1, -(2**24) - 3, 2**24 + 1, 7, -7, 5, -5, 3, -3, 1, 0, 23, -23, 16908289, -16908289],
+        np.int64,
+    )
+    n = len(corners)
+    if rounding == "fp32":
+        scales = np.array(
+            [0.5, 2.0**-100, 0.0, 1e-40, 0.5, 0.5, 0.25, 0.25, 0.1, 1000.0, 1.0, 0.3]
+            + [2.8043479919433594] * 2
+            + [2.0**-18] * 2,
+            np.float32,
+        )
+        params = [(model.fp32_bits(scales), np.zeros(n))]
+    else:
+        # x 0.25 (double: SRDHM halves, RDBPOT's 1-bit shift sees ties) or x 0.5 (single: odd sums tie)
+        params = [
+            (np.full(n, 2**30), np.full(n, -1 if rounding == "double" else 0)),
+            (
+                np.array([-(2**31)] * 2 + [0, 2**30] * 5 + [2**30] * 4),
+                np.array([0, 0, -31, 30, -31, 30, 1, -2, 29, -3, 0, 0, -3, 0, 5, -20]),
+            ),
+        ]
+    out = []
+    for multiplier, shift in params:
+        layer = Layer(
+            np.zeros((2, 1), np.int8),
+            np.zeros((1, n), np.int8),
+            corners.astype(np.int32),
+            0,
+            np.asarray(multiplier).astype(np.int32),
+            np.asarray(shift).astype(np.int32),
+            rounding=rounding,
+        )
+        layer.reference = reference_requant(layer)
+        out.append(layer)
+    return out
+
+
+def requant_class(layer: Layer) -> dict[str, str]:
+    acc = np.abs(layer.accumulators)
+    return {
+        "|acc|": ">= 2^24" if acc.max() >= 2**24 else "< 2^24",
+        "N tile": "partial" if layer.b.shape[1] % 8 else "full",
+    }
+
+
+class RequantPropertyTest(KpuBaseTest):
+    """One rounding mode's requantizer on the RTL vs its independent reference (models/requant_ref.py):
+    directed corners, then hypothesis examples; afterwards every kpu.requant.<mode> bin must be hit."""
+
+    rounding = "double"
+    examples = 30
+
+    async def one_layer(self, layer: Layer) -> None:
+        await self.run_layers(layer)
+
+    async def stimulus(self):
+        await self.run_layers(*corner_layers(self.rounding))
+        self.check()  # now: check_property clears the boards before each example
+        await self.check_property(
+            requant_layers(self.rounding),
+            self.one_layer,
+            examples=self.examples,
+            describe=describe_layer,
+            label=requant_class,
+        )
+        point = f"kpu.requant.{self.rounding}"
+        holes = [h for h in coverage_holes() if h.startswith(point + "[")]
+        assert not holes, f"{type(self).__name__}: bins never hit: {holes}"
+
+
+def coverage_holes() -> list[str]:
+    from asicdv import coverage as functional
+
+    return functional.holes(functional.bins())
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantDoubleTest(RequantPropertyTest):
+    """Double rounding (TFLite reference, gemmlowp) vs requant_ref.double_rounding: multiplier 0, INT32_MIN,
+    shifts -31..30 (left shifts that wrap), ties away from zero, accumulators to the int32 extremes."""
+
+    rounding = "double"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantSingleTest(RequantPropertyTest):
+    """Single rounding (op_round_single) vs the CMSIS-NN port requant_ref.cmsis_nn_single_rounding (its
+    published semantics outside its int32 intermediate): ties up, shifts -31..30, results beyond int32."""
+
+    rounding = "single"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantFp32Test(RequantPropertyTest):
+    """fp32 requantization (op_round_fp32) vs requant_ref.xnnpack_fp32 (XNNPACK's scalar order, exact
+    rational binary32 arithmetic): zero / subnormal / real-model / large / negative scales, ties to even,
+    accumulators above 2^24 (int32 -> binary32 rounds), products saturating or below 1/2."""
+
+    rounding = "fp32"
