@@ -32,6 +32,19 @@ def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = Non
     }
 
 
+def fp32_scales(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Float32 scales as real models' s_in * s_w / s_out (about 2^-16 .. 2^-4), as the multiplier field's bits."""
+    return model.fp32_bits(2.0 ** rng.uniform(-16, -4, n)).astype(np.int32)
+
+
+def requant_in(rng: np.random.Generator, n: int, rounding: str, output_zp: int | None = None) -> dict:
+    """random_requant for any rounding mode; fp32: the multiplier field holds float32 scale bits."""
+    params = {**random_requant(rng, n, output_zp), "rounding": rounding}
+    if rounding == "fp32":
+        params["multiplier"], params["shift"] = fp32_scales(rng, n), np.zeros(n, np.int32)
+    return params
+
+
 @st.composite
 def requant_params(draw, n: int) -> dict:
     """Empty (raw) or TFLite per-channel requantization with one of the activations."""
@@ -45,16 +58,22 @@ def requant_params(draw, n: int) -> dict:
         "relu6": (output_zp, min(127, output_zp + 40)),
         "range": tuple(sorted(draw(st.lists(INT8, min_size=2, max_size=2)))),
     }[act]
-    multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
-    # Small right shifts make exact rounding ties common (round half away from zero).
-    shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
+    rounding = draw(st.sampled_from(model.ROUNDINGS))
+    if rounding == "fp32":  # float32 scales (bits in the multiplier field): real-model range, or powers of 2
+        scale = st.one_of(st.floats(2.0**-18, 2.0**-2, width=32), st.sampled_from([0.5, 0.25, 2.0**-10, 0.0]))
+        multiplier = model.fp32_bits(draw(hnp.arrays(np.float32, (n,), elements=scale))).astype(np.int32)
+        shift = np.zeros(n, np.int32)
+    else:
+        multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
+        # Small right shifts make exact rounding ties common (round half away from zero).
+        shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
     return {
         "multiplier": multiplier,
         "shift": shift,
         "output_zp": output_zp,
         "act_min": act_min,
         "act_max": act_max,
-        "rounding": draw(st.sampled_from(model.INTEGER_ROUNDINGS)),
+        "rounding": rounding,
     }
 
 
@@ -125,8 +144,8 @@ def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
     n = layer.b.shape[1]
     if layer.raw:
         mode = "raw"
-    elif layer.rounding == "single":
-        mode = "single rounding"
+    elif layer.rounding in ("single", "fp32"):
+        mode = f"{layer.rounding} rounding"
     elif (layer.act_min, layer.act_max) == (-128, 127):
         mode = "act none"
     elif layer.act_min == layer.output_zp:
@@ -436,7 +455,7 @@ def depthwise_case(
     weights = rng.integers(-128, 128, (1, *kernel, c)).astype(np.int8)
     bias = rng.integers(-5000, 5000, c).astype(np.int32)
     zp = int(rng.integers(-128, 128))
-    requant = {} if raw else {**random_requant(rng, c), "rounding": rounding}
+    requant = {} if raw else requant_in(rng, c, rounding)
     conv = {"stride": stride, "padding": padding, "dilation": dilation}
     patches, (oh, ow) = model.depthwise_patches(image, *kernel, input_zp=zp, **conv)
     if pool:
@@ -451,8 +470,8 @@ def depthwise_case(
 class DepthwiseTest(KpuBaseTest):
     """Depthwise conv2d on the array (op_depthwise) vs models.kpu.depthwise_conv2d: 3x3, 1x1, 5x5, 2x3
     and DS-CNN's 10x4 kernels, stride 1 and 2, same and valid, dilation 2, C from 1 to 19 (partial
-    tiles, and columns of one tile on different pixel blocks), raw and requantized in both roundings,
-    with and without max-pool."""
+    tiles, and columns of one tile on different pixel blocks), raw and requantized in the three rounding
+    modes (double, single, fp32), with and without max-pool."""
 
     async def stimulus(self):
         index = 0
@@ -466,7 +485,7 @@ class DepthwiseTest(KpuBaseTest):
                     ow = model.conv_output_size(w, kernel[1], stride, padding)[0]
                     pool = index % 3 == 0 and min(oh, ow) >= 2 and self.bfm.rows % 4 == 0
                     dilation = 2 if index % 5 == 4 and padding == "same" else 1
-                    raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 2]
+                    raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 3]
                     layer = depthwise_case(self.np_rng, h, w, c, kernel, stride, padding, raw, rounding, pool, dilation)
                     self.logger.info(
                         "depthwise %dx%d stride %d dilation %d %s, %dx%dx%d: %s",
@@ -599,8 +618,9 @@ class SingleRoundingTest(KpuBaseTest):
 @pyuvm.test(**SIM_LIMIT)
 class MixedModesTest(KpuBaseTest):
     """Every tile mode back to back with no gap between layers: GEMM and depthwise, raw and requantized
-    in both roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
-    consecutive tiles switch op_depthwise / op_round_single / op_raw / op_pool on their first beat."""
+    in the three roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
+    consecutive tiles switch op_depthwise / op_round_single / op_round_fp32 / op_raw / op_pool on their
+    first beat."""
 
     async def stimulus(self):
         rows = self.bfm.rows
@@ -614,11 +634,7 @@ class MixedModesTest(KpuBaseTest):
             a = self.np_rng.integers(*values, (m, k, n) if depthwise else (m, k)).astype(np.int8)
             b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
             bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
-            requant = (
-                {}
-                if index % 5 == 0
-                else {**random_requant(self.np_rng, n), "rounding": model.ROUNDINGS[(index // 2) % 2]}
-            )
+            requant = {} if index % 5 == 0 else requant_in(self.np_rng, n, model.ROUNDINGS[(index // 2) % 3])
             layer = Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **requant, pool=pool)
             items.append(LayerItem(f"mixed{index}", layer))
         await self.queue_layers(*items)
@@ -627,7 +643,7 @@ class MixedModesTest(KpuBaseTest):
 @pyuvm.test(**SIM_LIMIT)
 class DepthwiseResetMidTileTest(KpuBaseTest):
     """Reset while depthwise, single-rounding tiles are in flight; then a GEMM in double rounding and a
-    depthwise layer, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
+    depthwise layer in fp32, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
 
     async def stimulus(self):
         stale = Layer(
@@ -653,7 +669,7 @@ class DepthwiseResetMidTileTest(KpuBaseTest):
             self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8),
             None,
             7,
-            **random_requant(self.np_rng, 5),
+            **requant_in(self.np_rng, 5, "fp32"),
         )
         await self.run_layers(gemm, depthwise)
 
@@ -669,8 +685,9 @@ class MixedModesBackPressureTest(MixedModesTest):
 class NetworksTest(KpuBaseTest):
     """The three shipped MLPerf Tiny int8 networks (ResNet-8, DS-CNN, the autoencoder) on the array, a
     random input each from the run's seed; each layer's output compared bit for bit through the
-    scoreboard with the TFLite reference kernels' (double rounding; single rounding against XNNPACK is
-    not bit-exact on every input, see README "Real networks") (nightly: a few minutes)."""
+    scoreboard with the TFLite reference kernels' (double rounding) and with the default interpreter's
+    (XNNPACK, fp32 requantization); single rounding matches neither on every input, see README "Real
+    networks" (nightly: a few minutes)."""
 
     async def stimulus(self):
         from models import tflite_net  # the interpreter is heavy: only this test needs it
@@ -679,18 +696,19 @@ class NetworksTest(KpuBaseTest):
 
         board = Scoreboard("kpu networks vs TFLite")
         self.env.networks_board = board  # checked with every other scoreboard
-        rounding = "double"
         for name in NETWORKS:
             net = tflite_net.Network(DATA / "mlperf_tiny" / f"{name}.tflite")
             x = net.random_input(int(self.np_rng.integers(0, 2**31)))
-            values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
-            reference = tflite_net.reference_tensors(net.path, x, rounding, [layer.outputs[0] for layer in net.layers])
-            for layer in net.layers:
-                tensor = layer.outputs[0]
-                where = {"network": name, "layer": layer.index, "op": layer.op, "rounding": rounding}
-                board.expect({**where, "mismatches": 0})
-                board.observe({**where, **compare(values[tensor], reference[tensor])})
-            self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
+            for rounding in ("double", "fp32"):
+                values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
+                outputs = [layer.outputs[0] for layer in net.layers]
+                reference = tflite_net.reference_tensors(net.path, x, rounding, outputs)
+                for layer in net.layers:
+                    tensor = layer.outputs[0]
+                    where = {"network": name, "layer": layer.index, "op": layer.op, "rounding": rounding}
+                    board.expect({**where, "mismatches": 0})
+                    board.observe({**where, **compare(values[tensor], reference[tensor])})
+                self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
 
     async def checked_gemm(self, layer: Layer) -> np.ndarray:
         (item,) = await self.run_layers(layer)  # the scoreboard checks every row against the model
