@@ -8,8 +8,9 @@ from cocotb.triggers import Timer
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from asicdv import DATA, clocking
-from asicdv.scoreboard import Scoreboard
+from asicdv import project
+from asicdv.testbench import clocking
+from asicdv.testbench.scoreboard import Scoreboard
 from models import kpu as model
 from models import requant_ref
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
@@ -697,7 +698,7 @@ class NetworksTest(KpuBaseTest):
         board = Scoreboard("kpu networks vs TFLite")
         self.env.networks_board = board  # checked with every other scoreboard
         for name in NETWORKS:
-            net = tflite_net.Network(DATA / "mlperf_tiny" / f"{name}.tflite")
+            net = tflite_net.Network(project.current().data("mlperf_tiny") / f"{name}.tflite")
             x = net.random_input(int(self.np_rng.integers(0, 2**31)))
             for rounding in ("double", "fp32"):
                 values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
