@@ -515,7 +515,7 @@ def rounding_utilization(np_rng: np.random.Generator, rounding: str, m: int = 64
     """One GEMM per requantization mode through the cocotb service (op_round_single / op_round_fp32 are
     per-tile fields the native harness does not drive), checked against models.kpu.gemm in that mode:
     the modes share kpu_post's pipeline, so the cycle counts must be equal."""
-    from asicdv import rtl
+    from asicdv.tools import service_client as rtl
     from models import kpu as model
     from tb.kpu import service
     from tb.kpu.env import Layer

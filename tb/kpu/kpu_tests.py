@@ -873,7 +873,7 @@ class RequantPropertyTest(KpuBaseTest):
 
 
 def coverage_holes() -> list[str]:
-    from asicdv import coverage as functional
+    from asicdv.testbench import functional_coverage as functional
 
     return functional.holes(functional.bins())
 
