@@ -86,7 +86,7 @@
 // The fp32 mode reuses stage 2's multiplier (its operands muxed in stage 1)
 // and the zero point / clamp; it added one lane's kpu_fp32_norm (567 cells,
 // 60 levels) and kpu_fp32_round (488 cells, 40 levels): kpu_post per lane
-// 10,826 -> 11,997 cells, 602 -> 606 flip-flops, longest path 122 -> 123.
+// 10,826 -> 11,997 cells, 301 -> 303 flip-flops, longest path 122 -> 123.
 // The operand path (op_a -> PE accumulator) gained one 8-bit 2:1 mux per PE
 // (the depthwise select).
 //
