@@ -10,7 +10,16 @@ What the RTL computes for one output element (row m, column n):
 MBQM is TFLite's `MultiplyByQuantizedMultiplier`; `rounding="double"` (the
 default, TFLite's reference kernels) is the gemmlowp double-rounding form below,
 `rounding="single"` the TFLITE_SINGLE_ROUNDING form (acc*M + 2**(30-s)) >> (31-s)
-(see `multiply_by_quantized_multiplier`). Double rounding:
+(see `multiply_by_quantized_multiplier`). `rounding="fp32"` is not an MBQM: it is
+XNNPACK's requantization (what TFLite's default interpreter runs), with the
+column's `multiplier` holding the IEEE-754 binary32 bit pattern of a per-channel
+float scale (`fp32_bits`) and `shift` ignored:
+
+    result = clamp(rint(float32(acc) * scale) + output_zp, act_min, act_max)
+
+float32(acc) rounds to nearest even for |acc| > 2**24, the product is one float32
+multiply (round to nearest even), rint rounds halves to even (see
+`fp32_multiply_round`). Double rounding:
 
     left_shift  = max(shift, 0);  right_shift = max(-shift, 0)
     MBQM(x, M, s) = RoundingDivideByPOT(
@@ -167,13 +176,44 @@ def rounding_divide_by_pot(x, exponent) -> np.ndarray:
     return ((x >> e) + (remainder > threshold).astype(np.int64)).astype(np.int64)
 
 
-ROUNDINGS = ("double", "single")
+ROUNDINGS = ("double", "single", "fp32")
+INTEGER_ROUNDINGS = ("double", "single")  # the two MultiplyByQuantizedMultiplier builds (multiplier, shift)
 
 
 def _check_rounding(rounding) -> str:
     if rounding not in ROUNDINGS:
-        raise ValueError(f"rounding must be 'double' or 'single', got {rounding!r}")
+        raise ValueError(f"rounding must be one of {', '.join(ROUNDINGS)}, got {rounding!r}")
     return rounding
+
+
+def fp32_bits(scale) -> np.ndarray:
+    """float32 scales -> their IEEE-754 bit patterns as int32 values (int64 array): what the multiplier
+    field carries in rounding="fp32"."""
+    return np.asarray(scale, dtype=np.float32).view(np.int32).astype(np.int64)
+
+
+def fp32_scales(bits) -> np.ndarray:
+    """The float32 scales whose bit patterns `bits` (int32 values) hold; non-finite scales are refused."""
+    b = _as_int64("multiplier (fp32 scale bits)", bits, INT32_MIN, INT32_MAX)
+    scale = b.astype(np.int32).view(np.float32)
+    if not np.all(np.isfinite(scale)):
+        bad = int(b[~np.isfinite(scale)].ravel()[0]) & 0xFFFFFFFF
+        raise ValueError(f"fp32 scale must be finite, got bit pattern 0x{bad:08x} (Inf or NaN)")
+    return scale
+
+
+def fp32_multiply_round(x, scale_bits) -> np.ndarray:
+    """rint(float32(x) * scale) as int64, saturated to +-2**31 (XNNPACK's fp32 requantization before the
+    zero point and clamp; rint and the integer clamp commute, so clamping after is exact).
+
+    float32(x): int32 -> binary32, round to nearest even; one binary32 multiply, round to nearest even
+    (numpy's IEEE arithmetic, subnormals kept); rint: halves to even."""
+    x = _as_int64("x", x, INT32_MIN, INT32_MAX)
+    scale = fp32_scales(scale_bits)
+    with np.errstate(over="ignore"):
+        product = x.astype(np.float32) * scale
+    bound = np.float32(2.0**31)
+    return np.rint(np.clip(product, -bound, bound)).astype(np.int64)
 
 
 def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str = "double") -> np.ndarray:
@@ -189,8 +229,11 @@ def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str = "doub
     shift is folded into the total shift (no int32 wrap of x << shift). TFLite
     DCHECKs the result fits int32; here it saturates to int32, which gives the
     same int8 after the activation clamp as the exact value.
+
+    rounding="fp32" has no (multiplier, shift) form: see `fp32_multiply_round`.
     """
-    _check_rounding(rounding)
+    if _check_rounding(rounding) == "fp32":
+        raise ValueError("rounding 'fp32' is not a MultiplyByQuantizedMultiplier: use fp32_multiply_round")
     x = _as_int64("x", x, INT32_MIN, INT32_MAX)
     m = _as_int64("multiplier", multiplier, INT32_MIN, INT32_MAX)
     s = _as_int64("shift", shift, SHIFT_MIN, SHIFT_MAX)
@@ -244,9 +287,16 @@ def _requant_scalars(output_zp, act_min, act_max) -> tuple[int, int, int]:
 def requantize(
     acc, multiplier, shift, *, output_zp=0, act_min=INT8_MIN, act_max=INT8_MAX, rounding: str = "double"
 ) -> np.ndarray:
-    """int32 accumulators [.., N] -> int8: clamp(MBQM + output_zp, act_min, act_max)."""
+    """int32 accumulators [.., N] -> int8: clamp(MBQM + output_zp, act_min, act_max).
+
+    rounding="fp32": multiplier holds the float32 scale bits (`fp32_bits`), shift is ignored (still
+    range-checked), and MBQM is `fp32_multiply_round`."""
     output_zp, act_min, act_max = _requant_scalars(output_zp, act_min, act_max)
-    scaled = multiply_by_quantized_multiplier(acc, multiplier, shift, rounding)
+    if _check_rounding(rounding) == "fp32":
+        _as_int64("shift", shift, SHIFT_MIN, SHIFT_MAX)
+        scaled = fp32_multiply_round(acc, multiplier)
+    else:
+        scaled = multiply_by_quantized_multiplier(acc, multiplier, shift, rounding)
     # TFLite order: max with act_min, then min with act_max; the range is int8 so
     # the final int8 saturation is implied.
     return np.minimum(np.maximum(scaled + output_zp, act_min), act_max).astype(np.int8)
@@ -671,7 +721,8 @@ def add(
     double-rounding MBQMs), plus output_zp, clamped. rounding="single": XNNPACK's
     qs8 add (the default interpreter): (x1 - zp1) * m1 + (x2 - zp2) * m2 with ~21-bit
     multipliers, one rounding arithmetic shift, plus output_zp, clamped."""
-    _check_rounding(rounding)
+    if _check_rounding(rounding) == "fp32":
+        raise ValueError("ADD has no fp32 requantization (XNNPACK's qs8 add is rounding='single')")
     if rounding == "single":  # XNNPACK: both inputs scaled into one int32 sum, one rounding shift (ties up)
         p = params["single"]
         if p is None:

@@ -53,9 +53,48 @@ REFERENCE_ROUNDING = {"FULLY_CONNECTED": "single"}
 
 
 def layer_rounding(op: str, rounding: str) -> str:
-    """The requantizer rounding that makes `op` bit-exact with the runtime `rounding` names."""
+    """The requantizer rounding that makes `op` bit-exact with the runtime `rounding` names.
+
+    "double": the reference kernels (FULLY_CONNECTED rounds once there); "single": integer single rounding
+    everywhere (XNNPACK's qs8 ADD is single rounding); "fp32": XNNPACK, whose convolutions and FC
+    requantize in float32 and whose ADD is its integer qs8 add ("single")."""
     kpu._check_rounding(rounding)
-    return REFERENCE_ROUNDING.get(op, "double") if rounding == "double" else "single"
+    if rounding == "double":
+        return REFERENCE_ROUNDING.get(op, "double")
+    if rounding == "fp32" and op in ARRAY_OPS:
+        return "fp32"
+    return "single"
+
+
+def xnnpack_scales(s_in: float, s_w: np.ndarray, s_out: float) -> np.ndarray:
+    """XNNPACK's per-channel requantization scale, all in float32 as its create functions compute it
+    (convolution-nhwc.c / fully-connected-nc.c: input_scale * kernel_scale[c] / output_scale, left to right)."""
+    product = np.float32(s_in) * np.asarray(s_w, np.float32)
+    return (product / np.float32(s_out)).astype(np.float32)
+
+
+XNNPACK_ACTIVATIONS = {
+    "NONE": (-math.inf, math.inf),
+    "RELU": (0.0, math.inf),
+    "RELU_N1_TO_1": (-1.0, 1.0),
+    "RELU6": (0.0, 6.0),
+}  # the TFLite XNNPACK delegate's ConvertActivationToOutputRange
+
+
+def xnnpack_activation_range(fused: int, scale: float, zero_point: int, where: str) -> tuple[int, int]:
+    """XNNPACK's int8 output range of a fused activation: xnn_qs8_quantize of the delegate's float bounds,
+    lrintf(clamp(bound / scale + (float) zero_point, -128, 127)) in float32, ties to even (TFLite's
+    CalculateActivationRangeQuantized rounds half away from zero instead)."""
+    if fused not in ACTIVATIONS:
+        raise UnsupportedModel(f"{where}: fused activation {fused} is not supported")
+
+    def q(bound: float) -> int:
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            v = np.float32(bound) / np.float32(scale) + np.float32(zero_point)
+        return int(np.rint(np.clip(v, np.float32(-128), np.float32(127))))
+
+    lo, hi = XNNPACK_ACTIVATIONS[ACTIVATIONS[fused]]
+    return q(lo), q(hi)
 
 
 class UnsupportedModel(ValueError):
@@ -229,7 +268,9 @@ class Network:
             pairs = [kpu.quantize_multiplier(float(np.float32(s_in) * weights.scale[0]) / s_out)] * n
         else:  # PopulateConvolutionQuantizationParams: double(s_in) * double(s_w[c]) / double(s_out)
             pairs = [kpu.quantize_multiplier(s_in * float(s_w) / s_out) for s_w in scales]
-        act_min, act_max = activation_range(layer.options.fusedActivationFunction, s_out, int(out.zero_point[0]), where)
+        fused, out_zp = layer.options.fusedActivationFunction, int(out.zero_point[0])
+        act_min, act_max = activation_range(fused, s_out, out_zp, where)
+        fp32_min, fp32_max = xnnpack_activation_range(fused, s_out, out_zp, where)
         return {
             "bias": self._bias(layer, n, where),
             "input_zp": int(inp.zero_point[0]),
@@ -238,6 +279,13 @@ class Network:
             "output_zp": int(out.zero_point[0]),
             "act_min": act_min,
             "act_max": act_max,
+            # rounding "fp32": XNNPACK's float scales (their bits in the multiplier field) and output range
+            "fp32": {
+                "multiplier": kpu.fp32_bits(xnnpack_scales(s_in, scales, s_out)),
+                "shift": np.zeros(n, np.int64),
+                "act_min": fp32_min,
+                "act_max": fp32_max,
+            },
         }
 
     def _prepare(self, layer: Layer) -> None:
@@ -430,22 +478,30 @@ class Lowered:
     kind: str
     a: np.ndarray
     b: np.ndarray
-    requant: dict
+    requant: dict  # the integer roundings' parameters (multiplier, shift), as models.kpu.gemm takes them
+    fp32: dict = field(default_factory=dict)  # rounding "fp32": multiplier (scale bits), shift, act_min/max
+
+    def requant_for(self, rounding: str) -> dict:
+        """models.kpu.gemm's requantization keywords for `rounding` (fp32: the float scales' bits)."""
+        if kpu._check_rounding(rounding) == "fp32" and self.requant["multiplier"] is not None:
+            return {**self.requant, **self.fp32}
+        return self.requant
 
 
 def lower(layer: Layer, x: np.ndarray) -> Lowered:
     """The one lowering of an array layer (used by the golden-model and the RTL executors alike)."""
     p = layer.params
     requant = {k: p[k] for k in ("bias", "input_zp", "multiplier", "shift", "output_zp", "act_min", "act_max")}
+    fp32 = p["fp32"]
     if layer.op == "FULLY_CONNECTED":
         k = p["weights"].shape[1]
-        return Lowered("gemm", x.reshape(-1, k), np.ascontiguousarray(p["weights"].T), requant)
+        return Lowered("gemm", x.reshape(-1, k), np.ascontiguousarray(p["weights"].T), requant, fp32)
     geometry = {"stride": p["stride"], "padding": p["padding"], "dilation": p["dilation"], "input_zp": p["input_zp"]}
     if layer.op == "CONV_2D":
         a, b, _ = kpu.lower_conv2d(x[0], p["weights"], **geometry)
-        return Lowered("gemm", a, b, requant)
+        return Lowered("gemm", a, b, requant, fp32)
     a, _ = kpu.depthwise_patches(x[0], p["kh"], p["kw"], **geometry)
-    return Lowered("depthwise", a, kpu.depthwise_weights_as_taps(p["weights"]), requant)
+    return Lowered("depthwise", a, kpu.depthwise_weights_as_taps(p["weights"]), requant, fp32)
 
 
 class ModelExecutor:
@@ -458,7 +514,7 @@ class ModelExecutor:
 
 
 def execute_on_model(lowered: Lowered, rounding: str) -> np.ndarray:
-    r = lowered.requant
+    r = lowered.requant_for(rounding)
     if lowered.kind == "gemm":
         return kpu.gemm(lowered.a, lowered.b, rounding=rounding, **r)
     acc = ((lowered.a.astype(np.int64) - r["input_zp"]) * lowered.b.astype(np.int64)).sum(axis=1)
@@ -518,7 +574,8 @@ def _strided_slice_1d(layer: Layer, x: np.ndarray, begin, end, strides) -> np.nd
 def reference_tensors(path: Path | str, x: np.ndarray, rounding: str, indices) -> dict[int, np.ndarray]:
     """The TFLite interpreter's value of each tensor in `indices` for input x (all tensors preserved).
 
-    rounding "double": reference kernels (BUILTIN_REF); "single": the default interpreter (XNNPACK delegate)."""
+    rounding "double": reference kernels (BUILTIN_REF); "single" and "fp32": the default interpreter (XNNPACK
+    delegate)."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType  # heavy: only when checking
 
     resolver = OpResolverType.BUILTIN_REF if rounding == "double" else OpResolverType.AUTO

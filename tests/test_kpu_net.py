@@ -50,7 +50,7 @@ def interpreter_runs(net, resolver, seeds=SEEDS):
 
 def direct(net, layer, x, rounding):
     """The layer with the model's direct functions (not the lowering the runner hands to the array)."""
-    p = {k: v for k, v in layer.params.items() if k not in ("weights", "kh", "kw")}
+    p = {k: v for k, v in layer.params.items() if k not in ("weights", "kh", "kw", "fp32")}
     if layer.op == "CONV_2D":
         return kpu.conv2d(x[0], layer.params["weights"], rounding=rounding, **p)[None]
     if layer.op == "DEPTHWISE_CONV_2D":
@@ -160,6 +160,34 @@ def test_whole_network_single_rounding_matches_xnnpack(name, capsys):
     assert all(r["rounding"] == "single" for r in result["layers"] if r["op"] in (*tflite_net.ARRAY_OPS, "ADD"))
 
 
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_whole_network_fp32_is_bit_exact_vs_the_default_interpreter(name, capsys):
+    """rounding fp32 is XNNPACK's requantization: every layer bit-exact against the default interpreter,
+    on several inputs."""
+    for seed in (0, 2, 9):
+        code, out, err = net_cli(
+            capsys, MODELS[name], "--model", "--check", "--seed", seed, "--rounding", "fp32", "--json"
+        )
+        assert code == 0, err
+        result = json.loads(out)
+        assert result["bit_exact"] and result["reference"] == "TFLite default interpreter (XNNPACK)"
+        array = [r for r in result["layers"] if r["op"] in tflite_net.ARRAY_OPS]
+        assert array and all(r["rounding"] == "fp32" for r in array)
+        assert all(r["rounding"] == "single" for r in result["layers"] if r["op"] == "ADD")  # XNNPACK's qs8 add
+
+
+def test_fp32_array_layers_vs_xnnpack_fed_the_interpreters_inputs(network):
+    """Each array layer in fp32, fed the default interpreter's own input tensor: bit-exact (10 inputs)."""
+    checked = 0
+    for tensor in interpreter_runs(network, OpResolverType.AUTO, seeds=range(10)):
+        for layer in (lay for lay in network.layers if lay.on_array):
+            want = tensor(layer.outputs[0]).reshape(-1)
+            got = tflite_net.execute_on_model(tflite_net.lower(layer, tensor(layer.inputs[0])), "fp32").reshape(-1)
+            np.testing.assert_array_equal(got, want, err_msg=f"layer {layer.index} {layer.op}")
+            checked += want.size
+    assert checked > 0
+
+
 def test_table_and_input_file(tmp_path, capsys):
     net = tflite_net.Network(MODELS["keyword_spotting"])
     x = net.random_input(3)
@@ -188,6 +216,10 @@ def test_a_wrong_layer_is_reported_and_exits_1(monkeypatch, capsys):
     result = json.loads(out)
     first = result["layers"][0]["check"]
     assert not result["bit_exact"] and first["mismatches"] >= 1 and first["first"]["index"] == [0, 0, 0, 5]
+    # how many and by how much: one output of 1x32x32x16 off by +1 or -1
+    assert first["of"] == 32 * 32 * 16 and first["max_abs_diff"] == 1 and sum(first["diffs"].values()) == 1
+    code, out, _ = net_cli(capsys, MODELS["image_classification"], "--model", "--check", "--seed", 1)
+    assert code == 1 and "MISMATCH 1 of 16384, max |diff| 1" in out and "output(s) in all" in out
 
 
 # ------------------------------------------------------------------ errors: one line, exit 2, no output

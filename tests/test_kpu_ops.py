@@ -71,7 +71,7 @@ def test_single_and_double_rounding_differ_by_at_most_one(x, m, s):
 
 
 def test_rounding_must_be_named():
-    with pytest.raises(ValueError, match="rounding must be 'double' or 'single'"):
+    with pytest.raises(ValueError, match="rounding must be one of double, single, fp32"):
         kpu.multiply_by_quantized_multiplier(1, 1 << 30, 0, rounding="nearest")
 
 

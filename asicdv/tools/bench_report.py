@@ -155,6 +155,11 @@ def readme(results: dict, notes: str = "") -> str:
                 )
         else:
             lines += ["", f"Depthwise: {depthwise}."]
+        for r in hw.get("kpu_rounding") or []:
+            lines.append(
+                f"| GEMM, requantization {r['rounding']} (cocotb service) | {r['M']} x {r['N']} x {r['K']} | "
+                f"{_n(r['cycles'])} | {100 * r['mac_utilization']:.1f}% |"
+            )
         lines += [""]
     if results.get("area"):
         lines += [

@@ -5,12 +5,20 @@
 //                                             `x * (1 << left_shift)`; double
 //                                             rounding only, single: x = acc)
 //            rs   = right shift: max(-shift, 0) (double), 31 - shift (single)
+//            fp32: kpu_fp32_norm turns acc into its binary32 significand (x) and
+//            the scale (in_mult's bits) into its significand (the multiplier);
+//            rs carries {sign, 0, exponent window code}
 //   stage 2  sum  = x * multiplier + round   (exact 64-bit multiply-add per
 //                                             column; round is SRDHM's nudge,
 //                                             2^30 or 1 - 2^30 by the product's
-//                                             sign, or 2^(rs - 1) when single)
+//                                             sign, or 2^(rs - 1) when single;
+//                                             fp32: the exact 48-bit product of
+//                                             the significands, round = 0: the
+//                                             same multiplier, one per column)
 //   stage 3  out  = raw ? acc : sext(kpu_requant(sum, ...))
-//                  (kpu_requant holds both rounding forms, in_single picks)
+//                  (kpu_requant holds both integer rounding forms, in_single
+//                  picks; kpu_fp32_round rounds the fp32 product twice, as
+//                  binary32 and then to an integer, and in_fp32 picks it)
 // Folding the rounding constant into the multiply (one more addend of its
 // partial-product tree) keeps a 64-bit carry chain out of stage 3.
 //            pool: out = lane-wise signed max of the 4 rows of a pooling group
@@ -49,6 +57,7 @@ module kpu_post #(
     input  wire                 in_raw,     // pass the accumulators through
     input  wire                 in_pool,    // max-pool groups of 4 rows
     input  wire                 in_single,  // single rounding (else double)
+    input  wire                 in_fp32,    // fp32 requantization: in_mult = binary32 scale bits
     input  wire [1:0]           in_grp,     // row's position in its group
 
     output wire                 out_valid,
@@ -61,6 +70,7 @@ module kpu_post #(
     reg                 s1_raw,   s2_raw;
     reg                 s1_pool,  s2_pool;
     reg                 s1_single, s2_single;
+    reg                 s1_fp32,  s2_fp32;
     reg  [1:0]          s1_grp,   s2_grp;
     reg  [7:0]          s1_zp,    s2_zp;
     reg  [7:0]          s1_min,   s2_min;
@@ -76,6 +86,7 @@ module kpu_post #(
     wire                en = !s3_valid || out_ready;
 
     wire [COLS*32-1:0]  x_new;
+    wire [COLS*32-1:0]  mult_new;
     wire [COLS*6-1:0]   rs_new;
     wire [COLS*64-1:0]  sum_new;
     wire [COLS-1:0]     ovf_new;
@@ -101,23 +112,48 @@ module kpu_post #(
             wire signed [31:0] mult     = s1_mult[32*c +: 32];
             wire        [5:0]  rs       = s1_rs[6*c +: 6];
             wire signed [7:0]  q;
+            wire        [23:0] f_mant, f_smant;
+            wire        [3:0]  f_code;
+            wire               f_sign;
+            wire signed [10:0] f_q;
             // The exact product x * M is negative iff the signs differ and
             // neither is zero; SRDHM's nudge depends only on that sign.
             wire               prod_neg = (x[31] ^ mult[31]) && (x != 32'sd0) && (mult != 32'sd0);
             wire signed [63:0] nudge    = prod_neg ? (64'sd1 - 64'sd1073741824) : 64'sd1073741824;
             wire signed [63:0] half     = 64'sd1 <<< (rs - 6'd1);  // single: 2^(rs - 1), rs >= 1
 
-            assign x_new[32*c +: 32]   = acc << ls;
-            // single: 31 - shift is 1..62 for TFLite's shifts -31..30
-            assign rs_new[6*c +: 6]    = in_single ? (6'd31 - shift) : shift[5] ? (6'd0 - shift) : 6'd0;
+            kpu_fp32_norm u_fp32_norm (
+                .acc   (acc),
+                .scale (in_mult[32*c +: 32]),
+                .mant  (f_mant),
+                .smant (f_smant),
+                .code  (f_code),
+                .sign  (f_sign)
+            );
+
+            assign x_new[32*c +: 32]    = in_fp32 ? {8'd0, f_mant} : acc << ls;
+            assign mult_new[32*c +: 32] = in_fp32 ? {8'd0, f_smant} : in_mult[32*c +: 32];
+            // single: 31 - shift is 1..62 for TFLite's shifts -31..30; fp32: {sign, 0, code}
+            assign rs_new[6*c +: 6]    = in_fp32 ? {f_sign, 1'b0, f_code} :
+                                         in_single ? (6'd31 - shift) : shift[5] ? (6'd0 - shift) : 6'd0;
             // 64-bit context: exact; |x * M| <= 2^62 and |round| <= 2^61 cannot overflow
-            assign sum_new[64*c +: 64]  = x * mult + (s1_single ? half : nudge);
+            // (fp32: both factors are 24-bit and positive, the product < 2^48)
+            assign sum_new[64*c +: 64]  = x * mult + (s1_fp32 ? 64'sd0 : s1_single ? half : nudge);
             assign ovf_new[c]          = (x == 32'sh80000000) && (mult == 32'sh80000000);
+
+            kpu_fp32_round u_fp32_round (
+                .p    (s2_sum[64*c +: 48]),
+                .code (s2_rs[6*c +: 4]),
+                .sign (s2_rs[6*c + 5]),
+                .q    (f_q)
+            );
 
             kpu_requant u_requant (
                 .sum     (s2_sum[64*c +: 64]),
                 .ovf     (s2_ovf[c]),
                 .single  (s2_single),
+                .fp32    (s2_fp32),
+                .fp32_q  (f_q),
                 .rs      (s2_rs[6*c +: 6]),
                 .out_zp  (s2_zp),
                 .act_min (s2_min),
@@ -152,19 +188,21 @@ module kpu_post #(
             s1_raw  <= in_raw;
             s1_pool <= in_pool;
             s1_single <= in_single;
+            s1_fp32 <= in_fp32;
             s1_grp  <= in_grp;
             s1_zp   <= in_out_zp;
             s1_min  <= in_act_min;
             s1_max  <= in_act_max;
             s1_acc  <= in_acc;
             s1_x    <= x_new;
-            s1_mult <= in_mult;
+            s1_mult <= mult_new;
             s1_rs   <= rs_new;
 
             s2_last <= s1_last;
             s2_raw  <= s1_raw;
             s2_pool <= s1_pool;
             s2_single <= s1_single;
+            s2_fp32 <= s1_fp32;
             s2_grp  <= s1_grp;
             s2_zp   <= s1_zp;
             s2_min  <= s1_min;

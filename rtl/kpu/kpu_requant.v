@@ -12,6 +12,8 @@
 // round = 2^(rs - 1):
 //   (x * M + 2^(rs - 1)) >>> rs, saturated to int32 (TFLite DCHECKs that it
 //   fits; saturating gives the int8 the exact value would give after the clamp)
+// fp32 (fp32 = 1, XNNPACK): result = fp32_q, the product already rounded to an integer by
+// kpu_fp32_round (saturated to +-1023, which every int8 clamp saturates the same way)
 // then
 //   out = min(max(result + output_zp, act_min), act_max)   (TFLite's order)
 // act_min/act_max are int8, so the clamp also saturates to int8.
@@ -21,6 +23,8 @@ module kpu_requant (
     input  wire signed [63:0] sum,       // x * M + rounding constant
     input  wire               ovf,       // x == M == INT32_MIN: saturate (double)
     input  wire               single,    // single rounding, else double
+    input  wire               fp32,      // fp32 requantization (overrides single)
+    input  wire signed [10:0] fp32_q,    // its integer result, from kpu_fp32_round
     input  wire        [5:0]  rs,        // right shift: double 0..31, single 1..62
     input  wire signed [7:0]  out_zp,
     input  wire signed [7:0]  act_min,
@@ -51,7 +55,7 @@ module kpu_requant (
     wire        [32:0] threshold = (mask >> 1) + {32'd0, high[31]};
     wire signed [32:0] floor_q   = hx >>> rs;
     wire signed [32:0] double_q  = floor_q + {32'd0, remainder > threshold};
-    wire signed [32:0] scaled    = single ? single_q : double_q;
+    wire signed [32:0] scaled    = fp32 ? {{22{fp32_q[10]}}, fp32_q} : single ? single_q : double_q;
 
     // --- zero point and clamp --------------------------------------------
     wire signed [33:0] with_zp = {scaled[32], scaled} + {{26{out_zp[7]}}, out_zp};

@@ -27,6 +27,9 @@
 //   op_depthwise         1: depthwise tile, A per PE from op_a_pe (see Depthwise)
 //   op_round_single      0: TFLite reference double rounding, 1: single rounding
 //                        (see Rounding below)
+//   op_round_fp32        1: fp32 requantization (XNNPACK); op_mult[32*c +: 32] is then
+//                        column c's binary32 scale and op_shift is ignored
+//                        (overrides op_round_single; see Rounding below)
 // Partial tiles are the driver's job: pad the missing A rows / B columns (e.g.
 // with zeros) and discard those rows / columns of the result. K needs no
 // padding: a tile is as deep as its op_last says. op_shift values 31 and -32
@@ -53,19 +56,26 @@
 // line buffer), and input_zp is subtracted per PE (ROWS*COLS 9-bit
 // subtractors and 8-bit muxes instead of ROWS subtractors).
 //
-// Rounding (op_round_single, per tile): with acc the int32 accumulator and M,
-// s the column's multiplier and shift,
+// Rounding (op_round_single / op_round_fp32, per tile): with acc the int32
+// accumulator and M, s the column's multiplier and shift,
 //   0  double rounding, TFLite's reference kernels (gemmlowp):
 //      RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(acc << max(s, 0),
 //      M), max(-s, 0)); the left shift wraps in int32
 //   1  single rounding, TFLite's MultiplyByQuantizedMultiplier built with
-//      TFLITE_SINGLE_ROUNDING (XNNPACK's convolutions requantize in fp32,
-//      which this matches except on rare near-ties; see README):
+//      TFLITE_SINGLE_ROUNDING, as CMSIS-NN's arm_nn_requantize computes it
+//      (not what TFLite's default interpreter runs: that is fp32 below):
 //      (acc * M + 2^(30 - s)) >> (31 - s), 64-bit exact, arithmetic shift
 //      (ties round up), result saturated to int32 (as models/kpu.py; TFLite
 //      DCHECKs that it fits)
-// then + output_zp and the activation clamp in both modes. Same 3-stage
-// kpu_post pipeline, latency and throughput for both: stage 1 computes the
+//   fp32 (op_round_fp32) XNNPACK's requantization, what TFLite's default
+//      interpreter runs: rint(float32(acc) * scale), float32(acc) rounding to
+//      nearest even for |acc| > 2^24, one binary32 multiply rounding to
+//      nearest even, rint to nearest even (kpu_fp32_norm in stage 1, the
+//      24x24 significand product on stage 2's multiplier, kpu_fp32_round in
+//      stage 3). Bit-exact with XNNPACK for every finite scale (zero and
+//      subnormal scales give 0; Inf / NaN scales are not supported).
+// then + output_zp and the activation clamp in every mode. Same 3-stage
+// kpu_post pipeline, latency and throughput for all three: stage 1 computes the
 // right shift (31 - s when single) and skips the left shift; stage 2 now adds
 // the rounding constant (SRDHM's nudge, or 2^(30 - s) when single) into the
 // 64-bit multiply as one more addend, which took the 64-bit rounding adder out
@@ -73,6 +83,10 @@
 // shifter and int32 saturation) and a 2:1 mux. Measured in generic gate
 // levels (Yosys synth, ltp -noff, one lane), the longest register-to-register
 // path of kpu_post went from 175 to 143 and kpu_requant from 162 to 126.
+// The fp32 mode reuses stage 2's multiplier (its operands muxed in stage 1)
+// and the zero point / clamp; it added one lane's kpu_fp32_norm (567 cells,
+// 60 levels) and kpu_fp32_round (488 cells, 40 levels): kpu_post per lane
+// 10,826 -> 11,997 cells, 301 -> 303 flip-flops, longest path 122 -> 123.
 // The operand path (op_a -> PE accumulator) gained one 8-bit 2:1 mux per PE
 // (the depthwise select).
 //
@@ -142,6 +156,7 @@ module kpu_top #(
     input  wire                 op_pool,     //   " (ignored if ROWS % 4 != 0)
     input  wire                 op_depthwise,    // " A per PE from op_a_pe
     input  wire                 op_round_single, // " 1: single rounding
+    input  wire                 op_round_fp32,   // " 1: fp32 requantization (op_mult = scale bits)
 
     output wire                 res_valid,
     input  wire                 res_ready,
@@ -163,6 +178,7 @@ module kpu_top #(
     reg                 t_pool;
     reg                 t_depthwise;
     reg                 t_round_single;
+    reg                 t_round_fp32;
 
     // Drain side: the tile in the output buffer and its parameters.
     reg                 d_busy;
@@ -173,6 +189,7 @@ module kpu_top #(
     reg                 d_raw;
     reg                 d_pool;
     reg                 d_round_single;
+    reg                 d_round_fp32;
     wire [1:0]          d_grp;       // position of row d_row in its pool group
 
     wire                first  = !in_tile;
@@ -195,6 +212,7 @@ module kpu_top #(
     wire                pool_now  = first ? op_pool    : t_pool;
     wire                depthwise_now    = first ? op_depthwise    : t_depthwise;
     wire                round_single_now = first ? op_round_single : t_round_single;
+    wire                round_fp32_now   = first ? op_round_fp32   : t_round_fp32;
 
     generate
         if (POOL_OK) begin : g_grp
@@ -247,6 +265,7 @@ module kpu_top #(
         .in_raw     (d_raw),
         .in_pool    (d_pool),
         .in_single  (d_round_single),
+        .in_fp32    (d_round_fp32),
         .in_grp     (d_grp),
         .out_valid  (res_valid),
         .out_ready  (res_ready),
@@ -284,6 +303,7 @@ module kpu_top #(
             t_pool    <= op_pool;
             t_depthwise    <= op_depthwise;
             t_round_single <= op_round_single;
+            t_round_fp32   <= op_round_fp32;
         end
         if (load) begin
             d_mult    <= mult_now;
@@ -294,6 +314,7 @@ module kpu_top #(
             d_raw     <= raw_now;
             d_pool    <= pool_now && POOL_OK;
             d_round_single <= round_single_now;
+            d_round_fp32   <= round_fp32_now;
         end
     end
 endmodule

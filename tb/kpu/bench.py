@@ -24,7 +24,13 @@ SYNTHESIS = [
         "params": {"ROWS": 8, "COLS": 8},
         "sources": "rtl/kpu/*.v",
         "per": ("MAC", 64.0),
-    }
+    },
+    # The requantizer, one lane (kpu_post COLS=1: all three modes, its 3 stages and the shared multiplier),
+    # and its parts: the integer modes' back half (double + single) beside the fp32 mode's two halves.
+    {"variant": "requant_lane", "top": "kpu_post", "params": {"COLS": 1}, "sources": "rtl/kpu/*.v", "per": None},
+    {"variant": "requant_integer_back", "top": "kpu_requant", "params": {}, "sources": "rtl/kpu/*.v", "per": None},
+    {"variant": "requant_fp32_front", "top": "kpu_fp32_norm", "params": {}, "sources": "rtl/kpu/*.v", "per": None},
+    {"variant": "requant_fp32_back", "top": "kpu_fp32_round", "params": {}, "sources": "rtl/kpu/*.v", "per": None},
 ]
 GEMM_SHAPES = [(16, 16, 256), (64, 64, 256), (8, 8, 1024), (64, 64, 1024), (24, 40, 300), (64, 64, 16)]
 # DS-CNN (MLPerf Tiny keyword spotting): 3x3 depthwise on 25x5x64; MobileNet-style 3x3 stride 2.
@@ -205,7 +211,35 @@ def hardware(ctx: bench.Context) -> dict:
     )
     bench.log(f"  kpu ResNet-8 conv layer: MAC utilization {100 * util:.1f}%")
     out["kpu_depthwise"] = [depthwise_utilization(ctx.np_rng, *shape) for shape in DEPTHWISE_LAYERS]
+    out["kpu_rounding"] = [rounding_utilization(ctx.np_rng, rounding) for rounding in ("double", "single", "fp32")]
     return out
+
+
+def rounding_utilization(np_rng: np.random.Generator, rounding: str, m: int = 64, n: int = 64, k: int = 256) -> dict:
+    """One GEMM per requantization mode through the cocotb service (op_round_single / op_round_fp32 are
+    per-tile fields the native harness does not drive), checked against models.kpu.gemm in that mode:
+    the modes share kpu_post's pipeline, so the cycle counts must be equal."""
+    from tb.kpu import service
+    from tb.kpu.env import Layer
+
+    a = np_rng.integers(-128, 128, (m, k)).astype(np.int8)
+    b = np_rng.integers(-128, 128, (k, n)).astype(np.int8)
+    params = kpu_layer(np_rng, a, b)
+    if rounding == "fp32":  # real-model-like float scales in the multiplier field
+        params["multiplier"] = model.fp32_bits(np_rng.uniform(2.0**-14, 2.0**-8, n).astype(np.float32)).astype(np.int32)
+        params["shift"] = np.zeros(n, np.int32)
+    requant = {key: params[key] for key in ("bias", "multiplier", "shift", "output_zp", "act_min", "act_max")}
+    expected = model.gemm(a, b, input_zp=params["input_zp"], rounding=rounding, **requant)
+    layer = Layer(a=a, b=b, input_zp=params["input_zp"], rounding=rounding, **requant)
+    with tempfile.TemporaryDirectory() as tmp:
+        response = rtl.ask("kpu", service.request([layer], Path(tmp)))
+        result = service.results(response, Path(tmp))[0]
+    if not np.array_equal(result, expected):
+        raise RuntimeError(f"kpu {rounding} GEMM {m}x{n}x{k}: result mismatch")
+    cycles = response["cycles"][0]
+    util = m * n * k / (64 * cycles)
+    bench.log(f"  kpu GEMM {m}x{n}x{k}, rounding {rounding}: MAC utilization {100 * util:.1f}% ({cycles:,} cycles)")
+    return {"rounding": rounding, "M": m, "N": n, "K": k, "cycles": cycles, "mac_utilization": round(util, 4)}
 
 
 def depthwise_utilization(np_rng: np.random.Generator, name: str, shape, k: int, stride: int) -> dict:

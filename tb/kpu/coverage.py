@@ -5,7 +5,7 @@ from asicdv.testbench.functional_coverage import CoverCross, CoverPoint
 MODES = ["raw", "act none", "relu", "relu6", "clamp"]
 K_CLASSES = ["1", "2..255", ">=256"]
 KINDS = ["gemm", "depthwise"]  # op_depthwise
-ROUNDINGS = ["double", "single"]  # op_round_single (requantized layers)
+ROUNDINGS = ["double", "single", "fp32"]  # op_round_single, op_round_fp32 (requantized layers)
 
 
 def k_bin(k: int) -> str:
@@ -43,3 +43,99 @@ def sample_tile(mixed: bool) -> None:
 )
 def sample_operand(operand: str, value: int) -> None:
     pass
+
+
+# Per requantization mode: the corners real models and the property tests reach (declared up front; the
+# scoreboard samples each event a layer contains, from its accumulators and per-column parameters).
+REQUANT_EVENTS = {
+    "double": [
+        "multiplier 0",
+        "shift -31",
+        "shift 30",
+        "left shift wraps int32",
+        "exact tie",
+        "negative exact tie",
+        "|acc| >= 2^24",
+        "INT32_MIN x INT32_MIN",
+    ],
+    "single": [
+        "multiplier 0",
+        "shift -31",
+        "shift 30",
+        "exact tie (up)",
+        "negative exact tie",
+        "|acc| >= 2^24",
+        "result beyond int32",
+    ],
+    "fp32": [
+        "scale 0",
+        "subnormal scale",
+        "exact tie (to even)",
+        "negative exact tie",
+        "acc rounds to binary32",
+        "|product| >= 512",
+        "0 < |product| <= 1/2",
+    ],
+}
+
+
+def _in_mode(mode: str):
+    return lambda rounding, event: event if rounding == mode else None
+
+
+@CoverPoint("kpu.requant.double", xf=_in_mode("double"), bins=REQUANT_EVENTS["double"])
+@CoverPoint("kpu.requant.single", xf=_in_mode("single"), bins=REQUANT_EVENTS["single"])
+@CoverPoint("kpu.requant.fp32", xf=_in_mode("fp32"), bins=REQUANT_EVENTS["fp32"])
+def sample_requant(rounding: str, event: str) -> None:
+    """One requantization corner a layer in `rounding` contains (see requant_events)."""
+
+
+def requant_events(acc, multiplier, shift, rounding: str) -> set[str]:
+    """The REQUANT_EVENTS[rounding] that the int32 accumulators acc [M, N] with per-column multiplier /
+    shift (fp32: scale bits) contain."""
+    import numpy as np
+
+    from models import kpu as model
+
+    acc = np.asarray(acc, np.int64)
+    m = np.broadcast_to(np.asarray(multiplier, np.int64), acc.shape[-1:])
+    s = np.broadcast_to(np.asarray(shift, np.int64), acc.shape[-1:])
+    events = set()
+    if rounding == "fp32":
+        scale = m.astype(np.int32).view(np.float32)
+        events |= {"scale 0"} if (scale == 0).any() else set()
+        events |= {"subnormal scale"} if ((scale != 0) & (np.abs(scale) < np.finfo(np.float32).tiny)).any() else set()
+        f = acc.astype(np.float32)
+        if (f.astype(np.int64) != acc).any():
+            events.add("acc rounds to binary32")
+        with np.errstate(over="ignore"):
+            p = f * scale
+        tie = (p - np.floor(p)) == 0.5
+        events |= {"exact tie (to even)"} if tie.any() else set()
+        events |= {"negative exact tie"} if (tie & (p < 0)).any() else set()
+        events |= {"|product| >= 512"} if (np.abs(p) >= 512).any() else set()
+        events |= {"0 < |product| <= 1/2"} if ((p != 0) & (np.abs(p) <= 0.5)).any() else set()
+        return events
+    events |= {"multiplier 0"} if (m == 0).any() else set()
+    events |= {"shift -31"} if (s == -31).any() else set()
+    events |= {"shift 30"} if (s == 30).any() else set()
+    events |= {"|acc| >= 2^24"} if (np.abs(acc) >= 2**24).any() else set()
+    if rounding == "single":
+        total = 31 - s
+        product = acc * m  # |acc * m| <= 2^62: exact
+        tie = (product & ((np.int64(1) << total) - 1)) == (np.int64(1) << (total - 1))
+        events |= {"exact tie (up)"} if tie.any() else set()
+        events |= {"negative exact tie"} if (tie & (product < 0)).any() else set()
+        exact = (product + (np.int64(1) << (total - 1))) >> total
+        events |= {"result beyond int32"} if ((exact > model.INT32_MAX) | (exact < model.INT32_MIN)).any() else set()
+        return events
+    left, right = np.maximum(s, 0), np.maximum(-s, 0)
+    shifted = model.wrap32(acc << left)
+    events |= {"left shift wraps int32"} if (shifted != acc << left).any() else set()
+    events |= {"INT32_MIN x INT32_MIN"} if ((shifted == model.INT32_MIN) & (m == model.INT32_MIN)).any() else set()
+    high = model.saturating_rounding_doubling_high_mul(shifted, m)
+    half = np.where(right > 0, np.int64(1) << np.maximum(right - 1, 0), -1)
+    tie = (right > 0) & ((high & ((np.int64(1) << right) - 1)) == half)
+    events |= {"exact tie"} if tie.any() else set()
+    events |= {"negative exact tie"} if (tie & (high < 0)).any() else set()
+    return events

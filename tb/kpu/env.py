@@ -13,7 +13,9 @@ and one output pixel per row, each PE fed its own activation (op_a_pe). The
 driver packs (block of ROWS pixels, channel) units COLS to a tile
 (`depthwise_tiles`), so a tile's columns may belong to different pixel blocks
 and C need not be a multiple of COLS to keep the array busy. Layer.rounding
-("double" | "single") sets op_round_single for every tile of the layer.
+("double" | "single" | "fp32") sets op_round_single / op_round_fp32 for every tile
+of the layer; in "fp32" the multiplier field carries each column's binary32 scale
+bits (models.kpu.fp32_bits) and the shift is ignored.
 
 A pooled layer (Layer.pool, the RTL's op_pool) has M a multiple of 4: every
 group of 4 consecutive GEMM rows is one 2x2 window (for a conv2d the rows are
@@ -78,7 +80,7 @@ class Layer:
     act_min: int = -128
     act_max: int = 127
     pool: bool = False  # max of each group of 4 rows (op_pool): M must be a multiple of 4
-    rounding: str = "double"  # requantization (op_round_single): "double" TFLite reference, "single"
+    rounding: str = "double"  # requantization: "double" TFLite reference, "single" (op_round_single), "fp32"
     reference: np.ndarray | None = None  # an independent expected result (e.g. models.kpu.conv2d's), any shape
 
     def __post_init__(self):
@@ -272,6 +274,7 @@ class KpuBfm(Bfm):
                 "pool": int(layer.pool),
                 "depthwise": int(layer.depthwise),
                 "round_single": int(layer.rounding == "single"),
+                "round_fp32": int(layer.rounding == "fp32"),
             }
         first = shared[key]
         if ("last", k) not in shared:
@@ -433,14 +436,19 @@ class KpuCoverage(CoverageComponent):
                 features["mode"] = "relu" if layer.act_max == 127 else "relu6"
             else:
                 features["mode"] = "clamp"
-            scaled = (
-                model.multiply_by_quantized_multiplier(
-                    layer.accumulators, layer.multiplier, layer.shift, layer.rounding
+            if layer.rounding == "fp32":
+                scaled = model.fp32_multiply_round(layer.accumulators, layer.multiplier) + layer.output_zp
+            else:
+                scaled = (
+                    model.multiply_by_quantized_multiplier(
+                        layer.accumulators, layer.multiplier, layer.shift, layer.rounding
+                    )
+                    + layer.output_zp
                 )
-                + layer.output_zp
-            )
             features["saturate_high"] = bool((scaled > layer.act_max).any())
             features["saturate_low"] = bool((scaled < layer.act_min).any())
+            for event in coverage.requant_events(layer.accumulators, layer.multiplier, layer.shift, layer.rounding):
+                coverage.sample_requant(layer.rounding, event)
         coverage.sample_layer(features)
 
 

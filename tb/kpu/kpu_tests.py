@@ -12,6 +12,7 @@ from asicdv import project
 from asicdv.testbench import clocking
 from asicdv.testbench.scoreboard import Scoreboard
 from models import kpu as model
+from models import requant_ref
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
 INT8 = st.one_of(st.sampled_from([-128, 127, 0]), st.integers(-128, 127))
@@ -32,6 +33,19 @@ def random_requant(rng: np.random.Generator, n: int, output_zp: int | None = Non
     }
 
 
+def fp32_scales(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Float32 scales as real models' s_in * s_w / s_out (about 2^-16 .. 2^-4), as the multiplier field's bits."""
+    return model.fp32_bits(2.0 ** rng.uniform(-16, -4, n)).astype(np.int32)
+
+
+def requant_in(rng: np.random.Generator, n: int, rounding: str, output_zp: int | None = None) -> dict:
+    """random_requant for any rounding mode; fp32: the multiplier field holds float32 scale bits."""
+    params = {**random_requant(rng, n, output_zp), "rounding": rounding}
+    if rounding == "fp32":
+        params["multiplier"], params["shift"] = fp32_scales(rng, n), np.zeros(n, np.int32)
+    return params
+
+
 @st.composite
 def requant_params(draw, n: int) -> dict:
     """Empty (raw) or TFLite per-channel requantization with one of the activations."""
@@ -45,16 +59,22 @@ def requant_params(draw, n: int) -> dict:
         "relu6": (output_zp, min(127, output_zp + 40)),
         "range": tuple(sorted(draw(st.lists(INT8, min_size=2, max_size=2)))),
     }[act]
-    multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
-    # Small right shifts make exact rounding ties common (round half away from zero).
-    shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
+    rounding = draw(st.sampled_from(model.ROUNDINGS))
+    if rounding == "fp32":  # float32 scales (bits in the multiplier field): real-model range, or powers of 2
+        scale = st.one_of(st.floats(2.0**-18, 2.0**-2, width=32), st.sampled_from([0.5, 0.25, 2.0**-10, 0.0]))
+        multiplier = model.fp32_bits(draw(hnp.arrays(np.float32, (n,), elements=scale))).astype(np.int32)
+        shift = np.zeros(n, np.int32)
+    else:
+        multiplier = draw(hnp.arrays(np.int32, (n,), elements=st.integers(2**30, 2**31 - 1)))
+        # Small right shifts make exact rounding ties common (round half away from zero).
+        shift = draw(hnp.arrays(np.int32, (n,), elements=st.one_of(st.integers(-3, 0), st.integers(-31, 30))))
     return {
         "multiplier": multiplier,
         "shift": shift,
         "output_zp": output_zp,
         "act_min": act_min,
         "act_max": act_max,
-        "rounding": draw(st.sampled_from(model.ROUNDINGS)),
+        "rounding": rounding,
     }
 
 
@@ -125,8 +145,8 @@ def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
     n = layer.b.shape[1]
     if layer.raw:
         mode = "raw"
-    elif layer.rounding == "single":
-        mode = "single rounding"
+    elif layer.rounding in ("single", "fp32"):
+        mode = f"{layer.rounding} rounding"
     elif (layer.act_min, layer.act_max) == (-128, 127):
         mode = "act none"
     elif layer.act_min == layer.output_zp:
@@ -436,7 +456,7 @@ def depthwise_case(
     weights = rng.integers(-128, 128, (1, *kernel, c)).astype(np.int8)
     bias = rng.integers(-5000, 5000, c).astype(np.int32)
     zp = int(rng.integers(-128, 128))
-    requant = {} if raw else {**random_requant(rng, c), "rounding": rounding}
+    requant = {} if raw else requant_in(rng, c, rounding)
     conv = {"stride": stride, "padding": padding, "dilation": dilation}
     patches, (oh, ow) = model.depthwise_patches(image, *kernel, input_zp=zp, **conv)
     if pool:
@@ -451,8 +471,8 @@ def depthwise_case(
 class DepthwiseTest(KpuBaseTest):
     """Depthwise conv2d on the array (op_depthwise) vs models.kpu.depthwise_conv2d: 3x3, 1x1, 5x5, 2x3
     and DS-CNN's 10x4 kernels, stride 1 and 2, same and valid, dilation 2, C from 1 to 19 (partial
-    tiles, and columns of one tile on different pixel blocks), raw and requantized in both roundings,
-    with and without max-pool."""
+    tiles, and columns of one tile on different pixel blocks), raw and requantized in the three rounding
+    modes (double, single, fp32), with and without max-pool."""
 
     async def stimulus(self):
         index = 0
@@ -466,7 +486,7 @@ class DepthwiseTest(KpuBaseTest):
                     ow = model.conv_output_size(w, kernel[1], stride, padding)[0]
                     pool = index % 3 == 0 and min(oh, ow) >= 2 and self.bfm.rows % 4 == 0
                     dilation = 2 if index % 5 == 4 and padding == "same" else 1
-                    raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 2]
+                    raw, rounding = index % 4 == 0, model.ROUNDINGS[index % 3]
                     layer = depthwise_case(self.np_rng, h, w, c, kernel, stride, padding, raw, rounding, pool, dilation)
                     self.logger.info(
                         "depthwise %dx%d stride %d dilation %d %s, %dx%dx%d: %s",
@@ -547,7 +567,7 @@ class SingleRoundingTest(KpuBaseTest):
             b = self.np_rng.integers(-6, 7, (8, 16)).astype(np.int8)
             n = b.shape[1]
             bias = self.np_rng.integers(-40, 40, n).astype(np.int32)
-            for rounding in model.ROUNDINGS:
+            for rounding in model.INTEGER_ROUNDINGS:
                 out.append(
                     Layer(
                         a,
@@ -599,8 +619,9 @@ class SingleRoundingTest(KpuBaseTest):
 @pyuvm.test(**SIM_LIMIT)
 class MixedModesTest(KpuBaseTest):
     """Every tile mode back to back with no gap between layers: GEMM and depthwise, raw and requantized
-    in both roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
-    consecutive tiles switch op_depthwise / op_round_single / op_raw / op_pool on their first beat."""
+    in the three roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
+    consecutive tiles switch op_depthwise / op_round_single / op_round_fp32 / op_raw / op_pool on their
+    first beat."""
 
     async def stimulus(self):
         rows = self.bfm.rows
@@ -614,11 +635,7 @@ class MixedModesTest(KpuBaseTest):
             a = self.np_rng.integers(*values, (m, k, n) if depthwise else (m, k)).astype(np.int8)
             b = self.np_rng.integers(*values, (k, n)).astype(np.int8)
             bias = self.np_rng.integers(-300, 300, n).astype(np.int32)
-            requant = (
-                {}
-                if index % 5 == 0
-                else {**random_requant(self.np_rng, n), "rounding": model.ROUNDINGS[(index // 2) % 2]}
-            )
+            requant = {} if index % 5 == 0 else requant_in(self.np_rng, n, model.ROUNDINGS[(index // 2) % 3])
             layer = Layer(a, b, bias, int(self.np_rng.integers(-128, 128)), **requant, pool=pool)
             items.append(LayerItem(f"mixed{index}", layer))
         await self.queue_layers(*items)
@@ -627,7 +644,7 @@ class MixedModesTest(KpuBaseTest):
 @pyuvm.test(**SIM_LIMIT)
 class DepthwiseResetMidTileTest(KpuBaseTest):
     """Reset while depthwise, single-rounding tiles are in flight; then a GEMM in double rounding and a
-    depthwise layer, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
+    depthwise layer in fp32, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
 
     async def stimulus(self):
         stale = Layer(
@@ -653,7 +670,7 @@ class DepthwiseResetMidTileTest(KpuBaseTest):
             self.np_rng.integers(-128, 128, (9, 5)).astype(np.int8),
             None,
             7,
-            **random_requant(self.np_rng, 5),
+            **requant_in(self.np_rng, 5, "fp32"),
         )
         await self.run_layers(gemm, depthwise)
 
@@ -669,8 +686,9 @@ class MixedModesBackPressureTest(MixedModesTest):
 class NetworksTest(KpuBaseTest):
     """The three shipped MLPerf Tiny int8 networks (ResNet-8, DS-CNN, the autoencoder) on the array, a
     random input each from the run's seed; each layer's output compared bit for bit through the
-    scoreboard with the TFLite reference kernels' (double rounding; single rounding against XNNPACK is
-    not bit-exact on every input, see README "Real networks") (nightly: a few minutes)."""
+    scoreboard with the TFLite reference kernels' (double rounding) and with the default interpreter's
+    (XNNPACK, fp32 requantization); single rounding matches neither on every input, see README "Real
+    networks" (nightly: a few minutes)."""
 
     async def stimulus(self):
         from models import tflite_net  # the interpreter is heavy: only this test needs it
@@ -679,18 +697,19 @@ class NetworksTest(KpuBaseTest):
 
         board = Scoreboard("kpu networks vs TFLite")
         self.env.networks_board = board  # checked with every other scoreboard
-        rounding = "double"
         for name in NETWORKS:
             net = tflite_net.Network(project.current().data("mlperf_tiny") / f"{name}.tflite")
             x = net.random_input(int(self.np_rng.integers(0, 2**31)))
-            values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
-            reference = tflite_net.reference_tensors(net.path, x, rounding, [layer.outputs[0] for layer in net.layers])
-            for layer in net.layers:
-                tensor = layer.outputs[0]
-                where = {"network": name, "layer": layer.index, "op": layer.op, "rounding": rounding}
-                board.expect({**where, "mismatches": 0})
-                board.observe({**where, **compare(values[tensor], reference[tensor])})
-            self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
+            for rounding in ("double", "fp32"):
+                values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
+                outputs = [layer.outputs[0] for layer in net.layers]
+                reference = tflite_net.reference_tensors(net.path, x, rounding, outputs)
+                for layer in net.layers:
+                    tensor = layer.outputs[0]
+                    where = {"network": name, "layer": layer.index, "op": layer.op, "rounding": rounding}
+                    board.expect({**where, "mismatches": 0})
+                    board.observe({**where, **compare(values[tensor], reference[tensor])})
+                self.logger.info("%s (%s rounding): %d layers compared with TFLite", name, rounding, len(net.layers))
 
     async def checked_gemm(self, layer: Layer) -> np.ndarray:
         (item,) = await self.run_layers(layer)  # the scoreboard checks every row against the model
@@ -698,3 +717,187 @@ class NetworksTest(KpuBaseTest):
 
 
 NETWORKS = ("image_classification", "keyword_spotting", "anomaly_detection")
+
+
+# ------------------------------------------------------------------ requantization, one property per mode
+#
+# Per-channel parameters drawn across what real models contain (multiplier 0, TFLite's whole shift range
+# -31..30 with its ends, multipliers in [2^30, 2^31); fp32: zero, subnormal, power-of-two and real-model
+# float scales), exact ties (multiplier 2^30 / scale 2^-n on small odd sums), and accumulators from tiny
+# to the int32 extremes (the bias carries them). The RTL's every output is compared with the mode's
+# independent per-element reference (models/requant_ref.py), not with models/kpu.py.
+
+BIASES = st.one_of(
+    st.integers(-64, 64),
+    st.integers(-(2**31), 2**31 - 1),
+    st.sampled_from([-(2**31), 2**31 - 1, 2**24 + 1, -(2**24) - 3, 2**30, -(2**30) - 1, 16777217, -16777219]),
+    st.integers(2**24, 2**31 - 1),
+)
+SHIFTS = st.one_of(st.sampled_from([-31, 30, 0, -1, -2, -3, 29, -30]), st.integers(-31, 30))
+MULTIPLIERS = {
+    "double": st.one_of(
+        st.sampled_from([0, 2**30, 2**31 - 1, -(2**31)]),
+        st.integers(2**30, 2**31 - 1),
+        st.integers(-(2**31), 2**31 - 1),
+    ),
+    "single": st.one_of(
+        st.sampled_from([0, 2**30, 2**31 - 1]), st.integers(2**30, 2**31 - 1), st.integers(0, 2**31 - 1)
+    ),
+}
+FP32_SCALES = st.one_of(
+    st.sampled_from([0.0, 0.5, 0.25, 0.125, 2.0**-24, 1.0, 3.0, 1e-40, 2.0**-126, 2.0**-149]),
+    st.floats(2.0**-20, 2.0**-3, width=32),  # the range of real models' s_in * s_w / s_out
+    st.floats(0.0, 2.0**20, width=32, allow_subnormal=True),
+    st.floats(-1.0, 1.0, width=32),  # negative scales: not from TFLite, but the unit handles them
+)
+
+
+@st.composite
+def requant_layers(draw, rounding: str) -> Layer:
+    """A small GEMM whose bias puts the accumulators anywhere in int32; per-column parameters of the mode."""
+    m, n, k = draw(st.integers(1, 12)), draw(st.integers(1, 16)), draw(st.integers(1, 6))
+    values = draw(st.sampled_from([SMALL, INT8]))
+    a = draw(hnp.arrays(np.int8, (m, k), elements=values))
+    b = draw(hnp.arrays(np.int8, (k, n), elements=values))
+    bias = draw(hnp.arrays(np.int32, (n,), elements=BIASES))
+    output_zp = draw(INT8)
+    act = draw(st.one_of(st.just((-128, 127)), st.just((output_zp, 127)), st.lists(INT8, min_size=2, max_size=2)))
+    act_min, act_max = sorted(act)
+    if rounding == "fp32":
+        scales = draw(hnp.arrays(np.float32, (n,), elements=FP32_SCALES))
+        multiplier, shift = model.fp32_bits(scales).astype(np.int32), np.zeros(n, np.int32)
+    else:
+        multiplier = draw(hnp.arrays(np.int32, (n,), elements=MULTIPLIERS[rounding]))
+        shift = draw(hnp.arrays(np.int32, (n,), elements=SHIFTS))
+    layer = Layer(a, b, bias, draw(INT8), multiplier, shift, output_zp, act_min, act_max, rounding=rounding)
+    layer.reference = reference_requant(layer)
+    return layer
+
+
+def reference_requant(layer: Layer) -> np.ndarray:
+    """Every output from the mode's per-element reference (Python ints / Fractions), on int64 accumulators
+    computed here (not with models.kpu)."""
+    acc = model.wrap32(
+        (layer.a.astype(np.int64) - layer.input_zp) @ layer.b.astype(np.int64) + layer.bias.astype(np.int64)
+    )
+    out = np.empty(acc.shape, np.int64)
+    for (r, c), value in np.ndenumerate(acc):
+        x, mult, s = int(value), int(layer.multiplier[c]), int(layer.shift[c])
+        if layer.rounding == "fp32":
+            out[r, c] = requant_ref.xnnpack_fp32(x, mult, layer.output_zp, layer.act_min, layer.act_max)
+            continue
+        if layer.rounding == "double":
+            scaled = requant_ref.double_rounding(x, mult, s)
+        elif requant_ref.cmsis_nn_in_domain(x, mult, s):
+            scaled = requant_ref.cmsis_nn_single_rounding(x, mult, s)
+        else:  # outside CMSIS-NN's int32 intermediate: the published semantics, saturated like the RTL
+            scaled = requant_ref.single_rounding_exact(x, mult, s)
+        out[r, c] = min(max(scaled + layer.output_zp, layer.act_min), layer.act_max)
+    return out
+
+
+def corner_layers(rounding: str) -> list[Layer]:
+    """Directed corners of the mode, ahead of the random examples: every bin of kpu.requant.<mode>."""
+    # 23 x 2.8043479919433594 is exactly 64.5 + 2^-18, half-way between two binary32 values: the product
+    # rounds (to even) to 64.5, which rint takes to 64 (65 if the product rounded up). 16908289 is
+    # 129 * 2^17 + 1: int32 -> binary32 rounds it (to even) to 129 * 2^17, x 2^-18 = 64.5 -> 64.
+    corners = np.array(
+        [-(2**31), 2**31 - 1, -(2**24) - 3, 2**24 + 1, 7, -7, 5, -5, 3, -3, 1, 0, 23, -23, 16908289, -16908289],
+        np.int64,
+    )
+    n = len(corners)
+    if rounding == "fp32":
+        scales = np.array(
+            [0.5, 2.0**-100, 0.0, 1e-40, 0.5, 0.5, 0.25, 0.25, 0.1, 1000.0, 1.0, 0.3]
+            + [2.8043479919433594] * 2
+            + [2.0**-18] * 2,
+            np.float32,
+        )
+        params = [(model.fp32_bits(scales), np.zeros(n))]
+    else:
+        # x 0.25 (double: SRDHM halves, RDBPOT's 1-bit shift sees ties) or x 0.5 (single: odd sums tie)
+        params = [
+            (np.full(n, 2**30), np.full(n, -1 if rounding == "double" else 0)),
+            (
+                np.array([-(2**31)] * 2 + [0, 2**30] * 5 + [2**30] * 4),
+                np.array([0, 0, -31, 30, -31, 30, 1, -2, 29, -3, 0, 0, -3, 0, 5, -20]),
+            ),
+        ]
+    out = []
+    for multiplier, shift in params:
+        layer = Layer(
+            np.zeros((2, 1), np.int8),
+            np.zeros((1, n), np.int8),
+            corners.astype(np.int32),
+            0,
+            np.asarray(multiplier).astype(np.int32),
+            np.asarray(shift).astype(np.int32),
+            rounding=rounding,
+        )
+        layer.reference = reference_requant(layer)
+        out.append(layer)
+    return out
+
+
+def requant_class(layer: Layer) -> dict[str, str]:
+    acc = np.abs(layer.accumulators)
+    return {
+        "|acc|": ">= 2^24" if acc.max() >= 2**24 else "< 2^24",
+        "N tile": "partial" if layer.b.shape[1] % 8 else "full",
+    }
+
+
+class RequantPropertyTest(KpuBaseTest):
+    """One rounding mode's requantizer on the RTL vs its independent reference (models/requant_ref.py):
+    directed corners, then hypothesis examples; afterwards every kpu.requant.<mode> bin must be hit."""
+
+    rounding = "double"
+    examples = 30
+
+    async def one_layer(self, layer: Layer) -> None:
+        await self.run_layers(layer)
+
+    async def stimulus(self):
+        await self.run_layers(*corner_layers(self.rounding))
+        self.check()  # now: check_property clears the boards before each example
+        await self.check_property(
+            requant_layers(self.rounding),
+            self.one_layer,
+            examples=self.examples,
+            describe=describe_layer,
+            label=requant_class,
+        )
+        point = f"kpu.requant.{self.rounding}"
+        holes = [h for h in coverage_holes() if h.startswith(point + "[")]
+        assert not holes, f"{type(self).__name__}: bins never hit: {holes}"
+
+
+def coverage_holes() -> list[str]:
+    from asicdv.testbench import functional_coverage as functional
+
+    return functional.holes(functional.bins())
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantDoubleTest(RequantPropertyTest):
+    """Double rounding (TFLite reference, gemmlowp) vs requant_ref.double_rounding: multiplier 0, INT32_MIN,
+    shifts -31..30 (left shifts that wrap), ties away from zero, accumulators to the int32 extremes."""
+
+    rounding = "double"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantSingleTest(RequantPropertyTest):
+    """Single rounding (op_round_single) vs the CMSIS-NN port requant_ref.cmsis_nn_single_rounding (its
+    published semantics outside its int32 intermediate): ties up, shifts -31..30, results beyond int32."""
+
+    rounding = "single"
+
+
+@pyuvm.test(**SIM_LIMIT)
+class RequantFp32Test(RequantPropertyTest):
+    """fp32 requantization (op_round_fp32) vs requant_ref.xnnpack_fp32 (XNNPACK's scalar order, exact
+    rational binary32 arithmetic): zero / subnormal / real-model / large / negative scales, ties to even,
+    accumulators above 2^24 (int32 -> binary32 rounds), products saturating or below 1/2."""
+
+    rounding = "fp32"

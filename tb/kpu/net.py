@@ -35,7 +35,9 @@ def register(commands) -> None:
         "--rounding",
         choices=model.ROUNDINGS,
         default="double",
-        help="double: TFLite reference kernels; single: XNNPACK / optimized kernels",
+        help="double: TFLite reference kernels (checked against BUILTIN_REF); single: integer single rounding "
+        "(TFLITE_SINGLE_ROUNDING / CMSIS-NN; checked against the default interpreter, which it does not match "
+        "exactly); fp32: XNNPACK's float32 requantization (checked against the default interpreter)",
     )
     parser.add_argument(
         "--check",
@@ -126,7 +128,8 @@ def load_input(args: argparse.Namespace, net: tflite_net.Network) -> tuple[np.nd
 
 
 def compare(got: np.ndarray, want: np.ndarray) -> dict:
-    """Bit-exact comparison: the mismatch count and the first mismatching element."""
+    """Bit-exact comparison: the mismatch count, how far off (largest |got - want| and the count of each
+    difference, got - want), and the first mismatching element."""
     if got.shape != want.shape or got.dtype != want.dtype:
         return {
             "mismatches": int(want.size),
@@ -136,10 +139,39 @@ def compare(got: np.ndarray, want: np.ndarray) -> dict:
     if not len(bad):
         return {"mismatches": 0}
     index = tuple(int(i) for i in bad[0])
+    if np.issubdtype(want.dtype, np.integer):
+        diff = got.astype(np.int64)[got != want] - want.astype(np.int64)[got != want]
+        values, counts = np.unique(diff, return_counts=True)
+        by = {
+            "max_abs_diff": int(np.abs(diff).max()),
+            "diffs": {str(int(v)): int(c) for v, c in zip(values, counts, strict=True)},
+        }
+    else:
+        diff = np.abs(got.astype(np.float64)[got != want] - want.astype(np.float64)[got != want])
+        by = {"max_abs_diff": float(diff.max())}
     return {
         "mismatches": len(bad),
+        "of": int(want.size),
+        **by,
         "first": {"index": list(index), "got": got[index].item(), "want": want[index].item()},
     }
+
+
+REFERENCES = {
+    "double": "TFLite reference kernels (BUILTIN_REF)",
+    "single": "TFLite default interpreter (XNNPACK)",
+    "fp32": "TFLite default interpreter (XNNPACK)",
+}
+
+
+def describe_check(check: dict) -> str:
+    if check["mismatches"] == 0:
+        return "bit-exact"
+    if "of" not in check:
+        return f"MISMATCH {check['first']}"
+    diffs = ", ".join(f"{int(d):+d}: {n}" for d, n in check.get("diffs", {}).items())
+    spread = f"max |diff| {check['max_abs_diff']}" + (f" ({diffs})" if diffs else "")
+    return f"MISMATCH {check['mismatches']} of {check['of']}, {spread}, first {check['first']}"
 
 
 def _progress(quiet: bool):
@@ -194,6 +226,7 @@ def run(args: argparse.Namespace) -> int:
         "output": output.tolist(),
     }
     if args.check:
+        result["reference"] = REFERENCES[args.rounding]
         result["bit_exact"] = all(r["check"]["mismatches"] == 0 for r in layers)
     if args.json:
         print(json.dumps(result))
@@ -265,17 +298,20 @@ def _print_table(net, result: dict, args) -> None:
         ]
         if args.check:
             c = r["check"]
-            row.append("bit-exact" if c["mismatches"] == 0 else f"MISMATCH {c['mismatches']}, first {c['first']}")
+            row.append(describe_check(c))
         table.add_row(*row)
     console.print(table)
     summary = f"{result['macs']:,} MACs, wall {result['wall_s']:.2f} s on the {result['engine']}"
     if result["cycles"]:
         summary += f", {result['cycles']:,} array cycles"
     if args.check:
-        reference = "TFLite reference kernels" if args.rounding == "double" else "TFLite XNNPACK"
-        n_bad = sum(1 for r in result["layers"] if r["check"]["mismatches"])
+        reference = result["reference"]
+        bad = [r["check"] for r in result["layers"] if r["check"]["mismatches"]]
+        outputs = sum(c["mismatches"] for c in bad)
         summary += (
-            "; every layer bit-exact vs " + reference if not n_bad else f"; {n_bad} layer(s) MISMATCH vs {reference}"
+            "; every layer bit-exact vs " + reference
+            if not bad
+            else f"; {len(bad)} layer(s) MISMATCH vs {reference}, {outputs:,} output(s) in all"
         )
     console.print(summary)
     if result["seed"] is not None:

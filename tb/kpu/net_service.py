@@ -1,6 +1,7 @@
 """The KPU service's network request (`asicdv kpu net` on the RTL): a whole .tflite network in one simulation.
 
-Request {"network": {"model": path, "input": X.npy, "rounding": "double"|"single", "out": dir, "progress": file}}.
+Request {"network": {"model": path, "input": X.npy, "rounding": "double"|"single"|"fp32", "out": dir,
+"progress": file}}.
 The network runs layer by layer through models.tflite_net's steps (the same lowering and host ops as
 `--model`); each array layer goes through KpuBfm.gemm. Writes every tensor to out/tensors.npz (key
 "t<index>") and returns {"layers": {index: {"on", "cycles", "pes"}}, "rows", "cols"}. Every array layer
@@ -22,7 +23,7 @@ from tb.kpu.env import KpuBfm, Layer
 async def run_layer(bfm: KpuBfm, lowered: tflite_net.Lowered, rounding: str, gemm=None) -> tuple[np.ndarray, dict]:
     """One array layer on the RTL, through `gemm(layer)` (default: the BFM's, unchecked; a test passes its
     env's, so every row also goes through the scoreboard)."""
-    r = lowered.requant
+    r = lowered.requant_for(rounding)
     layer = Layer(
         lowered.a,
         lowered.b,

@@ -9,7 +9,8 @@ Request format: {"arrays": npz path, "out": directory, "layers": [per layer {"in
 multiplier<i>, shift<i> (no multiplier: raw int32 output). A layer is a GEMM when a<i> is int8 [M, K]
 and depthwise (op_depthwise) when a<i> is int8 [M, K, N] (pixel, tap, channel; e.g.
 models.kpu.depthwise_patches) with b<i> int8 [K, N] (models.kpu.depthwise_weights_as_taps).
-"rounding" is "double" (TFLite reference, the default when absent) or "single" (op_round_single).
+"rounding" is "double" (TFLite reference, the default when absent), "single" (op_round_single) or "fp32"
+(op_round_fp32: multiplier<i> then holds each column's binary32 scale bits, models.kpu.fp32_bits).
 """
 
 from __future__ import annotations

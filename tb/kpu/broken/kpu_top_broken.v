@@ -28,6 +28,7 @@ module kpu_top_broken #(
     input  wire                 op_pool,
     input  wire                 op_depthwise,
     input  wire                 op_round_single,
+    input  wire                 op_round_fp32,
     output wire                 res_valid,
     input  wire                 res_ready,
     output wire                 res_last,
@@ -40,7 +41,7 @@ module kpu_top_broken #(
         .op_last(op_last), .op_bias(op_bias), .op_mult(op_mult), .op_shift(op_shift), .op_in_zp(op_in_zp),
         .op_out_zp(op_out_zp), .op_act_min(op_act_min), .op_act_max(op_act_max), .op_raw(op_raw),
         .op_pool(op_pool), .op_a_pe(op_a_pe), .op_depthwise(op_depthwise), .op_round_single(op_round_single),
-        .res_valid(res_valid), .res_ready(res_ready), .res_last(res_last), .res_data(data)
+        .op_round_fp32(op_round_fp32), .res_valid(res_valid), .res_ready(res_ready), .res_last(res_last), .res_data(data)
     );
 
     genvar c;
