@@ -55,8 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="asicdv", description="asicdv: chip design verification")
     subparsers = parser.add_subparsers(dest="command", required=True)
     subparsers.add_parser("lint", help="Verilator --lint-only -Wall over all RTL").set_defaults(handler=lint)
-    from asicdv import gate, mutate, regress
+    from asicdv import formal, gate, mutate, regress
 
+    formal.register(subparsers)
     mutate.register(subparsers)
     regress.register(subparsers)
     gate.register(subparsers)

