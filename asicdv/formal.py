@@ -9,6 +9,8 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
         sources: [rtl/sha256d/sha256d_fifo.v, tb/sha256d/formal/sha256d_fifo_formal.sv]
         mode: prove                     # prove (k-induction) | bmc (bounded) | cover
         depth: 4                        # induction length / BMC depth (--depth overrides)
+        bmc_depth: 2*FIFO_DEPTH+4       # prove: when induction does not close, look this deep for a
+                                        # real counterexample (an expression of the parameters)
         parameters: [FIFO_DEPTH]        # the harness parameters taken from the block
         taps:                           # DUT registers the properties read (Yosys has no
           - {wire: t_count, signal: dut.count}           #  hierarchical references: connected
@@ -37,7 +39,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from itertools import product
 from pathlib import Path
 
@@ -48,7 +50,19 @@ from asicdv.blocks import Block, all_blocks, get_block
 
 RESULTS = ROOT / "results" / "formal"
 MODES = ("prove", "bmc", "cover")
-TASK_KEYS = {"name", "top", "sources", "mode", "depth", "parameters", "taps", "quick", "variants", "description"}
+TASK_KEYS = {
+    "name",
+    "top",
+    "sources",
+    "mode",
+    "depth",
+    "bmc_depth",
+    "parameters",
+    "taps",
+    "quick",
+    "variants",
+    "description",
+}
 
 
 def tool_env() -> dict[str, str]:
@@ -90,7 +104,8 @@ class Task:
     top: str
     sources: tuple[Path, ...]
     mode: str = "prove"
-    depth: int = 20
+    depth: int | str = 20
+    bmc_depth: int | str | None = None
     parameters: tuple[str, ...] = ()
     taps: tuple[dict, ...] = ()
     quick: bool = False
@@ -157,7 +172,8 @@ def load_tasks(block: Block) -> list[Task]:
                 top=str(entry["top"]),
                 sources=tuple(sources),
                 mode=mode,
-                depth=int(entry.get("depth", 20)),
+                depth=entry.get("depth", 20),
+                bmc_depth=entry.get("bmc_depth"),
                 parameters=tuple(entry.get("parameters", ())),
                 taps=tuple(entry.get("taps", ())),
                 quick=bool(entry.get("quick", False)),
@@ -206,6 +222,19 @@ def parameter_sets(
     return out
 
 
+def eval_depth(expr: int | str, params: dict[str, int], where: str) -> int:
+    """A depth: an integer or an arithmetic expression of the task's parameters (2*FIFO_DEPTH+4)."""
+    if isinstance(expr, int):
+        return expr
+    if not re.fullmatch(r"[A-Za-z0-9_+\-*/() ]+", str(expr)):
+        raise UserError(f"{where}: depth {expr!r} is not an arithmetic expression of parameters")
+    try:
+        value = eval(str(expr), {"__builtins__": {}}, dict(params))  # noqa: S307 (checked characters only)
+    except Exception as exc:  # noqa: BLE001
+        raise UserError(f"{where}: depth {expr!r}: {exc}") from None
+    return int(value)
+
+
 def _tap_lines(task: Task, params: dict[str, int]) -> list[str]:
     lines = []
     for tap in task.taps:
@@ -220,7 +249,7 @@ def _tap_lines(task: Task, params: dict[str, int]) -> list[str]:
     return lines
 
 
-def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Path, ...]) -> str:
+def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Path, ...], mode: str) -> str:
     names = " ".join(s.name for s in sources)
     script = [f"read -formal {names}"]
     script += [f"chparam -set {k} {v} {task.top}" for k, v in params.items()]
@@ -228,7 +257,6 @@ def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Pa
         script += [f"hierarchy -check -top {task.top}", "proc", "flatten", "memory -nomap", "memory_map"]
         script += _tap_lines(task, params)
     script += [f"prep -flatten -top {task.top}"]
-    mode = "prove" if task.mode == "prove" else task.mode
     return "\n".join(
         [
             "[options]",
@@ -263,14 +291,30 @@ def run_task(
     sources: tuple[Path, ...] | None = None,
 ) -> list[Record]:
     """One SymbiYosys run: the task at one parameter set. `sources` replaces the task's own (tests
-    put a broken copy of a DUT file in its place)."""
-    depth = depth or task.depth
+    put a broken copy of a DUT file in its place). A prove whose induction does not close is
+    followed by a BMC to the task's bmc_depth, which either finds a real counterexample or
+    leaves every property bounded to that depth."""
+    where = f"{block.name} task {task.name}"
+    depth = depth or eval_depth(task.depth, params, where)
     root = (out_root or RESULTS / block.name) / run_dir_name(task, variant, params)
+    records = _sby_run(block, task, variant, params, depth, root, sources, task.mode)
+    if task.mode == "prove" and task.bmc_depth is not None and all(r.verdict == "bounded" for r in records):
+        deeper = eval_depth(task.bmc_depth, params, where)
+        bmc = _sby_run(block, task, variant, params, deeper, root.with_name(root.name + "-bmc"), sources, "bmc")
+        spent = sum({r.seconds for r in records})
+        for r in bmc:
+            r.seconds = round(r.seconds + spent, 2)
+            r.mode = "prove+bmc"
+        records = bmc
+    return records
+
+
+def _sby_run(block, task, variant, params, depth, root: Path, sources, mode: str) -> list[Record]:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     cfg = root / "task.sby"
-    cfg.write_text(sby_config(task, params, depth, sources or task.sources))
+    cfg.write_text(sby_config(task, params, depth, sources or task.sources, mode))
     start = time.monotonic()
     proc = subprocess.run(
         [_sby(), "-f", str(cfg)],
@@ -283,10 +327,10 @@ def run_task(
     seconds = time.monotonic() - start
     workdir = root / "task"
     (root / "sby.log").write_text(proc.stdout + proc.stderr)
-    return _records(block, task, variant, params, depth, seconds, workdir, proc.stdout)
+    return _records(block, task, variant, params, depth, seconds, workdir, proc.stdout, mode)
 
 
-def _records(block, task, variant, params, depth, seconds, workdir: Path, log: str) -> list[Record]:
+def _records(block, task, variant, params, depth, seconds, workdir: Path, log: str, mode: str) -> list[Record]:
     status_file = workdir / "status"
     status = status_file.read_text().split()[0] if status_file.exists() else "ERROR"
     props = []  # (id, kind, location, failed?, trace)
@@ -305,7 +349,7 @@ def _records(block, task, variant, params, depth, seconds, workdir: Path, log: s
         task=task.name,
         seconds=round(seconds, 2),
         workdir=str(workdir.relative_to(ROOT) if workdir.is_relative_to(ROOT) else workdir),
-        mode=task.mode,
+        mode=mode,
     )
     if status == "ERROR" or not props:
         errors = [ln.split("] ", 1)[-1] for ln in log.splitlines() if "ERROR" in ln and "DONE" not in ln]
@@ -335,7 +379,7 @@ def _records(block, task, variant, params, depth, seconds, workdir: Path, log: s
         elif status == "FAIL":
             rec.verdict = "bounded"
             rec.depth = max((fail_step or 1) - 1, 0)
-        elif status == "PASS" and task.mode == "prove":
+        elif status == "PASS" and mode == "prove":
             rec.verdict = "proved"
         else:  # bmc PASS, or a prove whose induction did not close (UNKNOWN)
             rec.verdict = "bounded"
@@ -479,16 +523,21 @@ def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: 
         timeout_s=120,
     )
     log = result.log.read_text(errors="replace") if result.log.exists() else ""
-    m = re.search(r"Assertion failed in (\S+?)(?:: '(\w+)')?", log) or re.search(r"%Error: (\S+): Assertion", log)
+    m = re.search(r"\[(\d+)\] %Error: (\S+:\d+): Assertion failed in (\S+?):", log)
     if m:
-        cycle_lines = [ln for ln in log.splitlines() if "replay cycle" in ln]
-        last = cycle_lines[-1].split("replay cycle", 1)[1].strip() if cycle_lines else "?"
-        where = re.search(r"%Error: (\S+:\d+): Assertion failed", log)
+        # Inputs of step k are applied at 1 + 10k ns and its clock edge is at 6 + 10k ns: a
+        # violation after the edge belongs to the state of step k + 1 (as smtbmc counts steps).
+        t_ns = int(m.group(1)) / 1000
+        k, phase = divmod(t_ns - 1, 10)
+        step = int(k) + (1 if phase >= 5 else 0)
+        prop = m.group(3).rsplit(".", 1)[-1]
+        shown = steps[min(step, len(steps) - 1)]
+        signals = ", ".join(f"{n}={shown.get(n, 0):#x}" for n in inputs if n != "clk")
         result.passed = False
         result.message = (
-            f"formal counterexample replayed: assertion {m.group(1)} failed"
-            f"{' at ' + where.group(1) if where else ''}, cycle {last}\n"
-            f"  witness {witness}\n  reproduce: {command}"
+            f"first violation: {prop} ({m.group(2)}) at cycle {step} ({t_ns:g} ns), as in the proof "
+            f"(step {record.depth})\n  signals: {signals}\n  witness {witness}\n  reproduce: {command}\n"
+            f"  log {result.log}"
         )
     return result
 
@@ -516,7 +565,7 @@ try:  # the cocotb side of the replay (imported in the simulator; cocotb is a de
             clk.value = 1  # the edge to the next step's state
             await Timer(5, "ns")
             clk.value = 0
-        assert False, (
+        raise AssertionError(
             f"the witness ran {len(request['steps'])} cycles and no assertion fired: the counterexample "
             f"does not reproduce in simulation ({request['witness']})"
         )

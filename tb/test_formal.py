@@ -1,0 +1,108 @@
+"""Formal beside simulation (asicdv formal): the quick subset that `make test` runs.
+
+On a test-only broken copy of the real result FIFO (its pointers wrap at 2**AW instead of at
+DEPTH, right for powers of two only) the proof fails at FIFO_DEPTH = 3 with a counterexample,
+while the same bug is invisible at the default FIFO_DEPTH = 8 to both the proof and the miner's
+simulation suite; the counterexample replays through cocotb on the Verilator build of the same
+harness and fails there at the same cycle with the same assertion.
+
+The first call of a yowasp tool compiles Yosys's WebAssembly (about 40 s on 2 cores, cached in
+~/.cache/YoWASP afterwards): the session fixture pays it once, under a lock, for all workers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from asicdv import ROOT, formal, sim
+from asicdv.blocks import get_block
+
+WRAP = "({p} == LAST) ? {{AW{{1'b0}}}} : {p} + 1'b1"
+
+
+@pytest.fixture(scope="session")
+def yowasp_warm():
+    lock = ROOT / "build" / ".yowasp-warm.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        formal.warm_up()
+
+
+def fifo_task():
+    block = get_block("sha256d")
+    return block, next(t for t in formal.load_tasks(block) if t.name == "fifo")
+
+
+def broken_fifo(directory: Path) -> Path:
+    """The real FIFO with both pointers wrapping at 2**AW (a natural binary wrap) instead of DEPTH."""
+    text = (ROOT / "rtl" / "sha256d" / "sha256d_fifo.v").read_text()
+    for ptr in ("wr_ptr", "rd_ptr"):
+        wrap = WRAP.format(p=ptr)
+        assert wrap in text, f"the FIFO's {ptr} wrap changed; update this broken variant"
+        text = text.replace(wrap, f"{ptr} + 1'b1")
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "sha256d_fifo.v"  # same file and module name: it replaces the real one
+    path.write_text(text)
+    return path
+
+
+def test_fifo_proved_at_a_depth_that_is_not_a_power_of_two(yowasp_warm, tmp_path):
+    block, task = fifo_task()
+    records = formal.run_task(block, task, None, {"FIFO_DEPTH": 5}, out_root=tmp_path)
+    verdicts = {r.property: r.verdict for r in records}
+    assert {"full_exact", "rd_valid_exact", "head_in_order", "inv_entries"} <= set(verdicts)
+    assert set(verdicts.values()) == {"proved"}, verdicts
+
+
+def test_formal_catches_a_wrap_bug_simulation_misses_and_it_replays(yowasp_warm):
+    block, task = fifo_task()
+    out = ROOT / "results" / "formal-tests" / "fifo_wrap"
+    bad = broken_fifo(out / "rtl")
+    sources = (bad, *task.sources[1:])
+
+    # At a power of two the natural wrap is right: the proof closes on the broken copy too.
+    at8 = formal.run_task(block, task, None, {"FIFO_DEPTH": 8}, out_root=out, sources=sources)
+    assert {r.verdict for r in at8} == {"proved"}, [(r.property, r.verdict) for r in at8]
+
+    # At 3 it is not: induction fails, the follow-up BMC finds a real counterexample.
+    at3 = formal.run_task(block, task, None, {"FIFO_DEPTH": 3}, out_root=out, sources=sources)
+    failed = [r for r in at3 if r.verdict == "failed"]
+    assert failed, [(r.property, r.verdict, r.depth) for r in at3]
+    first = failed[0]
+    assert first.counterexample and (ROOT / first.counterexample).is_file()
+    assert first.depth >= 4  # pointer 3 needs three writes after the reset
+    formal.write_results(at3, out / "results.json")
+    assert any(r["verdict"] == "failed" for r in json.loads((out / "results.json").read_text()))
+
+    # The counterexample replays as a failing cocotb test, same assertion, same cycle.
+    result = formal.replay(first, sources=sources, run_dir=out / "replay")
+    assert not result.passed, result.message
+    m = re.search(r"first violation: (\w+) \(.*\) at cycle (\d+)", result.message)
+    assert m, result.message
+    assert m.group(1) in {r.property for r in failed}
+    assert int(m.group(2)) == first.depth
+    assert "reproduce: asicdv formal sha256d --task fifo --param FIFO_DEPTH=3 --replay" in result.message
+
+
+def test_miner_suite_misses_the_wrap_bug_at_its_default_depth():
+    """The simulation side of the case above: the miner built with the broken FIFO passes its
+    FIFO stress test at the default FIFO_DEPTH = 8, the only depth its suite runs."""
+    block = get_block("sha256d")
+    bad = broken_fifo(ROOT / "results" / "formal-tests" / "fifo_wrap_sim" / "rtl")
+    sources = tuple(bad if s.name == "sha256d_fifo.v" else s for s in block.sources)
+    assert bad in sources
+    broken = dataclasses.replace(block, sources=sources)
+    result = sim.run(
+        sim.build(broken, "iterative"),
+        "BackPressureTest",
+        1,
+        run_dir=ROOT / "results" / "formal-tests" / "fifo_wrap_sim" / "run",
+    )
+    assert result.passed, result.message
