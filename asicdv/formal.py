@@ -12,6 +12,7 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
         bmc_depth: 2*FIFO_DEPTH+4       # prove: when induction does not close, look this deep for a
                                         # real counterexample (an expression of the parameters)
         parameters: [FIFO_DEPTH]        # the harness parameters taken from the block
+        values: {FIFO_DEPTH: [1, 3]}    # optional: sweep only these legal values
         taps:                           # DUT registers the properties read (Yosys has no
           - {wire: t_count, signal: dut.count}           #  hierarchical references: connected
           - {wire: t_mem, memory: dut.mem, words: FIFO_DEPTH, width: 8}  # after flattening)
@@ -39,7 +40,7 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from itertools import product
 from pathlib import Path
 
@@ -58,6 +59,7 @@ TASK_KEYS = {
     "depth",
     "bmc_depth",
     "parameters",
+    "values",
     "taps",
     "quick",
     "variants",
@@ -107,6 +109,7 @@ class Task:
     depth: int | str = 20
     bmc_depth: int | str | None = None
     parameters: tuple[str, ...] = ()
+    values: dict[str, tuple[int, ...]] = field(default_factory=dict)  # a subset of the legal values swept
     taps: tuple[dict, ...] = ()
     quick: bool = False
     variants: tuple[str, ...] | None = None  # None: the task does not depend on the variant
@@ -163,6 +166,11 @@ def load_tasks(block: Block) -> list[Task]:
             if not src.is_file():
                 raise UserError(f"{path}: task {entry['name']}: source {rel} does not exist")
             sources.append(src)
+        values = entry.get("values") or {}
+        for pname, vals in values.items():
+            legal = block.parameters.get(pname)
+            if not isinstance(vals, list) or (legal is not None and not set(vals) <= set(legal)):
+                raise UserError(f"{path}: task {entry['name']}: values of {pname} must be a list of legal values")
         variants = entry.get("variants")
         for v in variants or ():
             block.variant(v)  # a clear error for an unknown variant
@@ -175,6 +183,7 @@ def load_tasks(block: Block) -> list[Task]:
                 depth=entry.get("depth", 20),
                 bmc_depth=entry.get("bmc_depth"),
                 parameters=tuple(entry.get("parameters", ())),
+                values={k: tuple(v) for k, v in values.items()},
                 taps=tuple(entry.get("taps", ())),
                 quick=bool(entry.get("quick", False)),
                 variants=tuple(variants) if variants is not None else None,
@@ -216,8 +225,8 @@ def parameter_sets(
     for v in variants:
         fixed = {k: val for k, val in (block.variant(v) if v else {}).items() if k in task.parameters}
         fixed.update({k: val for k, val in overrides.items() if k in task.parameters})
-        open_ = [p for p in task.parameters if p not in fixed and p in block.parameters]
-        for values in product(*(block.parameters[p] for p in open_)):
+        open_ = [p for p in task.parameters if p not in fixed and (p in task.values or p in block.parameters)]
+        for values in product(*(task.values.get(p) or block.parameters[p] for p in open_)):
             out.append((v, {**fixed, **dict(zip(open_, values, strict=True))}))
     return out
 
@@ -235,9 +244,11 @@ def eval_depth(expr: int | str, params: dict[str, int], where: str) -> int:
     return int(value)
 
 
-def _tap_lines(task: Task, params: dict[str, int]) -> list[str]:
+def _tap_lines(task: Task, params: dict[str, int], memories: bool) -> list[str]:
     lines = []
     for tap in task.taps:
+        if ("memory" in tap) != memories:
+            continue
         if "signal" in tap:
             lines.append(f"connect -set {tap['wire']} {tap['signal']}")
         else:
@@ -252,10 +263,15 @@ def _tap_lines(task: Task, params: dict[str, int]) -> list[str]:
 def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Path, ...], mode: str) -> str:
     names = " ".join(s.name for s in sources)
     script = [f"read -formal {names}"]
-    script += [f"chparam -set {k} {v} {task.top}" for k, v in params.items()]
+    if params:  # one chparam: a second one would re-derive the harness from its defaults
+        script.append("chparam " + " ".join(f"-set {k} {v}" for k, v in params.items()) + f" {task.top}")
     if task.taps:  # connect the taps before any optimisation can remove a constant register
-        script += [f"hierarchy -check -top {task.top}", "proc", "flatten", "memory -nomap", "memory_map"]
-        script += _tap_lines(task, params)
+        # A tap must not be the condition of an `if` around an assert: proc has already built the
+        # assert's enable while the tap was undriven (write `assert (!tap || ...)` instead).
+        script += [f"hierarchy -check -top {task.top}", "proc", "flatten"]
+        script += _tap_lines(task, params, memories=False)
+        if any("memory" in tap for tap in task.taps):
+            script += ["memory -nomap", "memory_map", *_tap_lines(task, params, memories=True)]
     script += [f"prep -flatten -top {task.top}"]
     return "\n".join(
         [
@@ -364,10 +380,13 @@ def _records(block, task, variant, params, depth, seconds, workdir: Path, log: s
     records = []
     reached = set(re.findall(r"reached cover statement \S+?\.(\S+) at", log))
     for pid, kind, loc, failed in props:
+        if (kind == "cover") != (mode == "cover"):
+            continue  # covers count in cover tasks only (SBY skips them elsewhere), asserts elsewhere
         rec = Record(property=pid, kind=kind, verdict="", depth=depth, location=loc, **base)
         if kind == "cover":
             hit = pid in reached or status == "PASS"
-            rec.verdict = "covered" if hit else "unreachable"
+            # not reached within the depth is a bound, not a proof of unreachability
+            rec.verdict = "covered" if hit else "not_covered"
             if hit:
                 tr = sorted((workdir / "engine_0").glob("trace*.yw"))
                 rec.counterexample = _rel(tr[0]) if tr else None
