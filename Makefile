@@ -34,10 +34,10 @@ help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 	@for b in $(BLOCKS); do printf "  make %-10s %s's tests (TEST= SEED= VARIANT= PARAMS=\"A=1 B=2\" WAVES=1)\n" $$b $$b; done
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
@@ -70,8 +70,8 @@ formal: $(STAMP) ## formal proofs (SymbiYosys + z3) of every block's properties 
 	$(VENV)/bin/asicdv formal $(BLOCK) $(FORMAL_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
-$(BENCH_STAMP): $(STAMP) pyproject.toml
-	$(PY) -m pip install -q -e '.[bench]'
+$(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
 bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
@@ -88,7 +88,7 @@ kpu-net: $(STAMP) ## the three MLPerf Tiny int8 networks on the RTL, every layer
 	done; exit $$status
 
 cov: $(STAMP) ## code coverage: every block's smoke tests on coverage builds, merged into results/coverage/
-	$(PY) -m asicdv.covrun -j 2 --out results/coverage
+	$(PY) -m asicdv.tools.coverage_run -j 2 --out results/coverage
 
 mutate: $(STAMP) ## mutation testing: make mutate BLOCK=sha256 [N=30] [SEED=] [JOBS=1] [VARIANT=]
 	@test -n "$(BLOCK)" || { echo "make mutate: give BLOCK=<block> (e.g. BLOCK=sha256)"; exit 2; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Thin entry point for `make bench`; the logic is asicdv.bench."""
+"""Thin entry point for `make bench`; the logic is asicdv.tools.bench."""
 
-from asicdv.bench import main
+from asicdv.tools.bench import main
 
 raise SystemExit(main())

@@ -8,7 +8,7 @@ import cocotb
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
-from asicdv import hypo
+from asicdv.testbench import properties as hypo
 
 LIMIT = 900_000  # about one example in ten fails, rarely the first one
 

@@ -5,7 +5,7 @@ import os
 import cocotb
 from cocotb.triggers import Event
 
-from asicdv import clocking
+from asicdv.testbench import clocking
 
 
 @cocotb.test()
@@ -45,8 +45,8 @@ async def NativeCheckerSeesViolations(dut):
     change while stalled and a valid dropped while stalled are both reported; a held beat is not."""
     from cocotb.triggers import ReadOnly, RisingEdge
 
-    from asicdv import native
-    from asicdv.bfm import Bfm
+    from asicdv.testbench import native
+    from asicdv.testbench.bfm import Bfm
 
     assert native.available()
     bfm = Bfm(dut)

@@ -12,8 +12,11 @@ import re
 
 import pytest
 
-from asicdv import ROOT, sim
-from asicdv.blocks import get_block
+from asicdv import project
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
+
+ROOT = project.current().root
 
 CASES = {
     # id: (block, wrapper top, variant, BUG, test, what the failure must say)
@@ -69,6 +72,8 @@ def test_property_catches_broken_variant(case):
     broken = dataclasses.replace(
         block, top=top, sources=(*block.sources, wrapper), variants={variant: {**block.variant(variant), "BUG": bug}}
     )
-    result = sim.run(sim.build(broken, variant), test, 1, run_dir=ROOT / "results" / "broken" / case.replace(" ", "_"))
+    result = sim.run(
+        sim.build(broken, variant), test, 1, run_dir=project.current().results / "broken" / case.replace(" ", "_")
+    )
     assert not result.passed, f"{case}: the broken variant passed {test}; log {result.log}"
     assert re.search(expected, result.message), f"{case}: unexpected failure:\n{result.message[:2000]}"

@@ -20,8 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from asicdv import ROOT, formal, sim
-from asicdv.blocks import get_block
+from asicdv import project
+from asicdv.tools import formal
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
+
+ROOT = project.current().root
 
 WRAP = "({p} == LAST) ? {{AW{{1'b0}}}} : {p} + 1'b1"
 

@@ -3,8 +3,8 @@
 import re
 import time
 
-from asicdv import sim
-from asicdv.blocks import get_block
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
 
 FIXTURES = "tb.sim_fixtures"
 
@@ -36,7 +36,7 @@ def test_failing_assertion_message_reaches_the_result(tmp_path):
 
 
 def test_waves_build_writes_a_waveform(tmp_path):
-    from asicdv import toolchain
+    from asicdv.tools import toolchain
 
     build = sim.build(get_block("sha256"), waves=True)
     result = sim.run(build, "FipsExamplesTest", 3, run_dir=tmp_path)
@@ -97,7 +97,7 @@ def test_sha256_service_blocks_match_the_model_both_ways():
     """The bench's back-to-back blocks, natively and through Python, against models.sha256."""
     import random
 
-    from asicdv import rtl
+    from asicdv.tools import service_client as rtl
     from models import sha256 as model
 
     rng = random.Random(3)

@@ -1,8 +1,10 @@
 """Code coverage builds, the Icarus simulator and a mutant, each with a real simulator run."""
 
-from asicdv import codecov, mutate, sim
-from asicdv.blocks import get_block
-from asicdv.covrun import smoke_seed
+from asicdv.tools import code_coverage as codecov
+from asicdv.tools import mutation as mutate
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
+from asicdv.tools.coverage_run import smoke_seed
 
 FIPS_SEED = smoke_seed("sha256", "default", "FipsExamplesTest")  # the seed `make test` gives it
 

@@ -1,11 +1,11 @@
-"""asicdv.bench without a simulator: the word formats the native harnesses read, the independent
+"""asicdv.tools.bench without a simulator: the word formats the native harnesses read, the independent
 hit reference, and the report."""
 
 import json
 
 import numpy as np
 
-from asicdv import bench, bench_report
+from asicdv.tools import bench, bench_report
 from models import sha256d as model
 
 

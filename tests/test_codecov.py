@@ -1,12 +1,14 @@
-"""Verilator coverage.dat reading, merging, exclusions and reports (asicdv.codecov), and a
+"""Verilator coverage.dat reading, merging, exclusions and reports (asicdv.tools.code_coverage), and a
 coverage build of the SHA-256 core end to end."""
 
 from pathlib import Path
 
 import pytest
 
-from asicdv import UserError, codecov, sim
-from asicdv.blocks import get_block
+from asicdv import UserError
+from asicdv.tools import code_coverage as codecov
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
 
 RTL = "/x/rtl/demo/demo.v"
 

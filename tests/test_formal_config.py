@@ -1,13 +1,16 @@
-"""asicdv.formal without the tools: task files, parameter sweeps, streams, witnesses, CLI errors."""
+"""asicdv.tools.formal without the tools: task files, parameter sweeps, streams, witnesses, CLI errors."""
 
 import dataclasses
 import json
 
 import pytest
 
-from asicdv import ROOT, UserError, formal
-from asicdv.blocks import get_block, load_block
-from asicdv.cli import main
+from asicdv import UserError, project
+from asicdv.tools import formal
+from asicdv.tools.blocks import get_block, load_block
+from asicdv.tools.cli import main
+
+ROOT = project.current().root
 
 
 def test_fifo_task_sweeps_every_legal_depth():

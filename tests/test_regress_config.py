@@ -5,10 +5,12 @@ import re
 
 import pytest
 
-from asicdv import UserError, cli, regress, report, sim
-from asicdv.blocks import all_blocks
+from asicdv import UserError, project
+from asicdv.tools import cli, regress, report
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import all_blocks
 
-SHIPPED = sorted(p.stem for p in regress.REGRESSIONS_DIR.glob("*.yaml") if p.stem not in regress.NOT_REGRESSIONS)
+SHIPPED = sorted(p.stem for p in project.current().regressions.glob("*.yaml") if p.stem not in regress.NOT_REGRESSIONS)
 
 
 def write(tmp_path, text, name="r.yaml"):
@@ -124,7 +126,7 @@ def test_malformed_file_level_problems(tmp_path, text, problem):
 
 
 def test_unknown_regression_name_lists_the_known_ones():
-    with pytest.raises(UserError, match=r"unknown regression 'nigthly'; known: .*nightly.*smoke"):
+    with pytest.raises(UserError, match=r"unknown regression 'nigthly'; known in .*regressions: .*nightly.*smoke"):
         regress.resolve("nigthly")
 
 
@@ -373,7 +375,7 @@ def test_gate_passes_a_clean_run_and_prints_each_rule(tmp_path, capsys):
     code, text = run_gate(
         tmp_path,
         tmp_path / "out",
-        regress.REGRESSIONS_DIR.joinpath("gates.yaml").read_text(),
+        project.current().regressions.joinpath("gates.yaml").read_text(),
         capsys,
     )
     assert code == 0, text
@@ -427,10 +429,12 @@ def test_sim_keeps_a_registry_of_live_simulators():
 def test_reproduce_command_carries_variant_and_parameters():
     blocks = all_blocks()
     spec = regress.RunSpec("kpu.default-ROWS4.ExtremesTest.3", "kpu", "default", {"ROWS": 4}, "ExtremesTest", 3)
-    assert regress._reproduce(spec, blocks, "kpu", 1) == 'make kpu TEST=ExtremesTest SEED=3 PARAMS="ROWS=4"'
+    assert regress._reproduce(spec, blocks, "kpu", 1) == (
+        "asicdv test kpu --test ExtremesTest --seed 3 --variant default --param ROWS=4"
+    )
     variant = sorted(blocks["sha256d"].variants)[-1]
     spec = regress.RunSpec("x", "sha256d", variant, {}, "RealHeadersTest", 8)
-    assert f"VARIANT={variant}" in regress._reproduce(spec, blocks, "sha256d", 1)
+    assert f"--variant {variant}" in regress._reproduce(spec, blocks, "sha256d", 1)
 
 
 def test_block_all_is_every_block_and_takes_no_block_specific_field(tmp_path):

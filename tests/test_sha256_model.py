@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asicdv import DATA
+from asicdv import project
 from models import sha256 as model
 
-NIST = DATA / "nist"
+NIST = project.current().data("nist")
 
 
 def nist(name):

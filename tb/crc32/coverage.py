@@ -1,6 +1,6 @@
 """CRC-32 unit functional coverage, declared up front (sampled by the scoreboard)."""
 
-from asicdv.coverage import CoverPoint
+from asicdv.testbench.functional_coverage import CoverPoint
 
 
 @CoverPoint(

@@ -6,7 +6,7 @@ import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
-from asicdv import clocking
+from asicdv.testbench import clocking
 from tb.crc32.env import Crc32BaseTest, MessageItem
 
 # Lengths around whole words (the core takes 1..4 bytes per `next`).

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pyuvm import uvm_sequence_item
 
-from asicdv.bfm import Bfm
-from asicdv.handshake import StartDone, pulse
-from asicdv.stream import idle_cycles, no_pauses
-from asicdv.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench.bfm import Bfm
+from asicdv.testbench.handshake import StartDone, pulse
+from asicdv.testbench.stream import idle_cycles, no_pauses
+from asicdv.testbench.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import crc32 as model
 from tb.crc32 import coverage
 

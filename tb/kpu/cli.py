@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asicdv import UserError, rtl
+from asicdv import UserError
+from asicdv.tools import service_client as rtl
 from models import kpu as model
 from tb.kpu import service
 from tb.kpu.env import Layer

@@ -1,6 +1,6 @@
 """KPU functional coverage, declared up front (sampled by the scoreboard when a layer is issued)."""
 
-from asicdv.coverage import CoverCross, CoverPoint
+from asicdv.testbench.functional_coverage import CoverCross, CoverPoint
 
 MODES = ["raw", "act none", "relu", "relu6", "clamp"]
 K_CLASSES = ["1", "2..255", ">=256"]

@@ -35,10 +35,10 @@ import numpy as np
 from cocotb.triggers import Event
 from pyuvm import uvm_analysis_port, uvm_sequence_item
 
-from asicdv import clocking
-from asicdv.bfm import Bfm
-from asicdv.scoreboard import Scoreboard
-from asicdv.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
+from asicdv.testbench import clocking
+from asicdv.testbench.bfm import Bfm
+from asicdv.testbench.scoreboard import Scoreboard
+from asicdv.testbench.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
 from models import kpu as model
 from tb.kpu import coverage
 

@@ -8,8 +8,9 @@ from cocotb.triggers import Timer
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from asicdv import DATA, clocking
-from asicdv.scoreboard import Scoreboard
+from asicdv import project
+from asicdv.testbench import clocking
+from asicdv.testbench.scoreboard import Scoreboard
 from models import kpu as model
 from tb.kpu.env import KpuBaseTest, Layer, LayerItem
 
@@ -680,7 +681,7 @@ class NetworksTest(KpuBaseTest):
         self.env.networks_board = board  # checked with every other scoreboard
         rounding = "double"
         for name in NETWORKS:
-            net = tflite_net.Network(DATA / "mlperf_tiny" / f"{name}.tflite")
+            net = tflite_net.Network(project.current().data("mlperf_tiny") / f"{name}.tflite")
             x = net.random_input(int(self.np_rng.integers(0, 2**31)))
             values, _ = await run_network(self.bfm, net, x, rounding, gemm=self.checked_gemm)
             reference = tflite_net.reference_tensors(net.path, x, rounding, [layer.outputs[0] for layer in net.layers])

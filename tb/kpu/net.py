@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asicdv import UserError, rtl
+from asicdv import UserError
+from asicdv.tools import service_client as rtl
 from models import kpu as model
 from models import tflite_net
 

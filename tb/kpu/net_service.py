@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asicdv import clocking
+from asicdv.testbench import clocking
 from models import kpu as model
 from models import tflite_net
 from tb.kpu.env import KpuBfm, Layer

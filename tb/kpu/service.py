@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asicdv import clocking
-from asicdv.service import serve
+from asicdv.testbench import clocking
+from asicdv.testbench.service import serve
 from tb.kpu.env import KpuBfm, Layer
 
 ARRAYS = ("a", "b", "bias", "multiplier", "shift")

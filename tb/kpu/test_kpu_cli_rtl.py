@@ -6,7 +6,7 @@ import zlib
 import numpy as np
 import pytest
 
-from asicdv import cli
+from asicdv.tools import cli
 
 
 def random_layer(rng: np.random.Generator, op: str, requant: bool) -> dict:

@@ -5,9 +5,10 @@ import json
 
 import pytest
 
-from asicdv import DATA, cli
+from asicdv import project
+from asicdv.tools import cli
 
-KWS = DATA / "mlperf_tiny" / "keyword_spotting.tflite"
+KWS = project.current().data("mlperf_tiny") / "keyword_spotting.tflite"
 
 
 @pytest.mark.skipif(not KWS.is_file(), reason="../shared/data/mlperf_tiny is not there")

@@ -5,7 +5,7 @@ models.kpu's direct formulations (depthwise_conv2d, gemm)."""
 
 import numpy as np
 
-from asicdv import rtl
+from asicdv.tools import service_client as rtl
 from models import kpu as model
 from tb.kpu import service
 from tb.kpu.env import Layer

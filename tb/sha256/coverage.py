@@ -1,6 +1,6 @@
 """SHA-256 core functional coverage, declared up front (sampled by the scoreboards and the monitor)."""
 
-from asicdv.coverage import CoverPoint
+from asicdv.testbench.functional_coverage import CoverPoint
 from models import sha256 as model
 
 LENGTHS = ["0", "1..54", "55", "56", "57..62", "63", "64", "65..118", "119", "120", "121..247", "248+"]

@@ -13,9 +13,9 @@ from collections import deque
 
 from pyuvm import uvm_analysis_port, uvm_sequence_item
 
-from asicdv import clocking
-from asicdv.bfm import Bfm
-from asicdv.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench import clocking
+from asicdv.testbench.bfm import Bfm
+from asicdv.testbench.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256 as model
 from tb.sha256 import coverage
 

@@ -5,8 +5,8 @@ Or {"blocks": [[chain hex (32 bytes), block hex (64 bytes)], ...]}: independent 
 back to back (the bench's 1,000-block workload); response {"digests": [chain hex, ...], "cycles"}.
 """
 
-from asicdv import clocking
-from asicdv.service import serve
+from asicdv.testbench import clocking
+from asicdv.testbench.service import serve
 from tb.sha256.env import Sha256Bfm
 
 

@@ -9,11 +9,12 @@ import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
-from asicdv import DATA, clocking
+from asicdv import project
+from asicdv.testbench import clocking
 from models import sha256 as model
 from tb.sha256.env import HashItem, Sha256BaseTest
 
-NIST = DATA / "nist"
+NIST = project.current().data("nist")
 
 
 def nist_vectors(name: str):

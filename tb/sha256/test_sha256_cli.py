@@ -2,11 +2,12 @@
 
 import hashlib
 
-from asicdv import DATA, cli
+from asicdv import project
+from asicdv.tools import cli
 
 
 def test_cavp_file_all_pass(capsys):
-    assert cli.main(["sha256", "--cavp", str(DATA / "nist" / "SHA256ShortMsg.rsp")]) == 0
+    assert cli.main(["sha256", "--cavp", str(project.current().data("nist") / "SHA256ShortMsg.rsp")]) == 0
     assert capsys.readouterr().out.strip().endswith("SHA256ShortMsg.rsp: 65 passed, 0 failed")
 
 

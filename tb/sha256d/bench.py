@@ -1,8 +1,8 @@
 """SHA-256d miner figures of its own for `make bench` (the side-by-side workloads are in
-asicdv/bench.py): cycles per nonce on a real target, where the early reject drops almost every
+asicdv/tools/bench.py): cycles per nonce on a real target, where the early reject drops almost every
 nonce, through the service (the CLI's path), exact hit list checked."""
 
-from asicdv import rtl
+from asicdv.tools import service_client as rtl
 from models import sha256d as model
 from tb.sha256d import service
 

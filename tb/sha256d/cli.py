@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from asicdv import UserError, rtl
-from asicdv.cli import parse_hex
+from asicdv import UserError
+from asicdv.tools import service_client as rtl
+from asicdv.tools.cli import parse_hex
 from models import sha256d as model
 from tb.sha256d import service
 

@@ -1,6 +1,6 @@
 """SHA-256d miner functional coverage, declared up front (sampled by the job scoreboard)."""
 
-from asicdv.coverage import CoverCross, CoverPoint
+from asicdv.testbench.functional_coverage import CoverCross, CoverPoint
 from models import sha256d as model
 
 RANGES = ["empty", "single nonce", "from 0", "to 0xffffffff", "across 0x7fffffff", "inner"]

@@ -11,9 +11,9 @@ from __future__ import annotations
 from cocotb.triggers import FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_sequence_item, uvm_subscriber
 
-from asicdv import clocking
-from asicdv.bfm import Bfm
-from asicdv.uvm import BeatMonitor, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench import clocking
+from asicdv.testbench.bfm import Bfm
+from asicdv.testbench.uvm import BeatMonitor, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
 from models import sha256d as model
 from tb.sha256d import coverage
 

@@ -3,7 +3,7 @@
 Request: `request(job)`; response: {"hits": [{"nonce", "midstate"}], "cycles": cycles to done}.
 """
 
-from asicdv.service import serve
+from asicdv.testbench.service import serve
 from models import sha256d as model
 from tb.sha256d.env import MinerBfm
 

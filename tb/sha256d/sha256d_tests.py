@@ -8,12 +8,13 @@ import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
-from asicdv import DATA, clocking
+from asicdv import project
+from asicdv.testbench import clocking
 from models import sha256d as model
 from tb.sha256d import coverage
 from tb.sha256d.env import MinerBaseTest
 
-HEADERS = DATA / "bitcoin" / "mainnet_headers_0_9999.txt"
+HEADERS = project.current().data("bitcoin") / "mainnet_headers_0_9999.txt"
 SIM_LIMIT = {"timeout_time": 200, "timeout_unit": "ms"}  # a hung core fails, not hangs
 
 

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from asicdv import DATA, cli
+from asicdv import project
+from asicdv.tools import cli
 from tb.sha256d.bench import BLOCK_125552
 
 HASH_125552 = "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d"
@@ -12,7 +13,7 @@ GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f
 
 
 def genesis_header() -> str:
-    return (DATA / "bitcoin" / "mainnet_headers_0_9999.txt").read_text().split()[0]
+    return (project.current().data("bitcoin") / "mainnet_headers_0_9999.txt").read_text().split()[0]
 
 
 @pytest.mark.parametrize("variant", ["iterative", "pipelined"])

@@ -1,9 +1,9 @@
-"""The native engine of asicdv's Verilator main loop (asicdv/verilator_main.cpp), from Python.
+"""The native engine of asicdv's Verilator main loop (asicdv/testbench/verilator_main.cpp), from Python.
 
 Verilator builds link the main loop with `-rdynamic`, so the running simulator's own symbols
 are reachable through ctypes. What the engine does every cycle costs no VPI callback and no
 Python wake-up: a free-running clock, and valid/ready streams whose beats are played, recorded
-and protocol-checked at each edge (asicdv.stream uses it for endpoints without pauses).
+and protocol-checked at each edge (asicdv.testbench.stream uses it for endpoints without pauses).
 
 `available()` is False on Icarus, or with ASICDV_NATIVE=0 (the pure-Python path, e.g. to
 compare the two); callers then fall back to cocotb's GPI clock and the Python endpoints.
@@ -71,7 +71,7 @@ def start_clock(clk, period_ns: float) -> bool:
 
 class NativeStream:
     """One valid/ready stream in the engine: `play` beats, `drain` recorded transfers, and the
-    first protocol violation. Beats are dicts of field name -> int, as asicdv.stream uses."""
+    first protocol violation. Beats are dicts of field name -> int, as asicdv.testbench.stream uses."""
 
     def __init__(self, stream):
         lib = _lib()
@@ -114,9 +114,9 @@ class NativeStream:
         self._play(len(beats), fields)
 
     def play_columns(self, count: int, columns: dict) -> None:
-        """`count` beats given field by field (see asicdv.stream.StreamSource.send_columns_nowait):
+        """`count` beats given field by field (see asicdv.testbench.stream.StreamSource.send_columns_nowait):
         one numpy array or one constant per field instead of a Python loop per beat."""
-        import numpy as np  # only for column-wise beats (start-up: see asicdv.uvm)
+        import numpy as np  # only for column-wise beats (start-up: see asicdv.testbench.uvm)
 
         fields = []  # (what keeps the bytes alive, their address, stride; 0 = the same every beat)
         for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):

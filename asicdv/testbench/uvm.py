@@ -33,11 +33,11 @@ from pyuvm import (
     uvm_test,
 )
 
-from asicdv import coverage
-from asicdv.scoreboard import Scoreboard
+from asicdv.testbench import functional_coverage as coverage
+from asicdv.testbench.scoreboard import Scoreboard
 
 if TYPE_CHECKING:
-    from asicdv.hypo import PropertyStats
+    from asicdv.testbench.properties import PropertyStats
 
 
 class ItemsSeq(uvm_sequence):
@@ -199,7 +199,7 @@ class BlockTest(uvm_test):
             self.check()
             curve.append(coverage.summary(after)[0])
 
-        from asicdv import hypo  # hypothesis costs ~0.5 s of start-up: only tests that use it
+        from asicdv.testbench import properties as hypo  # hypothesis costs ~0.5 s of start-up: only tests that use it
 
         stats = await hypo.check_property(
             strategy,

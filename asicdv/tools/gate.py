@@ -1,6 +1,7 @@
 """`asicdv gate OUT`: decide whether a regression's results are good enough to merge.
 
-Rules come from `regressions/gates.yaml` (or --config): every planned run has a result, a minimum pass
+Rules come from the project's `gates` file (default `regressions/gates.yaml`, else the rules shipped
+in the package, asicdv/resources/gates.yaml; or --config): every planned run has a result, a minimum pass
 rate, no new failure against a baseline, a wall-time budget, and coverage minima when coverage is present.
 Each rule prints its figure and PASS/FAIL; the exit code is 1 when any rule fails.
 """
@@ -14,10 +15,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from asicdv import ROOT, UserError
-from asicdv.regress import compare
+from asicdv import UserError, resource
+from asicdv import project as projects
+from asicdv.tools.regress import compare
 
-DEFAULT_CONFIG = ROOT / "regressions" / "gates.yaml"
+PACKAGE_RULES = resource("gates.yaml")
 
 SCHEMA = {
     "type": "object",
@@ -149,8 +151,11 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
 
 
 def command(args: argparse.Namespace) -> int:
+    project = projects.current()
+    if not args.out.exists() and not args.out.is_absolute() and len(args.out.parts) == 1:
+        args.out = project.results / "regress" / args.out.name  # a regression's name
     summary = _load_summary(args.out, "results folder")
-    config_path = args.config or DEFAULT_CONFIG
+    config_path = args.config or project.gates or PACKAGE_RULES
     config = load_config(config_path)
     baseline = None
     baseline_path = args.baseline or (Path(config["baseline"]) if "baseline" in config else None)
@@ -168,12 +173,12 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("gate", help="judge a regression's results against regressions/gates.yaml")
-    parser.add_argument("out", type=Path, help="a regression's results folder (holds summary.json)")
+    parser = subparsers.add_parser("gate", help="judge a regression's results against the project's gate rules")
+    parser.add_argument("out", type=Path, help="a regression's results folder (holds summary.json), or its name")
     parser.add_argument(
         "--config",
         type=Path,
-        help=f"gate rules (default {DEFAULT_CONFIG.relative_to(ROOT)})",
+        help="gate rules (default: the project's 'gates' file, else the package's rules)",
     )
     parser.add_argument(
         "--baseline",

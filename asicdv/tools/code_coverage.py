@@ -27,7 +27,8 @@ from pathlib import Path
 
 import yaml
 
-from asicdv import ROOT, UserError
+from asicdv import UserError
+from asicdv import project as projects
 
 KINDS = ("line", "toggle", "branch")
 _POINT = re.compile(r"^C '(.*)' (\d+)\s*$")
@@ -128,7 +129,7 @@ def _parse_lines(value, where: str) -> tuple[int, ...]:
 
 def load_exclusions(paths: list[Path] | None = None) -> list[Exclusion]:
     """Every rtl/*/coverage_exclusions.yaml (or the given files): a list of entries with a reason."""
-    paths = sorted((ROOT / "rtl").glob("*/coverage_exclusions.yaml")) if paths is None else paths
+    paths = sorted((projects.current().root / "rtl").glob("*/coverage_exclusions.yaml")) if paths is None else paths
     out = []
     for path in paths:
         try:
@@ -351,4 +352,4 @@ def misses(dat_files: list[Path], exclusions: list[Exclusion] | None = None) -> 
 def _write_cobertura(info: Path, xml_path: Path) -> None:
     from lcov_cobertura import LcovCobertura
 
-    xml_path.write_text(LcovCobertura(info.read_text(), base_dir=str(ROOT)).convert())
+    xml_path.write_text(LcovCobertura(info.read_text(), base_dir=str(projects.current().root)).convert())

@@ -41,9 +41,11 @@ from pathlib import Path
 
 import yaml
 
-from asicdv import ROOT, UserError, sim
-from asicdv.blocks import Block, get_block
-from asicdv.covrun import smoke_seed, smoke_tests
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import Block, get_block
+from asicdv.tools.coverage_run import smoke_seed, smoke_tests
 
 OPERATORS = ("binary", "const", "cond", "stuck", "drop")
 SWAPS = {
@@ -78,7 +80,6 @@ _NO_CONST_UNDER = {
     "LoopGenerate",
 }
 _BEHAVIOUR = {"ContinuousAssign", "AlwaysBlock", "AlwaysCombBlock", "AlwaysFFBlock", "AlwaysLatchBlock"}
-MUTANT_BUILD_ROOT = ROOT / "build" / "mutants"
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,11 @@ class Mutant:
     def diff(self) -> str:
         before = self.file.read_text()
         after = self.apply(self.file.read_bytes()).decode()
-        rel = self.file.relative_to(ROOT) if self.file.is_relative_to(ROOT) else self.file
+        rel = (
+            self.file.relative_to(projects.current().root)
+            if self.file.is_relative_to(projects.current().root)
+            else self.file
+        )
         return "".join(
             difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{rel}", f"b/{rel}", n=1)
         )
@@ -330,7 +335,7 @@ class Judgement:
 
 
 def load_equivalents(block: Block) -> list[Judgement]:
-    path = ROOT / "rtl" / block.name / "mutation_equivalents.yaml"
+    path = block.project.root / "rtl" / block.name / "mutation_equivalents.yaml"
     if not path.exists():
         return []
     try:
@@ -372,7 +377,7 @@ class Outcome:
             "index": m.index,
             "name": m.name,
             "operator": m.operator,
-            "file": str(m.file.relative_to(ROOT)),
+            "file": str(m.file.relative_to(projects.current().root)),
             "line": m.line,
             "original": m.original,
             "replacement": m.replacement,
@@ -398,7 +403,7 @@ def mutant_block(block: Block, mutant: Mutant, directory: Path) -> Block:
 
 def baseline(block: Block, variant: str, tests: list[str], run_root: Path, log) -> dict[str, float]:
     """Run the unmutated design: every test's wall time. Tests that fail here are left out."""
-    build = sim.build(block, variant, build_root=MUTANT_BUILD_ROOT)
+    build = sim.build(block, variant, build_root=block.project.build / "mutants")
     walls: dict[str, float] = {}
     for test in tests:
         result = sim.run(
@@ -469,8 +474,8 @@ def mutate(args: argparse.Namespace) -> int:
     if args.only is not None:
         mutants = [m for m in mutants if m.index in args.only]
     present = {v: _elaborate(block, v)[1] for v in variants}
-    out_dir = Path(args.out) if args.out else ROOT / "results" / "mutate" / block.name
-    work = MUTANT_BUILD_ROOT / block.name
+    out_dir = Path(args.out) if args.out else projects.current().results / "mutate" / block.name
+    work = projects.current().build / "mutants" / block.name
     out_dir.mkdir(parents=True, exist_ok=True)
     tests = [args.test] if args.test else smoke_tests(block)
     for t in tests:

@@ -1,6 +1,6 @@
 """A regression's outputs for people and dashboards: `report.html` (one self-contained page) and `junit.xml`.
 
-Both are made from `summary.json` (asicdv.regress.summarize). The page has no external resource: CSS is
+Both are made from `summary.json` (asicdv.tools.regress.summarize). The page has no external resource: CSS is
 inline and the duration plot is an inline SVG drawn by matplotlib.
 """
 

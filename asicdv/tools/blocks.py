@@ -1,4 +1,5 @@
-"""Block descriptions: `tb/<block>/block.yaml`, one per block.
+"""Block descriptions: one `block.yaml` per block (the project's `blocks` glob, default
+`tb/*/block.yaml`). Paths in a block file are relative to the project root.
 
 A block file names the RTL, the top module, the cocotb test module, the
 parameter sets ("variants") and the tests with their reseed counts, e.g.
@@ -9,6 +10,7 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     exclude: []               # source files matched above that the block does not use (vendored extras)
     uses: []                  # other blocks whose RTL this one instantiates (their sources come too)
     test_module: tb.sha256.sha256_tests
+    service: tb.sha256.service   # default: `service` beside the test module (asicdv.tools.service_client)
     clock: clk                # default clk
     reset: {name: rst, active: high, cycles: 3}   # the default; e.g. {name: reset_n, active: low}
     build_args: []            # extra Verilator arguments (also used by `asicdv lint`)
@@ -34,8 +36,10 @@ from pathlib import Path
 
 import yaml
 
-from asicdv import ROOT, UserError
-from asicdv.clocking import ResetSpec
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.project import Project
+from asicdv.testbench.clocking import ResetSpec
 
 KEYS = {
     "name",
@@ -44,6 +48,7 @@ KEYS = {
     "exclude",
     "uses",
     "test_module",
+    "service",
     "clock",
     "reset",
     "build_args",
@@ -80,9 +85,11 @@ class Block:
     reset: ResetSpec = ResetSpec()
     lint_waivers: tuple[Path, ...] = ()
     excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
+    service_module: str = ""  # the module whose Service test answers requests (the CLI, the bench)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # legal values per parameter
-    streams: dict = field(default_factory=dict)  # raw `streams:` mapping (parsed by asicdv.formal)
+    streams: dict = field(default_factory=dict)  # raw `streams:` mapping (parsed by asicdv.tools.formal)
     path: Path = field(default=Path("."))
+    project: Project | None = field(default=None, compare=False, repr=False)
 
     def test(self, name: str) -> TestSpec:
         for spec in self.tests:
@@ -107,7 +114,9 @@ def _require(data: dict, key: str, kind: type, where: Path):
     return data[key]
 
 
-def load_block(path: Path) -> Block:
+def load_block(path: Path, project: Project | None = None) -> Block:
+    project = project or projects.current()
+    root = project.root
     try:
         data = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as exc:
@@ -117,12 +126,12 @@ def load_block(path: Path) -> Block:
     unknown = sorted(set(data) - KEYS)
     if unknown:
         raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
-    excluded = {Path(m) for pattern in data.get("exclude", []) for m in glob.glob(str(ROOT / pattern))}
+    excluded = {Path(m) for pattern in data.get("exclude", []) for m in glob.glob(str(root / pattern))}
     sources: list[Path] = []
     for pattern in _require(data, "sources", list, path):
-        matches = sorted(glob.glob(str(ROOT / pattern)))
+        matches = sorted(glob.glob(str(root / pattern)))
         if not matches:
-            raise UserError(f"{path}: source pattern {pattern!r} matches no file")
+            raise UserError(f"{path}: source pattern {pattern!r} matches no file under the project root {root}")
         sources.extend(Path(m) for m in matches if Path(m) not in excluded)
     tests = []
     for entry in _require(data, "tests", list, path):
@@ -152,15 +161,17 @@ def load_block(path: Path) -> Block:
     streams = data.get("streams") or {}
     if not isinstance(streams, dict):
         raise UserError(f"{path}: 'streams' maps a stream name to its signals")
-    waivers = [ROOT / w for w in data.get("lint_waivers", [])]
+    waivers = [root / w for w in data.get("lint_waivers", [])]
     for waiver in waivers:
         if not waiver.is_file():
             raise UserError(f"{path}: lint waiver file {waiver} does not exist")
+    test_module = _require(data, "test_module", str, path)
     return Block(
         name=_require(data, "name", str, path),
         top=_require(data, "top", str, path),
         sources=tuple(sources),
-        test_module=_require(data, "test_module", str, path),
+        test_module=test_module,
+        service_module=str(data.get("service") or test_module.rpartition(".")[0] + ".service").lstrip("."),
         variants={str(k): dict(v) for k, v in variants.items()},
         tests=tuple(tests),
         timeout_s=float(data.get("timeout_s", 600)),
@@ -176,13 +187,18 @@ def load_block(path: Path) -> Block:
         parameters={str(k): tuple(v) for k, v in legal.items()},
         streams=dict(streams),
         path=path,
+        project=project,
     )
 
 
-def all_blocks() -> dict[str, Block]:
+def all_blocks(project: Project | None = None) -> dict[str, Block]:
+    """Every block of the project, by name (with the sources of the blocks each uses)."""
+    project = project or projects.current()
     blocks = {}
-    for path in sorted((ROOT / "tb").glob("*/block.yaml")):
-        block = load_block(path)
+    for path in sorted(project.root.glob(project.block_glob)):
+        block = load_block(path, project)
+        if block.name in blocks:
+            raise UserError(f"{path}: block name {block.name!r} is also used by {blocks[block.name].path}")
         blocks[block.name] = block
     return {name: _with_used_sources(block, blocks) for name, block in blocks.items()}
 
@@ -200,8 +216,12 @@ def _with_used_sources(block: Block, blocks: dict[str, Block], seen: tuple[str, 
     return replace(block, sources=tuple(sources))
 
 
-def get_block(name: str) -> Block:
-    blocks = all_blocks()
+def get_block(name: str, project: Project | None = None) -> Block:
+    project = project or projects.current()
+    blocks = all_blocks(project)
     if name not in blocks:
-        raise UserError(f"unknown block {name!r}; known blocks: {', '.join(blocks) or 'none'}")
+        raise UserError(
+            f"unknown block {name!r}; known blocks: {', '.join(blocks) or 'none'} "
+            f"(block files {project.block_glob} under {project.root})"
+        )
     return blocks[name]

@@ -1,6 +1,6 @@
 // asicdv's Verilator main loop: cocotb 2.1's share/lib/verilator/verilator.cpp (Copyright cocotb
 // contributors, BSD-3-Clause) plus a native engine that Python drives through ctypes
-// (asicdv/native.py), so that what happens every cycle costs no VPI callback and no Python:
+// (asicdv/testbench/native.py), so that what happens every cycle costs no VPI callback and no Python:
 //   - a free-running clock toggled by this loop (cocotb's GPI clock costs a timed VPI callback
 //     and a vpi_put_value per half period);
 //   - valid/ready streams: a player that drives queued beats (a source without pauses), a
@@ -224,7 +224,7 @@ bool clock_edge() {
 
 }  // namespace
 
-// The C interface asicdv/native.py calls (ctypes on the simulator executable, linked -rdynamic).
+// The C interface asicdv/testbench/native.py calls (ctypes on the simulator executable, linked -rdynamic).
 extern "C" {
 
 int asicdv_native_version() { return 1; }

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from cocotb.triggers import SimTimeoutError, with_timeout
 
-from asicdv import clocking
-from asicdv.scoreboard import Scoreboard
-from asicdv.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, random_pauses
+from asicdv.testbench import clocking
+from asicdv.testbench.scoreboard import Scoreboard
+from asicdv.testbench.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, random_pauses
 
 
 class Bfm:
@@ -43,7 +43,7 @@ class Bfm:
 
     def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses | None:
         """Idle cycles before each beat: random when the test asked for stalls, else None (no
-        pauses: the endpoint runs natively in the simulator where it can, see asicdv.stream)."""
+        pauses: the endpoint runs natively in the simulator where it can, see asicdv.testbench.stream)."""
         return random_pauses(self.rng, probability, longest) if self.stalls else None
 
     def stream(self, prefix: str) -> Stream:

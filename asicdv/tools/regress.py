@@ -14,7 +14,7 @@ A regression file selects runs from the blocks' own test lists (`tb/<block>/bloc
         reseeds: 3              # or seeds: [1, 2, 3]; default: the test's reseeds in block.yaml
         timeout_s: 900
         waves: false            # build with tracing for every run (failures get a waves rerun anyway)
-        coverage: false         # Verilator code-coverage builds, merged by asicdv.codecov
+        coverage: false         # Verilator code-coverage builds, merged by asicdv.tools.code_coverage
         replay: false           # hypothesis replays the examples saved by earlier failures first
         simulator: verilator
         module: tb.sim_fixtures # only for framework tests: run tests from another cocotb module
@@ -37,6 +37,7 @@ import json
 import os
 import random
 import re
+import shlex
 import shutil
 import signal
 import sys
@@ -50,11 +51,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from asicdv import ROOT, UserError, sim
-from asicdv.blocks import Block, all_blocks
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import Block, all_blocks
 
-REGRESSIONS_DIR = ROOT / "regressions"
-DEFAULT_OUT = ROOT / "results" / "regress"
 SEED_LIMIT = 2**31 - 1
 NOT_REGRESSIONS = {"gates", "gates-nightly", "dask-jobqueue"}  # other YAML files kept in regressions/
 
@@ -174,10 +175,13 @@ def resolve(name: str) -> Path:
         if not path.exists():
             raise UserError(f"regression file {name} does not exist")
         return path.resolve()
-    path = REGRESSIONS_DIR / f"{name}.yaml"
+    folder = projects.current().regressions
+    path = folder / f"{name}.yaml"
     if not path.exists():
-        known = ", ".join(sorted(p.stem for p in REGRESSIONS_DIR.glob("*.yaml") if p.stem not in NOT_REGRESSIONS))
-        raise UserError(f"unknown regression {name!r}; known: {known or 'none'} (or give a path to a .yaml file)")
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml") if p.stem not in NOT_REGRESSIONS))
+        raise UserError(
+            f"unknown regression {name!r}; known in {folder}: {known or 'none'} (or give a path to a .yaml file)"
+        )
     return path
 
 
@@ -281,16 +285,20 @@ def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -
             )
     simulator = entry.get("simulator", "verilator")
     if simulator != "verilator" and not _build_accepts("simulator"):
-        raise UserError(f"{where}: simulator {simulator!r} is not supported by this checkout's asicdv.sim.build")
+        raise UserError(
+            f"{where}: simulator {simulator!r} is not supported by this checkout's asicdv.tools.simulator.build"
+        )
     if simulator == "icarus" and (entry.get("coverage") or entry.get("waves")):
         raise UserError(f"{where}: simulator icarus takes no coverage or waves builds (Verilator only)")
     if entry.get("coverage") and not _build_accepts("coverage"):
-        raise UserError(f"{where}: coverage: true needs code-coverage builds, which this checkout's asicdv.sim lacks")
+        raise UserError(
+            f"{where}: coverage: true needs code-coverage builds, which this checkout's asicdv.tools.simulator lacks"
+        )
 
 
 def _check_module_tests(where: str, module: str, tests: list[str]) -> None:
     # The simulator imports it with the checkout on PYTHONPATH: look there first (tests/ is no package).
-    path = ROOT.joinpath(*module.split(".")).with_suffix(".py")
+    path = projects.current().root.joinpath(*module.split(".")).with_suffix(".py")
     if not path.exists():
         spec = importlib.util.find_spec(module) if importlib.util.find_spec(module.split(".")[0]) else None
         if spec is None or not spec.origin:
@@ -644,9 +652,16 @@ class _Stop:
 
 def _reproduce(spec: RunSpec, blocks: dict[str, Block], regression: str, seed: int) -> str:
     if spec.module:  # a test outside the block's module: no make rule names it, the regression does
-        return f"asicdv regress {regression} --seed {seed} --filter '{spec.id}'"
-    default_variant = next(iter(blocks[spec.block].variants))
-    return sim.reproduce_command(spec.block, spec.test, spec.seed, spec.variant, default_variant, spec.parameters)
+        return shlex.join(["asicdv", "regress", regression, "--seed", str(seed), "--filter", spec.id])
+    return sim.reproduce_command(
+        blocks[spec.block],
+        spec.test,
+        spec.seed,
+        spec.variant,
+        spec.parameters,
+        simulator=spec.simulator,
+        coverage=spec.coverage,
+    )
 
 
 def _build_all(specs: list[RunSpec], blocks: dict[str, Block], jobs: int, log, stop: _Stop) -> dict[str, dict]:
@@ -692,12 +707,13 @@ class Regression:
     def __init__(self, name: str, options: Options):
         self.options = options
         self.log = (lambda *a, **k: None) if options.quiet else options.log
-        self.blocks = all_blocks()
+        self.project = projects.current()
+        self.blocks = all_blocks(self.project)
         self.source = resolve(name)
         self.name = self.source.stem
-        self.out = Path(options.out) if options.out else DEFAULT_OUT / self.name
+        self.out = (Path(options.out) if options.out else self.project.results / "regress" / self.name).resolve()
         self.store = ResultStore(self.out)
-        in_folder = self.source.parent == REGRESSIONS_DIR.resolve()
+        in_folder = self.source.parent == self.project.regressions
         relative = os.path.relpath(self.source)
         self.regression_arg = self.name if in_folder else str(self.source) if relative.startswith("..") else relative
         self.seed = None
@@ -818,7 +834,7 @@ class Regression:
                 )
                 + "\n"
             )
-        from asicdv import report
+        from asicdv.tools import report
 
         summary = summarize(self.out, self.blocks)
         report.write_all(self.out, summary)
@@ -1033,9 +1049,9 @@ def merge_functional_coverage(records: list[dict]) -> dict | None:
 
 
 def _code_coverage(out: Path, specs: list[RunSpec]) -> dict | None:
-    if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.codecov") is None:
+    if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.tools.code_coverage") is None:
         return None
-    from asicdv import codecov
+    from asicdv.tools import code_coverage as codecov
 
     dat_files = [p for s in specs if s.coverage for p in sorted((out / "runs" / s.id).glob("*.dat"))]
     if not dat_files:

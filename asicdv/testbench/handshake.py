@@ -5,7 +5,7 @@
 - `StartDone`: a start pulse taken while `ready` is high, and a result whose level `valid`
   stays high until the next start (secworks-style init/next/ready/digest_valid cores).
 
-Same convention as asicdv.stream: the testbench writes just after a rising edge.
+Same convention as asicdv.testbench.stream: the testbench writes just after a rising edge.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A block declares its clock and reset in `block.yaml` (`clock: clk`, `reset: {name: rst_n,
 active: low, cycles: 3}`); `sim.run` hands them to the simulation as ASICDV_CLOCK and
-ASICDV_RESET, and `Bfm` (asicdv.bfm) uses them. Defaults: `clk`, synchronous active-high
+ASICDV_RESET, and `Bfm` (asicdv.testbench.bfm) uses them. Defaults: `clk`, synchronous active-high
 `rst` held for 3 edges.
 """
 
@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
-from asicdv import native
+from asicdv.testbench import native
 
 PERIOD_NS = 10.0
 
@@ -43,7 +43,7 @@ def clock_name() -> str:
 
 
 def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock | None:
-    """Start a free-running clock: toggled by asicdv's Verilator main loop (asicdv.native), else
+    """Start a free-running clock: toggled by asicdv's Verilator main loop (asicdv.testbench.native), else
     cocotb's GPI clock (Icarus, ASICDV_NATIVE=0). Neither wakes Python per edge."""
     if native.start_clock(clk, period_ns):
         return None

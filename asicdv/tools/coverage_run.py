@@ -1,7 +1,7 @@
 """Run blocks' smoke tests on a chosen build (code coverage, Icarus) and merge the coverage.
 
-    python -m asicdv.covrun                       # make cov: every block, coverage builds, merged report
-    python -m asicdv.covrun --simulator icarus --blocks sha256 sha256d --no-coverage
+    python -m asicdv.tools.coverage_run                       # make cov: every block, coverage builds, merged report
+    python -m asicdv.tools.coverage_run --simulator icarus --blocks sha256 sha256d --no-coverage
 
 Seeds are the same fixed per-test seeds `make test` uses (crc32 of block:variant:test), so
 the figures repeat run to run; --seed S gives every run seed S instead.
@@ -16,12 +16,15 @@ import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from asicdv import ROOT, UserError, codecov, sim
-from asicdv.blocks import Block, all_blocks, get_block
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import code_coverage as codecov
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import Block, all_blocks, get_block
 
 
 def smoke_seed(block: str, variant: str, test: str) -> int:
-    """The seed `make test` gives this test (see asicdv.pytest_plugin)."""
+    """The seed `make test` gives this test (see asicdv.tools.pytest_plugin)."""
     return zlib.crc32(f"{block}:{variant}:{test}".encode()) & 0x7FFFFFFF
 
 
@@ -57,7 +60,7 @@ def run_tests(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m asicdv.covrun", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m asicdv.tools.coverage_run", description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", nargs="*", help="blocks to run (default: all)")
     parser.add_argument("--variant", help="only this variant (default: every variant of each block)")
     parser.add_argument("--test", help="only this test")
@@ -65,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-coverage", dest="coverage", action="store_false", help="plain builds, no merge")
     parser.add_argument("--seed", type=int, help="seed for every run (default: the fixed smoke seeds)")
     parser.add_argument("-j", "--jobs", type=int, default=2, help="simulations in parallel (default 2)")
-    parser.add_argument("--out", type=Path, default=ROOT / "results" / "coverage", help="coverage report folder")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="coverage report folder (default: the project's results/coverage)"
+    )
     args = parser.parse_args(argv)
     try:
         return _main(args)
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(args: argparse.Namespace) -> int:
+    args.out = args.out or projects.current().results / "coverage"
     if args.simulator == "icarus" and args.coverage:
         raise UserError("code coverage needs Verilator; add --no-coverage with --simulator icarus")
     blocks = [get_block(name) for name in args.blocks] if args.blocks else list(all_blocks().values())
@@ -87,7 +93,7 @@ def _main(args: argparse.Namespace) -> int:
             build = sim.build(block, variant, coverage=args.coverage, simulator=args.simulator)
             if build.seconds:
                 print(f"built {block.name}[{variant}] in {build.seconds:.1f} s -> {build.directory}")
-            run_root = ROOT / "results" / "runs" / block.name / f"{variant}-{label}"
+            run_root = projects.current().results / "runs" / block.name / f"{variant}-{label}"
             start = time.monotonic()
             results = run_tests(build, tests, seed=args.seed, jobs=args.jobs, run_root=run_root)
             for result in results:

@@ -1,7 +1,8 @@
 """Ask the RTL a question from outside a test: used by the CLI subcommands and the bench.
 
-Builds (cached) and runs the block's service test (`tb/<block>/service.py`, see
-asicdv.service) with a JSON request and reads its JSON response; a failed or hung run
+Builds (cached) and runs the block's service test (block.yaml `service:`, by default the
+`service` module beside its test module; see
+asicdv.testbench.service) with a JSON request and reads its JSON response; a failed or hung run
 becomes a RuntimeError with the log's path, never a silently wrong answer.
 """
 
@@ -11,8 +12,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from asicdv import service, sim
-from asicdv.blocks import get_block
+from asicdv.testbench import service
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
 
 
 def ask(
@@ -23,12 +25,17 @@ def ask(
     variant = variant or next(iter(block.variants))
     build = sim.build(block, variant)
     # A directory per call: CLI runs may go on in parallel (tests, several shells).
-    parent = sim.ROOT / "results" / "cli" / block_name
+    parent = block.project.results / "cli" / block_name
     parent.mkdir(parents=True, exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(prefix=f"{variant}-", dir=parent))
-    module = f"tb.{block_name}.service"
     result = sim.run(
-        build, service.TEST_NAME, seed, module=module, request=request, run_dir=run_dir, extra_env=extra_env
+        build,
+        service.TEST_NAME,
+        seed,
+        module=block.service_module,
+        request=request,
+        run_dir=run_dir,
+        extra_env=extra_env,
     )
     if not result.passed or result.response is None:
         raise RuntimeError(f"RTL simulation failed: {result.message}\nlog: {result.log}")

@@ -12,7 +12,7 @@ without the prefix). On top of it: `StreamSource` (send), `StreamSink` (recv, se
 pauses on ready) and `StreamMonitor` (passive); all three check the valid/ready rules
 (`ProtocolChecker`) on the interface they are bound to.
 
-Endpoints without pauses run natively on Verilator (asicdv.native): the simulator's main loop
+Endpoints without pauses run natively on Verilator (asicdv.testbench.native): the simulator's main loop
 plays a source's queued beats, holds a sink's ready high and records its transfers, and checks
 the valid/ready rules at every edge, so a burst of beats costs Python one wake-up, not three per
 beat. Endpoints with pauses (back-pressure tests), and every endpoint on Icarus or with
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
-from asicdv import native
-from asicdv.coverage import CoverPoint
-from asicdv.scoreboard import Scoreboard, to_hex
+from asicdv.testbench import native
+from asicdv.testbench.functional_coverage import CoverPoint
+from asicdv.testbench.scoreboard import Scoreboard, to_hex
 
 Pauses = Iterator[int]
 Beat = dict[str, int]
@@ -225,7 +225,7 @@ class _Endpoint:
         self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        # No pauses asked for: the simulator's main loop runs this endpoint (asicdv.native).
+        # No pauses asked for: the simulator's main loop runs this endpoint (asicdv.testbench.native).
         self.engine = native.NativeStream(stream) if pauses is None and native.available() else None
         self.checker = ProtocolChecker(stream, can_stall, self.engine)  # the same engine stream checks
         self._queue: deque[Beat] = deque()

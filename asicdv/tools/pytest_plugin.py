@@ -1,7 +1,9 @@
-"""pytest plugin: every `tb/<block>/block.yaml` becomes one pytest item per
-(variant, test[, reseed]), each a fresh simulator process on a cached build.
+"""pytest plugin (registered by the `pytest11` entry point `asicdv`): every block file
+(`block.yaml`) pytest is given or finds becomes one pytest item per (variant, test[, reseed]),
+each a fresh simulator process on a cached build. The block's project is found from the block
+file's own folder upwards.
 
-Options (the Makefile passes TEST=, SEED=, VARIANT=, WAVES=1 through them):
+Options (`asicdv test` and the Makefile's TEST=, SEED=, VARIANT=, WAVES=1 pass through them):
   --test NAME      run only this test (unknown names are an error, not an empty run)
   --seed N         use this seed for every selected test
   --variant NAME   run only this variant (parameter set) of each block
@@ -23,8 +25,10 @@ from pathlib import Path
 
 import pytest
 
-from asicdv import UserError, sim
-from asicdv.blocks import Block, get_block, load_block
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import Block, all_blocks, load_block
 
 
 def pytest_addoption(parser):
@@ -68,7 +72,10 @@ def parse_overrides(items: list[str]) -> dict[str, int]:
 
 class BlockFile(pytest.File):
     def collect(self):
-        block = get_block(load_block(self.path).name)  # with the sources of the blocks it uses
+        project = projects.locate(projects.find(self.path.parent))
+        projects.use(project)
+        block = load_block(self.path, project)
+        block = all_blocks(project).get(block.name, block)  # with the sources of the blocks it uses
         opts = self.config.option
         overrides = parse_overrides(opts.param)
         tests = [block.test(opts.test)] if opts.test else list(block.tests)
@@ -132,15 +139,21 @@ class SimItem(pytest.Item):
             raise SimFailure(self._failure_text(result))
 
     def _failure_text(self, result: sim.RunResult) -> str:
-        default_variant = next(iter(self.block.variants))
         command = sim.reproduce_command(
-            self.block.name, self.test, self.seed, self.variant, default_variant, self.overrides
+            self.block,
+            self.test,
+            self.seed,
+            self.variant,
+            self.overrides,
+            waves=self.config.option.waves,
+            simulator=self.config.option.simulator,
+            coverage=self.config.option.coverage,
         )
         return "\n".join(
             [
                 f"{self.block.name}[{self.variant}] {self.test} FAILED with seed {self.seed}",
                 result.message,
-                f"reproduce: {command}   (add WAVES=1 for a waveform)",
+                f"reproduce: {command}" + ("" if self.config.option.waves else "   (add --waves for a waveform)"),
                 f"log:       {result.log}",
                 *([f"waves:     {result.waves}"] if result.waves else []),
             ]

@@ -1,1 +1,0 @@
-pytest_plugins = ("asicdv.pytest_plugin",)
