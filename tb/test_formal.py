@@ -110,3 +110,29 @@ def test_miner_suite_misses_the_wrap_bug_at_its_default_depth():
         run_dir=ROOT / "results" / "formal-tests" / "fifo_wrap_sim" / "run",
     )
     assert result.passed, result.message
+
+
+def crc32_mutant(directory: Path, old: str, new: str) -> Path:
+    text = (ROOT / "rtl" / "crc32" / "crc32_core.v").read_text()
+    assert old in text, f"crc32_core.v changed: {old!r} is gone; update this mutant"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "crc32_core.v"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_mutant_equivalence_by_miter(yowasp_warm):
+    """A const mutant `asicdv mutate` makes (8'd0 -> 8'd1 in the byte shifter) survives every
+    suite because the shifted-in byte is never absorbed: the miter proves it equivalent. A
+    non-equivalent one (the countdown by 2) gets a distinguishing trace a few cycles after reset."""
+    block = get_block("crc32")
+    original = ROOT / "rtl" / "crc32" / "crc32_core.v"
+    out = ROOT / "results" / "formal-tests" / "equiv"
+    same = crc32_mutant(out / "m_eq", "pending   <= {8'd0, pending[31:8]};", "pending   <= {8'd1, pending[31:8]};")
+    rec = formal.equivalence(block, original, same, depth=8, out_root=out / "eq")
+    assert rec.verdict == "proved", rec
+    differs = crc32_mutant(out / "m_neq", "remaining <= remaining - 3'd1;", "remaining <= remaining - 3'd2;")
+    rec = formal.equivalence(block, original, differs, depth=8, out_root=out / "neq")
+    assert rec.verdict == "failed", rec
+    assert rec.counterexample and (ROOT / rec.counterexample).is_file()
+    assert rec.depth <= 8
