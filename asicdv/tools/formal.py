@@ -372,13 +372,15 @@ def _tap_lines(task: Task, params: dict[str, int], memories: bool) -> list[str]:
         if ("memory" in tap) != memories:
             continue
         if "signal" in tap:
-            lines.append(f"connect -set {tap['wire']} {tap['signal']}")
+            lines.append(f"connect -nounset -set {tap['wire']} {tap['signal']}")
         else:
             words, width = tap["words"], tap["width"]
             words = params[words] if isinstance(words, str) else int(words)
             width = params[width] if isinstance(width, str) else int(width)
             for i in range(words):
-                lines.append(f"connect -set {tap['wire']}[{(i + 1) * width - 1}:{i * width}] {tap['memory']}[{i}]")
+                lines.append(
+                    f"connect -nounset -set {tap['wire']}[{(i + 1) * width - 1}:{i * width}] {tap['memory']}[{i}]"
+                )
     return lines
 
 

@@ -103,28 +103,50 @@ module sha256d_walk_formal #(
             last_issued <= 1'b0;
             done_seen   <= 1'b0;
         end else begin
-            // (taps appear only inside the asserted expressions, never as an `if` around them)
-            issue_in_range: assert (!t_issue || (!cur_empty && i_id == cur_id && i_nonce >= cur_start &&
-                                    i_nonce <= cur_end && {1'b0, i_idx} < cur_count));
-            issue_first: assert (!t_issue || issued_any || (i_nonce == cur_start && i_idx == 2'd0));
-            issue_next:  assert (!t_issue || !issued_any || (i_nonce == succ_nonce && i_idx == succ_idx));
-            issue_stops: assert (!t_issue || !last_issued);
-            engine_current: assert (!t_eng_out_valid || e_id == cur_id);
-            hit_exact: assert (!(t_eng_out_valid && t_eng_out_ready) ||
-                               t_fifo_wr == hit_of(t_eng_tag[31:0], t_eng_tag[33:32], cur_target));
-            fifo_wr_source: assert (!t_fifo_wr || (t_eng_out_valid && t_eng_out_ready));
-            // (results of older jobs may still wait in the FIFO behind a stalled reader)
-            if (res_valid && r_cur)
-                res_in_range: assert (res_nonce >= cur_start && res_nonce <= cur_end &&
-                    {1'b0, res_midstate_idx} < cur_count && hit_of(res_nonce, res_midstate_idx, cur_target));
-            if (res_valid && r_prev)
-                res_prev_in_range: assert (res_nonce >= prev_start && res_nonce <= prev_end &&
-                    {1'b0, res_midstate_idx} < prev_count && hit_of(res_nonce, res_midstate_idx, prev_target));
-            if (done) done_complete: assert ((cur_empty || last_issued) && !done_seen);
+            if (t_issue) begin
+                issued_any  <= 1'b1;
+                last_nonce  <= i_nonce;
+                last_idx    <= i_idx;
+                if (i_last) last_issued <= 1'b1;
+            end
+            if (done) done_seen <= 1'b1;
         end
-        if (f_past_valid && !rst && !have_job) begin
-            no_job_idle: assert (!t_issue && !done && !res_valid && !busy);
-        end
+    end
+
+    reg f_past_valid = 1'b0;
+    always @(posedge clk) f_past_valid <= 1'b1;
+
+    wire [31:0] succ_nonce = ({1'b0, last_idx} == cur_count - 3'd1) ? last_nonce + 32'd1 : last_nonce;
+    wire [1:0]  succ_idx   = ({1'b0, last_idx} == cur_count - 3'd1) ? 2'd0 : last_idx + 2'd1;
+    wire [7:0]  e_id       = t_eng_tag[41:34];
+    wire        r_cur      = have_job && res_job_id == cur_id;
+    wire        r_prev     = have_prev && res_job_id == prev_id;
+    wire        chk        = f_past_valid && !rst && have_job;
+
+    always @(*) begin
+        if (!f_past_valid) assume (rst);
+        if (f_past_valid && !rst && accept && have_job) assume (job_id == cur_id + 8'd1);
+        assume (job_target == {8{job_target[31:0]}});
+    end
+
+    // Taps appear only inside the asserted expressions, never in an `if` around an assert.
+    always @(*) begin
+        issue_in_range: assert (!(chk && t_issue) || (!cur_empty && i_id == cur_id && i_nonce >= cur_start &&
+                                i_nonce <= cur_end && {1'b0, i_idx} < cur_count));
+        issue_first:    assert (!(chk && t_issue && !issued_any) || (i_nonce == cur_start && i_idx == 2'd0));
+        issue_next:     assert (!(chk && t_issue && issued_any) || (i_nonce == succ_nonce && i_idx == succ_idx));
+        issue_stops:    assert (!(chk && t_issue) || !last_issued);
+        engine_current: assert (!(chk && t_eng_out_valid) || e_id == cur_id);
+        hit_exact:      assert (!(chk && t_eng_out_valid && t_eng_out_ready) ||
+                                t_fifo_wr == hit_of(t_eng_tag[31:0], t_eng_tag[33:32], cur_target));
+        fifo_wr_source: assert (!(chk && t_fifo_wr) || (t_eng_out_valid && t_eng_out_ready));
+        // (results of older jobs may still wait in the FIFO behind a stalled reader)
+        res_in_range:   assert (!(chk && res_valid && r_cur) || (res_nonce >= cur_start && res_nonce <= cur_end &&
+                                {1'b0, res_midstate_idx} < cur_count && hit_of(res_nonce, res_midstate_idx, cur_target)));
+        res_prev_in_range: assert (!(chk && res_valid && r_prev) || (res_nonce >= prev_start && res_nonce <= prev_end &&
+                                {1'b0, res_midstate_idx} < prev_count && hit_of(res_nonce, res_midstate_idx, prev_target)));
+        done_complete:  assert (!(chk && done) || ((cur_empty || last_issued) && !done_seen));
+        no_job_idle:    assert (!(f_past_valid && !rst && !have_job) || (!t_issue && !done && !res_valid && !busy));
     end
 endmodule
 
