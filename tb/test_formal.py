@@ -136,3 +136,47 @@ def test_mutant_equivalence_by_miter(yowasp_warm):
     assert rec.verdict == "failed", rec
     assert rec.counterexample and (ROOT / rec.counterexample).is_file()
     assert rec.depth <= 8
+
+
+def broken_copy(directory: Path, rel: str, old: str, new: str) -> Path:
+    text = (ROOT / rel).read_text()
+    assert old in text, f"{rel} changed: {old!r} is gone; update this broken variant"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / Path(rel).name
+    path.write_text(text.replace(old, new))
+    return path
+
+
+def test_tapped_properties_catch_control_bugs(yowasp_warm):
+    """The taps (DUT registers the properties read) are real: a KPU whose op_ready ignores the
+    draining buffer fails no_overwrite; a miner whose nonce walk skips fails issue_next, and only
+    that (a tap read wrongly would fail properties of the first item as well)."""
+    out = ROOT / "results" / "formal-tests" / "taps"
+    kpu = get_block("kpu")
+    control = next(t for t in formal.load_tasks(kpu) if t.name == "control")
+    top = broken_copy(
+        out / "kpu",
+        "rtl/kpu/kpu_top.v",
+        "assign op_ready = !(op_last && d_busy && !d_done);",
+        "assign op_ready = 1'b1;",
+    )
+    srcs = (top, *control.sources[1:])
+    recs = formal.run_task(kpu, control, None, {"ROWS": 2, "COLS": 1}, depth=6, out_root=out, sources=srcs)
+    assert {r.property for r in recs if r.verdict == "failed"} == {"no_overwrite"}, [
+        (r.property, r.verdict) for r in recs
+    ]
+
+    miner = get_block("sha256d")
+    walk = next(t for t in formal.load_tasks(miner) if t.name == "walk")
+    step2 = broken_copy(
+        out / "miner",
+        "rtl/sha256d/sha256d_miner.v",
+        "if (cur_nonce != nonce_end_q) cur_nonce <= cur_nonce + 32'd1;",
+        "if (cur_nonce != nonce_end_q) cur_nonce <= cur_nonce + 32'd2;",
+    )
+    srcs = (step2, *walk.sources[1:])
+    params = {"PIPELINED": 0, "FIFO_DEPTH": 1}
+    recs = formal.run_task(miner, walk, "iterative", params, depth=5, out_root=out, sources=srcs)
+    assert {r.property for r in recs if r.verdict == "failed"} == {"issue_next"}, [
+        (r.property, r.verdict) for r in recs
+    ]

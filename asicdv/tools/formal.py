@@ -391,8 +391,8 @@ def sby_config(task: Task, params: dict[str, int], depth: int, sources: tuple[Pa
         # one chparam: a second one would re-derive the harness from its defaults
         script.append("chparam " + " ".join(f"-set {k} {v}" for k, v in params.items()) + f" {task.top}")
     if task.taps:  # connect the taps before any optimisation can remove a constant register
-        # A tap must not be the condition of an `if` around an assert: proc has already built the
-        # assert's enable while the tap was undriven (write `assert (!tap || ...)` instead).
+        # Taps are connected with -nounset: plain -set unconnects existing drivers, and harness
+        # wires derived from a tap then became free values.
         script += [f"hierarchy -check -top {task.top}", "proc", "flatten"]
         script += _tap_lines(task, params, memories=False)
         if any("memory" in tap for tap in task.taps):
