@@ -28,7 +28,7 @@ REGRESSION ?= nightly
 JOBS ?= 2
 REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
 
-.PHONY: help venv test unit lint format regress gate bench scale slurm kpu-net cov mutate clean $(BLOCKS)
+.PHONY: help venv test unit lint format regress gate bench scale slurm kpu-net cov mutate formal clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -63,6 +63,11 @@ regress: $(STAMP) ## a named regression, regressions/$(REGRESSION).yaml (default
 
 gate: $(STAMP) ## judge the last $(REGRESSION) regression (regressions/gates-nightly.yaml for nightly, else gates.yaml)
 	$(VENV)/bin/asicdv gate $(REGRESS_OUT) $(if $(wildcard regressions/gates-$(REGRESSION).yaml),--config regressions/gates-$(REGRESSION).yaml)
+
+# make formal: every block's formal tasks (tb/<block>/formal/formal.yaml); BLOCK=<name> for one,
+# FORMAL_ARGS="--quick" (the CI subset), "--param FIFO_DEPTH=3", "--depth 12", "--task fifo".
+formal: $(STAMP) ## formal proofs (SymbiYosys + z3) of every block's properties -> results/formal/<block>/results.json
+	$(VENV)/bin/asicdv formal $(or $(BLOCK),all) $(FORMAL_ARGS)
 
 BENCH_STAMP := $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt

@@ -18,6 +18,10 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     timeout_s: 600            # wall-clock limit of one simulation run
     whitebox: false           # true: every internal signal visible to cocotb (slower build)
     variants: {default: {}}   # name -> Verilog parameters
+    parameters: {}            # parameter -> its legal values, e.g. {FIFO_DEPTH: [1, 2, 3, 5, 8, 16]}:
+                              # variants must use legal values; `asicdv formal` sweeps them
+    streams: {}               # name -> {valid:, ready: (or null), data: [...], direction: in|out}
+                              # (checked and used by asicdv.formal: interface properties)
     tests:
       - {name: FipsExamplesTest, reseeds: 1}
 
@@ -53,6 +57,8 @@ KEYS = {
     "whitebox",
     "variants",
     "tests",
+    "parameters",
+    "streams",
 }
 
 
@@ -80,6 +86,8 @@ class Block:
     lint_waivers: tuple[Path, ...] = ()
     excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
     service_module: str = ""  # the module whose Service test answers requests (the CLI, the bench)
+    parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # legal values per parameter
+    streams: dict = field(default_factory=dict)  # raw `streams:` mapping (parsed by asicdv.tools.formal)
     path: Path = field(default=Path("."))
     project: Project | None = field(default=None, compare=False, repr=False)
 
@@ -140,6 +148,19 @@ def load_block(path: Path, project: Project | None = None) -> Block:
     active = reset.get("active", "high") if isinstance(reset, dict) else None
     if not isinstance(reset, dict) or set(reset) - {"name", "active", "cycles"} or active not in ("high", "low"):
         raise UserError(f"{path}: reset is {{name: <signal>, active: high|low, cycles: N}}, got {reset!r}")
+    legal = data.get("parameters") or {}
+    if not isinstance(legal, dict) or not all(
+        isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+        for v in legal.values()
+    ):
+        raise UserError(f"{path}: 'parameters' maps a parameter to a non-empty list of its legal integer values")
+    for vname, vparams in variants.items():
+        for pname, value in vparams.items():
+            if pname in legal and value not in legal[pname]:
+                raise UserError(f"{path}: variant {vname}: {pname}={value} is not a legal value ({legal[pname]})")
+    streams = data.get("streams") or {}
+    if not isinstance(streams, dict):
+        raise UserError(f"{path}: 'streams' maps a stream name to its signals")
     waivers = [root / w for w in data.get("lint_waivers", [])]
     for waiver in waivers:
         if not waiver.is_file():
@@ -163,6 +184,8 @@ def load_block(path: Path, project: Project | None = None) -> Block:
         ),
         lint_waivers=tuple(waivers),
         excluded=tuple(sorted(excluded)),
+        parameters={str(k): tuple(v) for k, v in legal.items()},
+        streams=dict(streams),
         path=path,
         project=project,
     )

@@ -91,9 +91,10 @@ def build_parser(commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:
 
     subparsers.add_parser = add_with_common
     subparsers.add_parser("lint", help="Verilator --lint-only over every block's RTL").set_defaults(handler=lint)
-    from asicdv.tools import gate, history, mutation, regress, test_command
+    from asicdv.tools import formal, gate, history, mutation, regress, test_command
 
     test_command.register(subparsers)
+    formal.register(subparsers)
     mutation.register(subparsers)
     regress.register(subparsers)
     gate.register(subparsers)
