@@ -13,6 +13,9 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     service: tb.sha256.service   # default: `service` beside the test module (asicdv.tools.service_client)
     clock: clk                # default clk
     reset: {name: rst, active: high, cycles: 3}   # the default; e.g. {name: reset_n, active: low}
+    streams:                  # streams the naming conventions do not find (Bfm.add_source("in"), ...)
+      in: {valid: valid_i, ready: ready_o, data: [a_i, b_i]}   # fields: a, b
+      out: {valid: valid_o, ready: null, data: [y_o]}          # ready: null = valid-only
     build_args: []            # extra Verilator arguments (also used by `asicdv lint`)
     lint_waivers: []          # Verilator .vlt waiver files for `asicdv lint` (vendored code)
     timeout_s: 600            # wall-clock limit of one simulation run
@@ -47,6 +50,7 @@ KEYS = {
     "service",
     "clock",
     "reset",
+    "streams",
     "build_args",
     "lint_waivers",
     "timeout_s",
@@ -80,6 +84,7 @@ class Block:
     lint_waivers: tuple[Path, ...] = ()
     excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
     service_module: str = ""  # the module whose Service test answers requests (the CLI, the bench)
+    streams: dict[str, dict] = field(default_factory=dict)  # name -> {valid, ready, data}, for the Bfm
     path: Path = field(default=Path("."))
     project: Project | None = field(default=None, compare=False, repr=False)
 
@@ -145,6 +150,7 @@ def load_block(path: Path, project: Project | None = None) -> Block:
         if not waiver.is_file():
             raise UserError(f"{path}: lint waiver file {waiver} does not exist")
     test_module = _require(data, "test_module", str, path)
+    streams = _streams(data.get("streams", {}), path)
     return Block(
         name=_require(data, "name", str, path),
         top=_require(data, "top", str, path),
@@ -162,10 +168,34 @@ def load_block(path: Path, project: Project | None = None) -> Block:
             str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))
         ),
         lint_waivers=tuple(waivers),
+        streams=streams,
         excluded=tuple(sorted(excluded)),
         path=path,
         project=project,
     )
+
+
+def _streams(value, path: Path) -> dict[str, dict]:
+    """block.yaml's `streams`: name -> {valid: signal, ready: signal or null, data: [signals] or
+    {field: signal}}."""
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: 'streams' maps a stream name to {{valid, ready, data}}, got {value!r}")
+    streams = {}
+    for name, spec in value.items():
+        where = f"{path}: stream {name}"
+        if not isinstance(spec, dict) or set(spec) - {"valid", "ready", "data"} or "valid" not in spec:
+            raise UserError(
+                f"{where}: give {{valid: SIGNAL, ready: SIGNAL or null, data: [SIGNAL, ...]}}, got {spec!r}"
+            )
+        if "ready" not in spec:
+            raise UserError(f"{where}: 'ready' is missing (a signal name, or null for a valid-only stream)")
+        data = spec.get("data", [])
+        names = list(data.values()) if isinstance(data, dict) else data if isinstance(data, list) else [None]
+        signals = [spec["valid"], *([spec["ready"]] if spec["ready"] is not None else []), *names]
+        if not all(isinstance(s, str) and s for s in signals):
+            raise UserError(f"{where}: valid, ready and data name signals (strings), got {spec!r}")
+        streams[str(name)] = {"valid": spec["valid"], "ready": spec["ready"], "data": data}
+    return streams
 
 
 def all_blocks(project: Project | None = None) -> dict[str, Block]:
