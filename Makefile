@@ -42,8 +42,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
 
-test: $(STAMP) ## the full test suite: unit tests, then every block's simulation tests (what CI runs)
-	$(PYTEST) -n 2 tests tb
+test: $(STAMP) ## the full test suite: unit tests, every block's simulation tests, the framework's self-tests (what CI runs)
+	$(PYTEST) -n 2 tests tb selftest
 
 unit: $(STAMP) ## simulator-free unit tests of models and framework only
 	$(PYTEST) tests

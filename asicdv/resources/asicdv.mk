@@ -28,10 +28,10 @@ test: ## every block's smoke tests (asicdv test)
 $(BLOCKS):
 	$(ASICDV) test $@ $(SIMOPTS)
 
-regress: ## a named regression, regressions/$(REGRESSION).yaml (REGRESSION=nightly, JOBS=, REGRESS_ARGS=--resume)
+regress: ## a named regression: regressions/REGRESSION.yaml (default smoke; JOBS=2, REGRESS_ARGS=--resume)
 	$(ASICDV) regress $(REGRESSION) -j $(JOBS) $(REGRESS_ARGS)
 
-gate: ## judge the last $(REGRESSION) regression (regressions/gates-$(REGRESSION).yaml if there, else the project's rules)
+gate: ## judge the last REGRESSION run (by regressions/gates-REGRESSION.yaml if there, else the project gates)
 	$(ASICDV) gate $(REGRESSION) $(if $(wildcard regressions/gates-$(REGRESSION).yaml),--config regressions/gates-$(REGRESSION).yaml) $(GATE_ARGS)
 
 lint: ## Verilator --lint-only over every block's RTL

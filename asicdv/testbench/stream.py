@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
-from asicdv.testbench import native, stream_names
+from asicdv.testbench import clocking, native, stream_names
 from asicdv.testbench.functional_coverage import CoverPoint
 from asicdv.testbench.scoreboard import Scoreboard, to_hex
 
@@ -133,7 +133,7 @@ class Stream:
             raise AttributeError(f"{dut._name} has no signal {', '.join(missing)} (stream {name})")
         return cls(
             name,
-            clk if clk is not None else dut.clk,
+            clk if clk is not None else getattr(dut, clocking.clock_name()),  # block.yaml's clock
             handles[names.valid],
             handles[names.ready] if names.ready else None,
             {field: handles[signal] for field, signal in names.fields.items()},
