@@ -130,16 +130,16 @@ def read_ports(top: str, sources: list[Path]) -> list[Port]:
         tree = syntax.SyntaxTree.fromFile(str(source))
         compilation.addSyntaxTree(tree)
         modules += [m.header.name.value for m in tree.root.members if type(m).__name__ == "ModuleDeclarationSyntax"]
+    if top not in modules:
+        raise UserError(f"no module {top!r} in the sources; modules there: {', '.join(modules) or 'none'}")
     errors = [d for d in compilation.getAllDiagnostics() if d.isError()]
     if errors:
         text = pyslang.DiagnosticEngine.reportAll(compilation.sourceManager, errors).strip().splitlines()
         raise UserError(f"the sources do not elaborate with top {top}: {text[0] if text else 'errors'}")
-    tops = [i for i in compilation.getRoot().topInstances if i.name == top]
-    if not tops:
-        raise UserError(f"no module {top!r} in the sources; modules there: {', '.join(modules) or 'none'}")
+    (instance,) = [i for i in compilation.getRoot().topInstances if i.name == top]
     return [
         Port(p.name, DIRECTIONS.get(str(p.direction).rpartition(".")[2], "inout"), p.type.bitWidth)
-        for p in tops[0].body.portList
+        for p in instance.body.portList
     ]
 
 
