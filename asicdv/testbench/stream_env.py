@@ -20,12 +20,12 @@ from collections.abc import Callable
 from typing import Any
 
 from cocotb.triggers import Event
-from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_sequence_item
+from pyuvm import ConfigDB, uvm_analysis_port, uvm_component, uvm_sequence_item, uvm_subscriber
 
 from asicdv.testbench.bfm import Bfm
 from asicdv.testbench.scoreboard import Scoreboard
 from asicdv.testbench.stream import StreamSink, StreamSource
-from asicdv.testbench.uvm import BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
+from asicdv.testbench.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver
 
 
 class StreamBfm(Bfm):
@@ -108,15 +108,27 @@ class PairingBoard(Scoreboard):
         super().check(drained=drained)
 
 
-class ModelScoreboard(uvm_component):
-    """Input beats (from the driver) through `model`; each output stream's beats vs its board."""
+class _Input(uvm_subscriber):
+    """One of the scoreboard's two analysis inputs: forwards each write to a method."""
 
-    model: Callable[[str, dict[str, int]], dict[str, list[dict[str, int]]]]
+    def __init__(self, name: str, parent, method):
+        super().__init__(name, parent)
+        self.method = method
+
+    def write(self, transaction):
+        self.method(transaction)
+
+
+class ModelScoreboard(uvm_component):
+    """Input beats (from the driver) through `model`; each output stream's beats vs its board.
+    `model` is set by StreamEnv (the env's own `model`) before the build phase."""
+
+    model: Callable[[str, dict[str, int]], dict[str, list[dict[str, int]]]] = staticmethod(lambda stream, beat: {})
 
     def build_phase(self):
         self.bfm = _config_bfm(self)
-        self.inputs = Forward("inputs", self, self.predict)
-        self.outputs = Forward("outputs", self, self.arrived)
+        self.inputs = _Input("inputs", self, self.predict)
+        self.outputs = _Input("outputs", self, self.arrived)
         self.boards: dict[str, PairingBoard] = {}
         for name in self.bfm.outputs:
             board = PairingBoard(f"{self.get_full_name()}.{name}")
@@ -125,7 +137,7 @@ class ModelScoreboard(uvm_component):
         self.changed = Event()
 
     def predict(self, item: BeatItem) -> None:
-        owed = type(self).model(item.stream, dict(item.beat)) or {}
+        owed = self.model(item.stream, dict(item.beat)) or {}
         unknown = set(owed) - set(self.boards)
         if unknown:
             raise KeyError(f"the model returned beats for {', '.join(sorted(unknown))}, not output streams")
@@ -152,11 +164,12 @@ class StreamEnv(BlockEnv):
     def build_phase(self):
         super().build_phase()
         bfm = _config_bfm(self)
-        model = type(self).model
-        self.scoreboard = type("Scoreboard", (ModelScoreboard,), {"model": staticmethod(model)})("scoreboard", self)
+        self.scoreboard = ModelScoreboard.create("scoreboard", self)  # through the factory: overridable
+        self.scoreboard.model = type(self).model
         self.monitors = {}
         for name in bfm.outputs:
-            monitor = type(f"{name}Monitor", (SinkMonitor,), {"stream": name})(f"{name}_monitor", self)
+            monitor = SinkMonitor.create(f"{name}_monitor", self)
+            monitor.stream = name
             self.monitors[name] = monitor
 
     def connect_phase(self):
