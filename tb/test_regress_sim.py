@@ -4,6 +4,7 @@ Dask against local, the gate, and the HTML report in a real headless browser."""
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -14,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from asicdv import project
+from asicdv.tools import cli, regress
 
 ROOT = project.current().root
-from asicdv.tools import cli, regress
 
 FIXTURES = (
     "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
@@ -66,7 +67,7 @@ def test_hang_crash_and_failure_are_each_reported_while_the_rest_pass(broken):
         assert (out / run["log"]).exists()
         if run["status"] == "fail":  # rerun with waves on: the waveform is linked from the result
             assert run["waves_rerun"]["status"] == "fail" and (out / run["waves"]).exists()
-            assert run["reproduce"].endswith(f"--seed {summary['seed']} --filter '{run['id']}'")
+            assert run["reproduce"].endswith(f"--seed {summary['seed']} --filter {shlex.quote(run['id'])}")
     assert (out / next(r["waves"] for r in summary["runs"] if r["test"] == "FailsAnAssertion")).stat().st_size > 0
     assert summary["builds"]["sha256[default]"]["error"] is None
 
