@@ -88,7 +88,7 @@ def _failure(output: str, test: str) -> str:
 
 VALID_ONLY_RUNNER = textwrap.dedent(
     """
-    import json, sys
+    import json, shutil, sys
     from pathlib import Path
     from asicdv import project as projects
     from asicdv.tools import simulator as sim
@@ -103,6 +103,11 @@ VALID_ONLY_RUNNER = textwrap.dedent(
             run_dir = project.results / "valid_only" / mode / test
             result = sim.run(build, test, 11, module=module, extra_env=env, run_dir=run_dir)
             results[f"{mode} {test}"] = result.message if not result.passed else "passed"
+    if shutil.which("iverilog"):  # 4-state: the Python checker of a valid-only stream sees a Z valid
+        icarus = sim.build(block, simulator="icarus")
+        for test, module in (("ValidOnlyCheckerSeesZ", "tb.mac.valid_only_checks"), ("ModelStallsTest", None)):
+            result = sim.run(icarus, test, 11, module=module, run_dir=project.results / "valid_only" / "icarus" / test)
+            results[f"icarus {test}"] = result.message if not result.passed else "passed"
     print(json.dumps(results))
     """
 )
@@ -198,7 +203,8 @@ def test_foreign_repo_from_the_wheel(tmp_path_factory):
     shutil.copy(USER / "valid_only_checks.py", repo / "tb/mac/valid_only_checks.py")
     checks = _run(["python", "-c", VALID_ONLY_RUNNER, *VALID_ONLY_TESTS], repo, env)
     outcomes = json.loads(checks.stdout.strip().splitlines()[-1])
-    assert len(outcomes) == 2 * (len(VALID_ONLY_TESTS) + 1)
+    assert len(outcomes) == 2 * (len(VALID_ONLY_TESTS) + 1) + (2 if shutil.which("iverilog") else 0), outcomes
+    figures["valid_only_checks"] = sorted(outcomes)
     assert all(v == "passed" for v in outcomes.values()), outcomes
 
     # The smoke regression and its gate (through the Makefile's gate target).

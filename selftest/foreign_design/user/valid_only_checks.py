@@ -74,3 +74,18 @@ async def ValidOnlySinkTakesEveryResult(dut):
     for board in bfm.protocol_boards():
         board.check()
     assert clocking.cycles_now() > 60
+
+
+@cocotb.test()
+async def ValidOnlyCheckerSeesZ(dut):
+    """Icarus (4-state): a valid-only stream whose valid nobody drives is Z after reset, and the
+    Python checker of the sink on it says so."""
+    assert not native.available()
+    bfm = Bfm(dut)
+    bfm.add_sink("floating", valid="valid_i", ready=None, data=["a_i"])
+    await bfm.reset()
+    for _ in range(3):
+        await RisingEdge(bfm.clk)
+    (board,) = bfm.protocol_boards()
+    assert board.errors == 1, board.errors
+    assert "valid_i is z (x/z) after reset" in board.first_mismatch.lower(), board.first_mismatch
