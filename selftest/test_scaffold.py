@@ -170,3 +170,19 @@ def test_makefile_prints_the_shipped_fragment(capsys):
     assert scaffold.makefile(None) == 0
     fragment = Path(capsys.readouterr().out.strip())
     assert fragment.is_file() and "$(ASICDV) regress $(REGRESSION)" in fragment.read_text()
+
+
+def test_pairing_board_waits_for_expectations_of_early_beats():
+    from asicdv.testbench.stream_env import PairingBoard
+
+    board = PairingBoard("out")
+    board.observe({"y": 1})  # out on the same edge as its input: the expectation comes after
+    assert board.errors == 0 and not board.owes()
+    board.expect({"y": 1})
+    board.expect({"y": 2})
+    assert board.owes()
+    board.observe({"y": 3})
+    board.observe({"y": 9})  # nothing predicted this one
+    with pytest.raises(AssertionError, match=r"2 error\(s\); first: out transaction 1: mismatch"):
+        board.check()
+    assert "unexpected transaction from the DUT: {y: 0x9}" in board.last_mismatch
