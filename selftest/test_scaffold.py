@@ -1,5 +1,5 @@
 """`asicdv init` / `asicdv new-block` and the stream naming rules, without a simulator
-(test_foreign_repo.py builds and runs what they write)."""
+(test_foreign_repo_sim.py builds and runs what they write)."""
 
 from __future__ import annotations
 

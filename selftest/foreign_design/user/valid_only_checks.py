@@ -1,4 +1,4 @@
-"""Framework checks of valid-only streams on mac_pipe (selftest/test_foreign_repo.py runs them,
+"""Framework checks of valid-only streams on mac_pipe (selftest/test_foreign_repo_sim.py runs them,
 natively and with ASICDV_NATIVE=0): sources, sinks, monitors and protocol checkers bound by
 block.yaml, by naming convention and explicitly."""
 

@@ -76,8 +76,8 @@ def test_shipped_regressions_cover_what_the_issue_names():
         ),
         ("{tests: all}", "entry 1: 'block' is a required property"),
         (
-            "{block: sha256, tests: [Nope], module: tb.sim_fixtures}",
-            "entry 1: module tb.sim_fixtures has no cocotb test",
+            "{block: sha256, tests: [Nope], module: selftest.misbehave}",
+            "entry 1: module selftest.misbehave has no cocotb test",
         ),
         (
             "{block: sha256, timeout_s: 0}",
@@ -105,7 +105,7 @@ def test_malformed_file_exits_2_with_one_line_and_starts_nothing(tmp_path, capsy
     assert cli.main(["regress", str(path), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert (
-        err == f"asicdv: error: {path}: entry 1: unknown key 'sedes' (allowed: {', '.join(regress._ENTRY_PROPERTIES)})"
+        err == f"asicdv: error: {path}: entry 1: unknown key 'sedes' (allowed: {', '.join(regress.ENTRY_PROPERTIES)})"
     )
     assert not out.exists()
 
@@ -201,7 +201,7 @@ def test_coverage_and_other_simulators_only_when_the_build_supports_them(tmp_pat
         ("simulator: icarus", "simulator"),
     ):
         path = write(tmp_path, f"entries: [{{block: sha256, {entry}}}]")
-        if regress._build_accepts(option):
+        if regress.build_accepts(option):
             assert regress.plan(regress.load(path)[1], 1)
         else:
             with pytest.raises(UserError, match="entry 1: .*(coverage|icarus)"):
@@ -227,6 +227,28 @@ def test_signatures_of_two_seeds_of_one_bug_are_equal():
     first = regress.signature("sha256 message transaction 3 (input 0a0b): mismatch\n expected: 0x12")
     second = regress.signature("sha256 message transaction 17 (input ff00aa): mismatch\n expected: 0x99")
     assert first == second
+
+
+def test_one_bug_in_two_tests_is_one_bucket_listing_both(tmp_path):
+    """The test's name is no part of the signature: a crash in two tests is one bucket."""
+    first = regress.signature("simulator exited with code -6 and no result for Crashes (crash?)", "Crashes")
+    other = regress.signature("simulator exited with code -6 and no result for HashesTest (crash?)", "HashesTest")
+    assert first == other == "simulator exited with code <n> and no result for <test> (crash?)"
+    records = [
+        {"status": "fail", "signature": sig, "key": f"sha256/default/{test}", "message": "m", "id": test, "seed": 1}
+        for sig, test in ((first, "Crashes"), (other, "HashesTest"))
+    ]
+    (bucket,) = regress.buckets(records)
+    assert bucket["count"] == 2 and bucket["tests"] == ["sha256/default/Crashes", "sha256/default/HashesTest"]
+
+
+def test_console_bucket_line_keeps_the_numbers_and_stays_short():
+    from asicdv.tools.regress.results import first_line
+
+    message = "mismatch at beat 17: expected 0x1f got 0x2e " + "x" * 400 + "\ntraceback..."
+    line = first_line(message)
+    assert line.startswith("mismatch at beat 17: expected 0x1f got 0x2e") and "<n>" not in line
+    assert len(line) == 160 and line.endswith("\u2026") and "traceback" not in line
 
 
 def test_result_store_keeps_the_last_record_and_skips_a_torn_line(tmp_path):
@@ -318,6 +340,7 @@ def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
         "done": 4,
         "passed": 2,
         "failed": 2,
+        "infrastructure": 0,
         "missing": 1,
         "flaky": 0,
     }
@@ -429,12 +452,12 @@ def test_sim_keeps_a_registry_of_live_simulators():
 def test_reproduce_command_carries_variant_and_parameters():
     blocks = all_blocks()
     spec = regress.RunSpec("kpu.default-ROWS4.ExtremesTest.3", "kpu", "default", {"ROWS": 4}, "ExtremesTest", 3)
-    assert regress._reproduce(spec, blocks, "kpu", 1) == (
+    assert regress.reproduce_line(spec, blocks, "kpu", 1) == (
         "asicdv test kpu --test ExtremesTest --seed 3 --variant default --param ROWS=4"
     )
     variant = sorted(blocks["sha256d"].variants)[-1]
     spec = regress.RunSpec("x", "sha256d", variant, {}, "RealHeadersTest", 8)
-    assert f"--variant {variant}" in regress._reproduce(spec, blocks, "sha256d", 1)
+    assert f"--variant {variant}" in regress.reproduce_line(spec, blocks, "sha256d", 1)
 
 
 def test_block_all_is_every_block_and_takes_no_block_specific_field(tmp_path):

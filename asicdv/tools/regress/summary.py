@@ -1,0 +1,147 @@
+"""summary.json: merged coverage, comparison with the previous regression, failure buckets."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from asicdv.tools.blocks import Block
+from asicdv.tools.regress.config import RunSpec
+from asicdv.tools.regress.results import ResultStore, now
+
+# ---------------------------------------------------------------- summary
+
+
+def merge_functional_coverage(records: list[dict]) -> dict | None:
+    """Sum every run's coverage.json per block/coverpoint: hits per bin, % of bins hit, holes."""
+    merged: dict[str, dict[str, int]] = {}
+    for record in records:
+        for point, bins in (record.get("functional_coverage") or {}).items():
+            target = merged.setdefault(f"{record['block']}/{point}", {})  # two blocks may reuse a name
+            for name, hits in bins.items():
+                target[name] = target.get(name, 0) + int(hits)
+    if not merged:
+        return None
+    points = {}
+    for point, bins in sorted(merged.items()):
+        hit = sum(1 for hits in bins.values() if hits > 0)
+        points[point] = {
+            "bins": len(bins),
+            "hit": hit,
+            "percent": round(100.0 * hit / len(bins), 2) if bins else 100.0,
+            "holes": sorted(name for name, hits in bins.items() if hits == 0),
+            "hits": bins,
+        }
+    total_bins = sum(p["bins"] for p in points.values())
+    total_hit = sum(p["hit"] for p in points.values())
+    return {
+        "percent": round(100.0 * total_hit / total_bins, 2) if total_bins else 100.0,
+        "coverpoints": points,
+    }
+
+
+def _code_coverage(out: Path, specs: list[RunSpec]) -> dict | None:
+    if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.tools.code_coverage") is None:
+        return None
+    from asicdv.tools import code_coverage as codecov
+
+    dat_files = [p for s in specs if s.coverage for p in sorted((out / "runs" / s.id).glob("*.dat"))]
+    if not dat_files:
+        return None
+    return {"summary": codecov.merge(dat_files, out / "codecov"), "html": "codecov/html/index.html"}
+
+
+def compare(current: list[dict], previous: list[dict]) -> dict:
+    """New failures, fixes and flaky runs against a previous regression's runs (test level: block/variant/test)."""
+
+    def failing(records):
+        return {r["key"] for r in records if r["status"] == "fail"}
+
+    now_failing, before_failing = failing(current), failing(previous)
+    now_seen = {r["key"] for r in current}
+    return {
+        "new_failures": sorted(now_failing - before_failing),
+        "fixed": sorted(k for k in before_failing - now_failing if k in now_seen),
+        "still_failing": sorted(now_failing & before_failing),
+        "flaky": sorted(r["id"] for r in current if r.get("flaky")),
+    }
+
+
+def buckets(records: list[dict], first: int = 3) -> list[dict]:
+    grouped: dict[str, list[dict]] = {}
+    for record in records:
+        if record["status"] == "fail":
+            grouped.setdefault(record["signature"], []).append(record)
+    result = []
+    for sig, members in sorted(grouped.items(), key=lambda item: -len(item[1])):
+        result.append(
+            {
+                "signature": sig,
+                "count": len(members),
+                "tests": sorted({m["key"] for m in members}),
+                "message": members[0]["message"],
+                "runs": [
+                    {
+                        k: m.get(k)
+                        for k in ("id", "seed", "reproduce", "log", "waves", "flaky", "reproducible", "picture", "gtkw")
+                    }
+                    for m in members[:first]
+                ],
+            }
+        )
+    return result
+
+
+def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
+    """summary.json from plan.json, results.jsonl, builds.json, sessions.jsonl and previous-summary.json."""
+    saved = json.loads((out / "plan.json").read_text())
+    specs = [RunSpec(**fields) for fields in saved["runs"]]
+    records = ResultStore(out).load()
+    runs = [records[s.id] for s in specs if s.id in records]
+    missing = [s.id for s in specs if s.id not in records]
+    sessions = []
+    if (out / "sessions.jsonl").exists():
+        sessions = [json.loads(line) for line in (out / "sessions.jsonl").read_text().splitlines() if line.strip()]
+    previous_path = out / "previous-summary.json"
+    previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
+    passed = sum(r["status"] == "pass" for r in runs)
+    lost = sum(r["status"] == "infrastructure" for r in runs)  # the farm lost them: judged neither way
+    judged = len(runs) - lost
+    summary = {
+        "regression": saved["regression"],
+        "invocation": saved.get("invocation", saved["regression"]),
+        "file": saved["file"],
+        "seed": saved["seed"],
+        "created": saved["created"],
+        "written": now(),
+        "wall_s": round(sum(s["wall_s"] for s in sessions), 2),
+        "sessions": sessions,
+        "counts": {
+            "planned": len(specs),
+            "done": len(runs),
+            "passed": passed,
+            "failed": judged - passed,
+            "infrastructure": lost,
+            "missing": len(missing),
+            "flaky": sum(bool(r.get("flaky")) for r in runs),
+        },
+        "pass_rate": round(100.0 * passed / judged, 2) if judged else 0.0,
+        "runs": runs,
+        "missing": missing,
+        "buckets": buckets(runs),
+        "builds": json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {},
+        "functional_coverage": merge_functional_coverage(runs),
+        "code_coverage": _code_coverage(out, specs),
+        "previous": (
+            {
+                "written": previous.get("written"),
+                "seed": previous.get("seed"),
+                **compare(runs, previous["runs"]),
+            }
+            if previous
+            else None
+        ),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
