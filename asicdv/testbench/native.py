@@ -70,8 +70,9 @@ def start_clock(clk, period_ns: float) -> bool:
 
 
 class NativeStream:
-    """One valid/ready stream in the engine: `play` beats, `drain` recorded transfers, and the
-    first protocol violation. Beats are dicts of field name -> int, as asicdv.testbench.stream uses."""
+    """One valid/ready (or valid-only) stream in the engine: `play` beats, `drain` recorded
+    transfers, and the first protocol violation. Beats are dicts of field name -> int, as
+    asicdv.testbench.stream uses."""
 
     def __init__(self, stream):
         lib = _lib()
@@ -80,7 +81,8 @@ class NativeStream:
         self.names = list(stream.fields)
         reset = _path(stream.reset) if stream.reset is not None else b""
         fields = b"\n".join(_path(stream.fields[name]) for name in self.names)
-        self.id = lib.asicdv_stream_open(_path(stream.valid), _path(stream.ready), reset, stream.reset_active, fields)
+        ready = _path(stream.ready) if stream.ready is not None else b""  # "": valid-only
+        self.id = lib.asicdv_stream_open(_path(stream.valid), ready, reset, stream.reset_active, fields)
         if self.id < 0:
             raise RuntimeError(f"the native engine could not bind stream {stream.name}")
         self.widths = [lib.asicdv_stream_field_bytes(self.id, i) for i in range(len(self.names))]

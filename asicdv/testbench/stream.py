@@ -8,9 +8,12 @@ busy DUT costs no Python wake-ups per cycle.
 
 A stream is bound by its signal prefix, as cocotbext-axi does: `Stream.from_prefix(dut, "res")`
 takes `res_valid`, `res_ready` and every other `res_*` signal as a payload field (named
-without the prefix). On top of it: `StreamSource` (send), `StreamSink` (recv, seeded
-pauses on ready) and `StreamMonitor` (passive); all three check the valid/ready rules
-(`ProtocolChecker`) on the interface they are bound to.
+without the prefix). `Stream.bind` also takes direction suffixes (`valid_i`/`ready_o`/`data_i`),
+valid-only streams (no ready: every edge with valid high moves a beat) and explicit names
+(`valid="valid_o", ready=None, data=["y_o"]`); see asicdv.testbench.stream_names. On top of it:
+`StreamSource` (send), `StreamSink` (recv, seeded pauses on ready) and `StreamMonitor`
+(passive); all three check the valid/ready rules (`ProtocolChecker`) on the interface they are
+bound to.
 
 Endpoints without pauses run natively on Verilator (asicdv.testbench.native): the simulator's main loop
 plays a source's queued beats, holds a sink's ready high and records its transfers, and checks
@@ -31,7 +34,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.triggers import Event, First, ReadOnly, RisingEdge, Timer, ValueChange
 
-from asicdv.testbench import native
+from asicdv.testbench import clocking, native, stream_names
 from asicdv.testbench.functional_coverage import CoverPoint
 from asicdv.testbench.scoreboard import Scoreboard, to_hex
 
@@ -75,7 +78,7 @@ class Stream:
     name: str
     clk: object
     valid: object
-    ready: object
+    ready: object  # None: a valid-only stream (every edge with valid high is a transfer)
     fields: dict
     reset: object = None  # the DUT's reset: no transfer happens while it is asserted
     reset_active: int = 1
@@ -93,6 +96,60 @@ class Stream:
         valid, ready = handles.pop("valid"), handles.pop("ready")
         fields = dict(sorted(handles.items()))
         return cls(prefix, clk if clk is not None else dut.clk, valid, ready, fields, reset, reset_active)
+
+    @classmethod
+    def bind(
+        cls,
+        dut,
+        name: str,
+        *,
+        valid: str | None = None,
+        ready=stream_names.FIND,
+        data=(),
+        clk=None,
+        reset=None,
+        reset_active: int = 1,
+        exclude=(),
+    ) -> Stream:
+        """The stream `name` of `dut`: found by the naming conventions (prefix `name_valid`, prefix
+        with direction suffixes, or `valid_i`/`valid_o` for `in`/`out`; asicdv.testbench.stream_names)
+        or, given `valid`, bound explicitly: `ready` a signal name or None (valid-only), `data` the
+        payload signals (a list, fields named without prefix and direction suffix, or a mapping
+        field -> signal). `exclude`: signals never payload (the clock, the reset)."""
+        handles = {h._name: h for h in dut}
+        if valid is None:
+            if ready is not stream_names.FIND or data:
+                raise TypeError(f"stream {name}: ready= and data= bind explicitly, with valid= as well")
+            try:
+                names = stream_names.resolve(name, handles, exclude)
+            except stream_names.StreamNameError as exc:
+                raise AttributeError(f"{dut._name}: {exc}") from None
+        else:
+            if ready is stream_names.FIND:
+                raise TypeError(f"stream {name}: with valid= give ready= too (a signal name, or None for valid-only)")
+            names = stream_names.explicit(name, valid, ready, data)
+        missing = [s for s in names.signals() if s not in handles]
+        if missing:
+            raise AttributeError(f"{dut._name} has no signal {', '.join(missing)} (stream {name})")
+        return cls(
+            name,
+            clk if clk is not None else getattr(dut, clocking.clock_name()),  # block.yaml's clock
+            handles[names.valid],
+            handles[names.ready] if names.ready else None,
+            {field: handles[signal] for field, signal in names.fields.items()},
+            reset,
+            reset_active,
+        )
+
+    def moves(self) -> bool:
+        """Valid and ready are both high (settled values): a beat moves at the next edge."""
+        return self.valid.value == 1 and (self.ready is None or self.ready.value == 1)
+
+    def handshake_changed(self):
+        """A trigger on the next change of valid or ready (valid alone for a valid-only stream)."""
+        if self.ready is None:
+            return ValueChange(self.valid)
+        return First(ValueChange(self.valid), ValueChange(self.ready))
 
     def sample(self) -> Beat:
         return {name: int(handle.value) for name, handle in self.fields.items()}
@@ -113,17 +170,17 @@ class Stream:
             if self.reset is not None and self.reset.value == self.reset_active:
                 await RisingEdge(self.clk)  # in reset: a valid/ready pair is not a transfer
                 continue
-            if self.valid.value == 1 and self.ready.value == 1:
+            if self.moves():
                 beat = self.sample()
                 await RisingEdge(self.clk)
                 return beat
-            await First(ValueChange(self.valid), ValueChange(self.ready))
+            await self.handshake_changed()
 
 
 async def engine_event(s: Stream) -> None:
     """Sleep until a natively run stream may have moved a beat: the next edge while valid and
     ready are both high, else the next change of valid or ready (a stall costs one wake-up)."""
-    if s.valid.value == 1 and s.ready.value == 1:
+    if s.moves():
         await RisingEdge(s.clk)
     elif s.valid.value == 1:
         await First(ValueChange(s.valid), ValueChange(s.ready))
@@ -135,7 +192,8 @@ class ProtocolChecker:
     """Passive valid/ready rule checker on one stream; a violation is an error of `board`.
 
     Rules: valid and ready are 0 or 1 (no X/Z) once reset is over; once valid is high it
-    stays high, with the payload stable, until the edge where ready is high too. Costs one
+    stays high, with the payload stable, until the edge where ready is high too (a valid-only
+    stream has no ready: only the first rule applies, and it never stalls). Costs one
     wake-up per stall, not per cycle: while stalled it sleeps until valid, ready or a payload
     field changes, and any change of valid or payload before the transfer is a violation.
     With an `engine` (a native endpoint's) the simulator checks the same rules at every rising
@@ -153,7 +211,7 @@ class ProtocolChecker:
             CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
                 lambda _: None
             )
-            if can_stall
+            if can_stall and stream.ready is not None
             else lambda _: None
         )
 
@@ -191,6 +249,8 @@ class ProtocolChecker:
 
     async def _run(self) -> None:
         s = self.stream
+        if s.ready is None:
+            return await self._run_valid_only()
         while True:
             await ReadOnly()
             for signal in (s.valid, s.ready):
@@ -215,6 +275,15 @@ class ProtocolChecker:
                 before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
                 return self._violation(f"{s.name} payload changed while stalled: {before} -> {after}")
             await RisingEdge(s.clk)  # ready rose: the transfer
+
+    async def _run_valid_only(self) -> None:
+        """No ready: valid must be 0 or 1 after reset; one wake-up per change of valid."""
+        s = self.stream
+        while True:
+            await ReadOnly()
+            if not s.valid.value.is_resolvable:
+                return self._violation(f"{s.valid._name} is {s.valid.value} (X/Z) after reset")
+            await ValueChange(s.valid)
 
 
 class _Endpoint:
@@ -330,7 +399,10 @@ class StreamSink(_Endpoint):
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
         self._arrived = Event()
-        stream.ready.value = 0
+        if stream.ready is None:  # valid-only: nothing to hold back, every beat is taken
+            pauses = None
+        else:
+            stream.ready.value = 0
         super().__init__(stream, period_ns, pauses)
 
     def _collect(self) -> None:
@@ -365,8 +437,12 @@ class StreamSink(_Endpoint):
         await RisingEdge(s.clk)
         if self.engine is not None:  # ready stays high; the engine records every transfer
             self.engine.set_recording(True)
-            s.ready.value = 1
+            if s.ready is not None:
+                s.ready.value = 1
             return
+        while s.ready is None:  # valid-only: every beat is taken
+            self._queue.append(await s.transfer())
+            self._arrived.set()
         while True:
             pause = next(self.pauses)
             if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more

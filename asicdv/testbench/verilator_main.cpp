@@ -3,9 +3,10 @@
 // (asicdv/testbench/native.py), so that what happens every cycle costs no VPI callback and no Python:
 //   - a free-running clock toggled by this loop (cocotb's GPI clock costs a timed VPI callback
 //     and a vpi_put_value per half period);
-//   - valid/ready streams: a player that drives queued beats (a source without pauses), a
-//     recorder of transfers (a sink or monitor; Python drains it in batches) and the
-//     valid/ready protocol rules checked at every rising edge.
+//   - valid/ready streams (and valid-only ones, without a ready: every edge with valid high is a
+//     transfer): a player that drives queued beats (a source without pauses), a recorder of
+//     transfers (a sink or monitor; Python drains it in batches) and the valid/ready protocol
+//     rules checked at every rising edge.
 // Signals are bound by their Verilator storage (VerilatedScope::varFind), the same memory VPI
 // reads and writes; value-change callbacks still see every change, so Python's triggers on these
 // signals behave as with cocotb's loop.
@@ -112,6 +113,7 @@ struct Clock {
 
 struct Stream {
     Signal valid, ready, reset;
+    bool has_ready = true;  // false: valid-only (ready is taken as always high)
     bool has_reset = false;
     uint32_t reset_active = 1;
     std::vector<Signal> fields;
@@ -154,7 +156,7 @@ struct Stream {
             stalled = false;
             return;
         }
-        const bool v = valid.bit(), r = ready.bit();
+        const bool v = valid.bit(), r = has_ready ? ready.bit() : true;
         if (checking && violation.empty()) {
             if (stalled) {
                 if (!v) {
@@ -240,12 +242,14 @@ int asicdv_clock_start(const char *name, unsigned long long half) {
     return 0;
 }
 
-// A stream: its valid, ready, optional reset ("" for none) and payload fields (names joined by
-// '\n'). Returns its id, or -1 when a signal cannot be bound.
+// A stream: its valid, optional ready ("" for a valid-only stream), optional reset ("" for none)
+// and payload fields (names joined by '\n'). Returns its id, or -1 when a signal cannot be bound.
 int asicdv_stream_open(const char *valid, const char *ready, const char *reset, int reset_active,
                        const char *fields) {
     Stream s;
-    if (!s.valid.bind(valid) || !s.ready.bind(ready)) return -1;
+    if (!s.valid.bind(valid)) return -1;
+    s.has_ready = ready && *ready;
+    if (s.has_ready && !s.ready.bind(ready)) return -1;
     if (reset && *reset) {
         if (!s.reset.bind(reset)) return -1;
         s.has_reset = true;

@@ -13,6 +13,9 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     service: tb.sha256.service   # default: `service` beside the test module (asicdv.tools.service_client)
     clock: clk                # default clk
     reset: {name: rst, active: high, cycles: 3}   # the default; e.g. {name: reset_n, active: low}
+    streams:                  # streams the naming conventions do not find (Bfm.add_source("in"), ...)
+      in: {valid: valid_i, ready: ready_o, data: [a_i, b_i]}   # fields: a, b
+      out: {valid: valid_o, ready: null, data: [y_o]}          # ready: null = valid-only
     build_args: []            # extra Verilator arguments (also used by `asicdv lint`)
     lint_waivers: []          # Verilator .vlt waiver files for `asicdv lint` (vendored code)
     timeout_s: 600            # wall-clock limit of one simulation run
@@ -51,6 +54,7 @@ KEYS = {
     "service",
     "clock",
     "reset",
+    "streams",
     "build_args",
     "lint_waivers",
     "timeout_s",
@@ -87,7 +91,8 @@ class Block:
     excluded: tuple[Path, ...] = ()  # files the source patterns match that the block leaves out on purpose
     service_module: str = ""  # the module whose Service test answers requests (the CLI, the bench)
     parameters: dict[str, tuple[int, ...]] = field(default_factory=dict)  # legal values per parameter
-    streams: dict = field(default_factory=dict)  # raw `streams:` mapping (parsed by asicdv.tools.formal)
+    # name -> {valid, ready, data[, direction]}: the Bfm binds them, asicdv.tools.formal checks them
+    streams: dict[str, dict] = field(default_factory=dict)
     path: Path = field(default=Path("."))
     project: Project | None = field(default=None, compare=False, repr=False)
 
@@ -158,14 +163,12 @@ def load_block(path: Path, project: Project | None = None) -> Block:
         for pname, value in vparams.items():
             if pname in legal and value not in legal[pname]:
                 raise UserError(f"{path}: variant {vname}: {pname}={value} is not a legal value ({legal[pname]})")
-    streams = data.get("streams") or {}
-    if not isinstance(streams, dict):
-        raise UserError(f"{path}: 'streams' maps a stream name to its signals")
     waivers = [root / w for w in data.get("lint_waivers", [])]
     for waiver in waivers:
         if not waiver.is_file():
             raise UserError(f"{path}: lint waiver file {waiver} does not exist")
     test_module = _require(data, "test_module", str, path)
+    streams = _streams(data.get("streams", {}), path)
     return Block(
         name=_require(data, "name", str, path),
         top=_require(data, "top", str, path),
@@ -183,12 +186,39 @@ def load_block(path: Path, project: Project | None = None) -> Block:
             str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))
         ),
         lint_waivers=tuple(waivers),
+        streams=streams,
         excluded=tuple(sorted(excluded)),
         parameters={str(k): tuple(v) for k, v in legal.items()},
-        streams=dict(streams),
         path=path,
         project=project,
     )
+
+
+def _streams(value, path: Path) -> dict[str, dict]:
+    """block.yaml's `streams`: name -> {valid: signal, ready: signal or null, data: [signals] or
+    {field: signal}, optionally direction: in|out (formal asserts outputs, assumes inputs)}."""
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: 'streams' maps a stream name to {{valid, ready, data}}, got {value!r}")
+    streams = {}
+    for name, spec in value.items():
+        where = f"{path}: stream {name}"
+        if not isinstance(spec, dict) or set(spec) - {"valid", "ready", "data", "direction"} or "valid" not in spec:
+            raise UserError(
+                f"{where}: give {{valid: SIGNAL, ready: SIGNAL or null, data: [SIGNAL, ...]}}, got {spec!r}"
+            )
+        if "ready" not in spec:
+            raise UserError(f"{where}: 'ready' is missing (a signal name, or null for a valid-only stream)")
+        data = spec.get("data", [])
+        names = list(data.values()) if isinstance(data, dict) else data if isinstance(data, list) else [None]
+        signals = [spec["valid"], *([spec["ready"]] if spec["ready"] is not None else []), *names]
+        if not all(isinstance(s, str) and s for s in signals):
+            raise UserError(f"{where}: valid, ready and data name signals (strings), got {spec!r}")
+        if spec.get("direction", "in") not in ("in", "out"):
+            raise UserError(f"{where}: direction is in (into the DUT) or out, got {spec['direction']!r}")
+        streams[str(name)] = {"valid": spec["valid"], "ready": spec["ready"], "data": data}
+        if "direction" in spec:
+            streams[str(name)]["direction"] = spec["direction"]
+    return streams
 
 
 def all_blocks(project: Project | None = None) -> dict[str, Block]:

@@ -364,6 +364,7 @@ def run(
             "ASICDV_SEED": str(seed),
             "ASICDV_CLOCK": block.clock,
             "ASICDV_RESET": block.reset.to_env(),
+            "ASICDV_STREAMS": json.dumps(block.streams),
             "ASICDV_RESPONSE": str(response_path),
         }
     )
