@@ -62,7 +62,6 @@ KEYS = {
     "variants",
     "tests",
     "parameters",
-    "streams",
 }
 
 
