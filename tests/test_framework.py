@@ -79,7 +79,7 @@ def test_unknown_test_and_variant_are_user_errors():
         ("name: x\ntop: t\nsources: [rtl/none/*.v]\ntest_module: m\ntests: []\n", "matches no file"),
         ("name: x\ntop: t\nsources: [rtl/sha256/*.v]\ntests: []\n", "missing key 'test_module'"),
         ("name: x\ntop: t\nsources: [rtl/sha256/*.v]\ntest_module: m\ntests: [{name: a, reseed: 2}]\n", "unknown keys"),
-        ("name: [x\n", "cannot read block file"),
+        ("name: [x\n", "not valid YAML"),
     ],
 )
 def test_malformed_block_file_is_named(tmp_path, text, problem):
