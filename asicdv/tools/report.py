@@ -7,6 +7,7 @@ inline and the duration plot is an inline SVG drawn by matplotlib.
 from __future__ import annotations
 
 import io
+import shlex
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
@@ -102,6 +103,7 @@ def _matrix(runs: list[dict]) -> list[dict]:
 TEMPLATE = jinja2.Template(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>asicdv regression {{ s.regression }}</title>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -117,7 +119,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 </style></head><body>
 <h1>Regression <code>{{ s.regression }}</code></h1>
 <p>file <code>{{ s.file }}</code> &middot; master seed <code id="master-seed">{{ s.seed }}</code>
- (<code>asicdv regress {{ s.invocation }} --seed {{ s.seed }}</code> replays it) &middot; planned {{ s.created }}
+ (<code>{{ s.replay_command }}</code> replays it) &middot; planned {{ s.created }}
  &middot; written {{ s.written }}</p>
 <div class="cards">
  <div class="card">runs planned<b id="planned-runs">{{ c.planned }}</b></div>
@@ -129,7 +131,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
  <div class="card">wall time<b id="wall-time">{{ '%.1f' % s.wall_s }} s</b></div>
 </div>
 {% if c.missing %}<p class="fail">Incomplete: {{ c.missing }} run(s) have no result;
- <code>asicdv regress {{ s.invocation }} --resume</code> runs them (with <code>--out</code> if it was given).</p>{% endif %}
+ <code>{{ s.resume_command }}</code> runs them.</p>{% endif %}
 
 <h2>Compared with the previous run in this folder</h2>
 {% if s.previous %}
@@ -146,7 +148,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 {% if s.buckets %}
 <table id="buckets"><tr><th>count</th><th>signature (numbers, hex, paths stripped)</th><th>tests</th><th>first seeds</th></tr>
 {% for b in s.buckets %}<tr class="bucket"><td class="num bucket-count">{{ b.count }}</td>
-<td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{{ b.tests|join('<br>')|safe }}</td><td>
+<td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{% for t in b.tests %}{{ t }}<br>{% endfor %}</td><td>
 {% for r in b.runs %}<div>seed {{ r.seed }}: <code>{{ r.reproduce }}</code>
  {% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}
  {% if r.flaky %}<b>flaky</b>{% endif %}</div>{% endfor %}</td></tr>{% endfor %}
@@ -202,8 +204,24 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 )
 
 
+# No script of any kind, no resource from anywhere: only the page's own styles and the inline SVG plot.
+# Everything a user file or a test names is escaped (autoescape); the SVG is matplotlib's (it escapes
+# its labels); a link goes to a file in the results folder.
+CSP = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
 def render_html(summary: dict) -> str:
+    invocation = str(summary.get("invocation", summary["regression"]))
+    summary = {  # a summary.json written before these were part of it
+        "replay_command": shlex.join(["asicdv", "regress", invocation, "--seed", str(summary["seed"])]),
+        "resume_command": shlex.join(["asicdv", "regress", invocation, "--resume"]),
+        **summary,
+    }
     return TEMPLATE.render(
+        csp=CSP,
         s=summary,
         c=summary["counts"],
         matrix=_matrix(summary["runs"]),
