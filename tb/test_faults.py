@@ -347,7 +347,7 @@ def test_a_killed_build_leaves_no_half_model(tmp_path):
     root = tmp_path / "cache"
     code = (
         "from asicdv.tools import simulator as sim; from asicdv.tools.blocks import get_block; "
-        f"sim.build(get_block('crc32'), build_root={str(root)!r})"
+        f"from pathlib import Path; sim.build(get_block('crc32'), build_root=Path({str(root)!r}))"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True)
     scratch = wait_for(lambda: list(root.glob("crc32/.*.tmp-*/*.mk")), 120, "the build to start")[0].parent

@@ -63,7 +63,8 @@ def execute(spec_fields: dict, build: sim.Build, out: str, run_subdir: str) -> d
         extra_env=hypothesis_env(out_path, spec),
     )
     if not result.passed and _out_of_space(run_dir):
-        raise OSError(errno.ENOSPC, f"no space left in {out_path} (run {spec.id} ended without a result)")
+        # Not a failed run: the disk took its result (the attempt's folder is named in the error).
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir))
     coverage_file = run_dir / "coverage.json"
     coverage = None
     if coverage_file.exists():
