@@ -7,6 +7,7 @@ inline and the duration plot is an inline SVG drawn by matplotlib.
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import xml.etree.ElementTree as ET
 from collections import defaultdict
@@ -17,8 +18,16 @@ import markupsafe
 
 
 def write_all(out: Path, summary: dict) -> None:
-    write_junit(out / "junit.xml", summary)
-    (out / "report.html").write_text(render_html(summary))
+    """Both files, each written whole or not at all (a kill or a full disk leaves the previous one)."""
+    scratch = out / f".junit.xml.tmp-{os.getpid()}"
+    try:
+        write_junit(scratch, summary)
+        os.replace(scratch, out / "junit.xml")
+    finally:
+        scratch.unlink(missing_ok=True)
+    from asicdv.tools.regress.results import write_atomic
+
+    write_atomic(out / "report.html", render_html(summary))
 
 
 def write_junit(path: Path, summary: dict) -> None:

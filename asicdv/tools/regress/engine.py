@@ -25,7 +25,7 @@ from asicdv.tools.regress import folder
 from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan, resolve
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
 from asicdv.tools.regress.progress import Progress
-from asicdv.tools.regress.results import ResultStore, first_line, now, signature
+from asicdv.tools.regress.results import ResultStore, first_line, now, signature, write_atomic
 from asicdv.tools.regress.summary import close_killed_sessions, summarize
 
 # ---------------------------------------------------------------- the regression
@@ -200,7 +200,8 @@ class Regression:
                 (self.out / stale).unlink(missing_ok=True)
             for stale in folder.OUTPUT_FOLDERS:
                 shutil.rmtree(self.out / stale, ignore_errors=True)
-            (self.out / "plan.json").write_text(
+            write_atomic(
+                self.out / "plan.json",
                 json.dumps(
                     {
                         "regression": self.name,
@@ -211,7 +212,7 @@ class Regression:
                         "runs": [asdict(s) for s in specs],
                     },
                     indent=1,
-                )
+                ),
             )
         for store in (self.store, self.sessions):
             cut = store.repair()
@@ -361,7 +362,7 @@ class Regression:
                 "directory": str(outcome["build"].directory) if "build" in outcome else None,
                 "error": outcome.get("error"),
             }
-        path.write_text(json.dumps(saved, indent=1))
+        write_atomic(path, json.dumps(saved, indent=1))
 
     def _record(self, spec: RunSpec, fields: dict, attempt: int) -> dict:
         record = {

@@ -26,7 +26,15 @@ OUTPUT_FOLDERS = ("runs", "codecov")  # hypothesis/ stays: replay uses it
 
 
 def owned(out: Path) -> bool:
-    return (out / MARKER).is_file()
+    """The folder is asicdv's: it has the marker, or (a folder of an asicdv before the marker) a plan.json
+    that asicdv wrote."""
+    if (out / MARKER).is_file():
+        return True
+    try:
+        plan = json.loads((out / "plan.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(plan, dict) and {"regression", "seed", "runs", "created"} <= set(plan)
 
 
 def check_usable(out: Path) -> None:

@@ -118,5 +118,16 @@ def signature(message: str, test: str | None = None) -> str:
     return first.strip()[:200]
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing: a kill or a full disk leaves the previous version."""
+    scratch = path.with_name(f".{path.name}.tmp-{os.getpid()}-{threading.get_ident()}")
+    try:
+        scratch.write_text(text)
+        os.replace(scratch, path)
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from asicdv.tools.blocks import Block
 from asicdv.tools.regress.config import RunSpec
-from asicdv.tools.regress.results import ResultStore, now
+from asicdv.tools.regress.results import ResultStore, now, write_atomic
 
 # ---------------------------------------------------------------- summary
 
@@ -200,5 +200,5 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
         ),
     }
     if write:
-        (out / "summary.json").write_text(json.dumps(summary, indent=1))
+        write_atomic(out / "summary.json", json.dumps(summary, indent=1))
     return summary
