@@ -13,10 +13,10 @@ import re
 import pytest
 
 from asicdv import project
-
-ROOT = project.current().root
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import get_block
+
+ROOT = project.current().root
 
 CASES = {
     # id: (block, wrapper top, variant, BUG, test, what the failure must say)

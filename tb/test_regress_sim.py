@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from asicdv import project
+from asicdv.tools import cli, regress
 
 ROOT = project.current().root
-from asicdv.tools import cli, regress
 
 FIXTURES = (
     "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"

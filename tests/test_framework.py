@@ -6,12 +6,12 @@ import sys
 import pytest
 
 from asicdv import UserError, project
-
-ROOT = project.current().root
 from asicdv.testbench.scoreboard import Scoreboard
 from asicdv.tools import cli
 from asicdv.tools.blocks import all_blocks, get_block, load_block
 from asicdv.tools.simulator import reproduce_command
+
+ROOT = project.current().root
 
 
 def test_scoreboard_reports_first_mismatch_in_hex():
