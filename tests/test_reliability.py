@@ -10,6 +10,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -61,6 +62,7 @@ def fx(tmp_path, monkeypatch):
     (root / "tb" / "fx" / "block.yaml").write_text(yaml.safe_dump(BLOCK))
     monkeypatch.setenv("ASICDV_PROJECT", str(root))
     monkeypatch.chdir(root)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the project root asicdv puts there goes again
     return root
 
 
@@ -121,7 +123,7 @@ def test_a_bad_regression_file_is_one_line_and_exit_2_before_anything_runs(fx, c
     path = fx / "regressions" / "bad.yaml"
     path.write_bytes(text)
     out = fx / "out"
-    began = time.monotonic()
+    began = time.process_time()  # CPU time: the machine's load is no part of the verdict
     tracemalloc.start()
     try:
         if problem is None:
@@ -132,7 +134,7 @@ def test_a_bad_regression_file_is_one_line_and_exit_2_before_anything_runs(fx, c
     finally:
         tracemalloc.stop()
     assert re.search(problem, line), line
-    assert time.monotonic() - began < 1.0 and peak < 8 << 20  # a second and a few MB, bombs included
+    assert time.process_time() - began < 1.0 and peak < 8 << 20  # a CPU second and a few MB, bombs included
     assert not out.exists()  # nothing ran, nothing was written
 
 
