@@ -28,7 +28,7 @@ REGRESSION ?= nightly
 JOBS ?= 2
 REGRESS_OUT := results/regress/$(basename $(notdir $(REGRESSION)))
 
-.PHONY: help venv test unit lint format regress gate bench kpu-net cov mutate clean $(BLOCKS)
+.PHONY: help venv test unit lint format regress gate bench scale slurm kpu-net cov mutate clean $(BLOCKS)
 
 help: ## list targets and the blocks found
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,11 +42,12 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP) ## create .venv and install the pinned stack (automatic for every target)
 
-test: $(STAMP) ## the full test suite: unit tests, then every block's simulation tests (what CI runs)
-	$(PYTEST) -n 2 tests tb
+test: $(STAMP) ## everything CI runs: the chip's tests (tests, tb) and the framework's own (selftest)
+	$(PYTEST) -n 2 --dist loadgroup tests tb selftest
 
-unit: $(STAMP) ## simulator-free unit tests of models and framework only
-	$(PYTEST) tests
+# The framework's simulation self-tests are selftest/*_sim.py and the fixture project's blocks.
+unit: $(STAMP) ## simulator-free unit tests of the chip's models and of the framework
+	$(PYTEST) tests selftest --ignore=selftest/fixture --ignore-glob='selftest/*_sim.py'
 
 lint: $(STAMP) ## ruff (format check + lint) over the Python, Verilator --lint-only -Wall over all RTL
 	$(VENV)/bin/ruff format --check .
@@ -70,6 +71,12 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 
 bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
 	$(PY) scripts/bench.py $(BENCHOPTS)
+
+scale: $(STAMP) ## a 20,000-run regression's plan, results, report and its opening time in chromium (figures)
+	$(PY) scripts/scale_figures.py
+
+slurm: ## start a one-node SLURM on this machine (root; installs slurm-wlm + munge when missing)
+	bash scripts/slurm-up.sh
 
 $(BLOCKS): $(STAMP)
 	$(PYTEST) tb/$@ $(SIMOPTS)

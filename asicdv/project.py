@@ -13,6 +13,10 @@ asicdv itself is installed. Keys (all optional; paths relative to the project ro
     commands = ["tb.sha256.cli"]    # modules whose register(subparsers) adds `asicdv <cmd>`
     [data]                          # named data folders, project.data("nist")
     nist = "../shared/data/nist"
+    [history]
+    url = "postgresql+psycopg://dv@db/nightly"   # results database (default results/history.sqlite)
+    [farm]                          # batch farm settings: asicdv.tools.farm
+    queue = "debug"
     [lint]
     verilator_flags = ["-Wall"]     # `asicdv lint`
     python = ["ruff"]               # what `make lint` runs over the project's Python
@@ -39,7 +43,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_NAME = "asicdv.toml"
-KEYS = {"blocks", "regressions", "build", "results", "gates", "commands", "data", "lint", "limits"}
+KEYS = {"blocks", "regressions", "build", "results", "gates", "commands", "data", "lint", "limits", "history", "farm"}
 LINT_KEYS = {"verilator_flags", "python"}
 LIMIT_KEYS = {"max_runs", "max_reseeds"}
 
@@ -59,6 +63,8 @@ class Project:
     python_lint: tuple[str, ...] = ("ruff",)
     max_runs: int = 100_000  # a regression planning more runs is refused
     max_reseeds: int = 10_000  # per test entry
+    history_url: str | None = None  # results database ([history] url); None: results/history.sqlite
+    farm: dict = field(default_factory=dict)  # [farm] settings (asicdv.tools.farm)
 
     @property
     def build(self) -> Path:
@@ -138,6 +144,15 @@ def load(config: Path) -> Project:
     limits = settings.get("limits", {})
     if not isinstance(limits, dict) or set(limits) - LIMIT_KEYS:
         raise UserError(f"{where}: [limits] takes {', '.join(sorted(LIMIT_KEYS))}, got {limits!r}")
+    history = settings.get("history", {})
+    if not isinstance(history, dict) or set(history) - {"url"} or not isinstance(history.get("url", ""), str):
+        raise UserError(f'{where}: [history] takes url = "<database URL>", got {history!r}')
+    farm = settings.get("farm", {})
+    if not isinstance(farm, dict):
+        raise UserError(f"{where}: [farm] is a table of farm settings, got {farm!r}")
+    from asicdv.tools.farm import check_settings
+
+    check_settings(farm, where)
     gates = settings.get("gates")
     if gates is not None and not isinstance(gates, str):
         raise UserError(f"{where}: 'gates' must be a path (a string), got {gates!r}")
@@ -157,6 +172,8 @@ def load(config: Path) -> Project:
         python_lint=_strings(lint.get("python", ["ruff"]), f"{where}: [lint] python"),
         max_runs=_positive_int(limits.get("max_runs", 100_000), f"{where}: [limits] max_runs"),
         max_reseeds=_positive_int(limits.get("max_reseeds", 10_000), f"{where}: [limits] max_reseeds"),
+        history_url=history.get("url") or None,
+        farm=farm,
     )
 
 

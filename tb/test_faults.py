@@ -3,7 +3,7 @@ faults: SIGKILL of `asicdv regress` and of a Dask worker, two regressions on one
 line, a full and a read-only disk (real tmpfs mounts; skipped with the reason where mount is not
 permitted), relative --out, and a damaged or half-built build cache. Each probe asserts that nothing is
 lost, that no verdict is false, and that a fault is one clear error. The input-file and report probes,
-which need no simulator, are in tests/test_reliability.py. docs/reliability.md lists them all."""
+which need no simulator, are in selftest/test_reliability.py. docs/reliability.md lists them all."""
 
 import contextlib
 import json

@@ -1,12 +1,12 @@
-"""asicdv.tools.bench without a simulator: the word formats the native harnesses read, the independent
-hit reference, and the report."""
-
-import json
+"""This chip's bench workloads without a simulator (tb/<block>/bench.py): the word formats the
+native harnesses read, the independent hit reference, and the modules the harness finds."""
 
 import numpy as np
 
-from asicdv.tools import bench, bench_report
+from asicdv.tools import bench
 from models import sha256d as model
+from tb.kpu import bench as kpu_bench
+from tb.sha256d import bench as miner_bench
 
 
 def test_port_words_round_trip():
@@ -17,15 +17,15 @@ def test_port_words_round_trip():
 
 
 def test_hashlib_hits_match_the_model_search():
-    job = bench.miner_job(600, 4)  # about 37 hits, the real nonce in the middle
-    hits = bench.miner_hits_hashlib(job)
-    assert (0, bench.NONCE_125552) in hits
+    job = miner_bench.miner_job(600, 4)  # about 37 hits, the real nonce in the middle
+    hits = miner_bench.miner_hits_hashlib(job)
+    assert (0, miner_bench.NONCE_125552) in hits
     assert hits == [(h.midstate_index, h.nonce) for h in model.search(job)]
 
 
 def test_miner_job_words_follow_the_port_values():
-    job = bench.miner_job(16, 1)
-    words = bench.miner_words(job)
+    job = miner_bench.miner_job(16, 1)
+    words = miner_bench.miner_words(job)
     ports = model.job_port_values(job)
     assert bench.words_int(words[:32]) == ports["job_midstates"]
     assert words[32] == 1 and bench.words_int(words[33:36]) == ports["job_tail"]
@@ -37,8 +37,8 @@ def test_kpu_beats_carry_each_tile_column_and_row():
     rng = np.random.default_rng(3)
     a = rng.integers(-128, 128, (10, 5)).astype(np.int8)  # a partial row tile (10 = 8 + 2)
     b = rng.integers(-128, 128, (5, 3)).astype(np.int8)  # a partial column tile
-    layer = bench.kpu_layer(rng, a, b)
-    words, tiles = bench.kpu_beats(a, b, 8, 8, layer)
+    layer = kpu_bench.kpu_layer(rng, a, b)
+    words, tiles = kpu_bench.kpu_beats(a, b, 8, 8, layer)
     assert tiles == [(0, 0), (8, 0)]
     records = words.reshape(2 * 5, -1)
     assert records.shape[1] == 2 + 2 + 1 + 8 + 8 + 2 + 6
@@ -57,26 +57,8 @@ def test_kpu_beats_carry_each_tile_column_and_row():
     )
 
 
-def test_report_marks_unmet_goals_with_the_shortfall(tmp_path):
-    """The goal is judged on the simulation ratio; the whole-process ratio is shown beside it."""
-    row = {
-        "workload": "w",
-        "cocotb": {
-            "cycles": 100,
-            "wall_s": {"runs": [1.0], "min": 1.0, "median": 1.0},
-            "cycles_per_s": 100,
-            "startup_s": {"runs": [0.5], "min": 0.5, "median": 0.5},
-            "answer_wall_s": {"runs": [0.5], "min": 0.5, "median": 0.5},
-            "cycles_per_s_after_startup": 200,
-        },
-        "native": {"cycles": 100, "wall_s": {"runs": [0.1], "min": 0.1, "median": 0.1}, "cycles_per_s": 1000},
-        "ratio": 0.1,
-        "ratio_after_startup": 0.2,
-    }
-    results = {"commit": "abc", "overhead": [row, {**row, "workload": "x", "ratio_after_startup": 0.9}]}
-    (tmp_path / "results.json").write_text(json.dumps(results))
-    bench_report.write(results, tmp_path)
-    text = (tmp_path / "README.md").read_text()
-    assert "**not met** (4.00× short)" in text and "**met** (0.90)" in text
-    assert "| 0.100 |" in text  # the whole-process ratio, beside it
-    assert (tmp_path / "overhead.png").stat().st_size > 1000
+def test_the_harness_finds_each_blocks_bench_and_its_hooks():
+    benches = bench.block_benches()
+    assert set(benches) == {"sha256", "sha256d", "kpu"}
+    assert all(hasattr(m, "overhead") and m.SYNTHESIS and m.NATIVE.is_file() for m in benches.values())
+    assert hasattr(benches["sha256d"], "run") and hasattr(benches["kpu"], "hardware")

@@ -5,7 +5,11 @@ holds only what is specific to the block.
 - `ItemDriver`: gets each sequence item, `await self.drive(item)`, publishes it on `ap`.
 - `BeatMonitor`: passive; publishes every beat of the stream `prefix` (converted by `convert`).
 - `ScoreboardComponent`: a subscriber holding a `Scoreboard` (`board`).
+- `CoverageComponent`: a subscriber that samples functional coverage (scoreboards only check).
+- `AnalysisInput`: one of several analysis inputs of a component, each forwarding to a method.
 - `BlockEnv`: builds the sequencer, `driver_class` and the `components`, wires the `connections`.
+  Every component is built through pyuvm's factory (`.create()`), so a test can swap one
+  for a subclass with `uvm_factory().set_type_override_by_type(Original, Replacement)`.
 - `BlockTest`: builds BFM and env, resets, runs `stimulus()`, then checks every Scoreboard
   under the env and every stream's protocol checker by itself; `check_property` runs a
   hypothesis property with each example judged on its own.
@@ -100,8 +104,17 @@ class ScoreboardComponent(uvm_subscriber):
         self.bfm = ConfigDB().get(self, "", "BFM")
 
 
-class Forward(uvm_subscriber):
-    """One analysis input of a component that has several: forwards each write to a method."""
+class CoverageComponent(uvm_subscriber):
+    """A subscriber that samples the block's functional coverage from what it is connected to
+    (`write`); wired in BlockEnv's `connections` like a scoreboard, and kept out of scoreboards."""
+
+    def build_phase(self):
+        self.bfm = ConfigDB().get(self, "", "BFM")
+
+
+class AnalysisInput(uvm_subscriber):
+    """One analysis input of a component that has several: forwards each write to a method
+    (connect to it as "component.input")."""
 
     def __init__(self, name: str, parent, method):
         super().__init__(name, parent)
@@ -114,17 +127,18 @@ class Forward(uvm_subscriber):
 class BlockEnv(uvm_env):
     """A block's env as data: the sequencer and `driver_class`, then `components` (attribute
     name -> class, built in order) and `connections` (("component.port", "component[.input]")
-    pairs: an analysis port to a subscriber's export), wired by the framework."""
+    pairs: an analysis port to a subscriber's export), wired by the framework. Everything is
+    built with `.create()`, so factory overrides apply."""
 
     driver_class: type
     components: dict[str, type] = {}
     connections: tuple[tuple[str, str], ...] = ()
 
     def build_phase(self):
-        self.sequencer = uvm_sequencer("sequencer", self)
-        self.driver = self.driver_class("driver", self)
+        self.sequencer = uvm_sequencer.create("sequencer", self)
+        self.driver = self.driver_class.create("driver", self)
         for name, component in self.components.items():
-            setattr(self, name, component(name, self))
+            setattr(self, name, component.create(name, self))
 
     def connect_phase(self):
         self.driver.seq_item_port.connect(self.sequencer.seq_item_export)
@@ -164,7 +178,7 @@ class BlockTest(uvm_test):
         self.rng = random.Random(cocotb.RANDOM_SEED)
         self.bfm = self.bfm_class(cocotb.top, self.rng, stalls=self.stalls)
         ConfigDB().set(None, "*", "BFM", self.bfm)
-        self.env = self.env_class("env", self)
+        self.env = self.env_class.create("env", self)
 
     def scoreboards(self) -> list[Scoreboard]:
         boards = [v for c in _components(self.env) for v in vars(c).values() if isinstance(v, Scoreboard)]

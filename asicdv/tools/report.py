@@ -16,18 +16,44 @@ from pathlib import Path
 import jinja2
 import markupsafe
 
+# A report of a 20,000-run regression still opens at once: the run table is paged into static
+# files (no script), the matrix shows the first seeds of each test, the duration plot the longest runs.
+RUNS_PER_PAGE = 500
+BADGES_PER_ROW = 50
+LONGEST_RUNS = 60
+
+
+def _pages(runs: list[dict]) -> list[list[dict]]:
+    """Failures first, then the rest, RUNS_PER_PAGE a page."""
+    ordered = sorted(runs, key=lambda r: r["status"] == "pass")
+    return [ordered[i : i + RUNS_PER_PAGE] for i in range(0, len(ordered), RUNS_PER_PAGE)] or [[]]
+
+
+def page_name(number: int) -> str:
+    return "report.html" if number == 1 else f"runs-{number}.html"
+
 
 def write_all(out: Path, summary: dict) -> None:
-    """Both files, each written whole or not at all (a kill or a full disk leaves the previous one)."""
+    """Every file written whole or not at all (a kill or a full disk leaves the previous one)."""
+    from asicdv.tools.regress.results import write_atomic
+
     scratch = out / f".junit.xml.tmp-{os.getpid()}"
     try:
         write_junit(scratch, summary)
         os.replace(scratch, out / "junit.xml")
     finally:
         scratch.unlink(missing_ok=True)
-    from asicdv.tools.regress.results import write_atomic
-
-    write_atomic(out / "report.html", render_html(summary))
+    pages = _pages(summary["runs"])
+    for stale in out.glob("runs-*.html"):
+        stale.unlink()
+    write_atomic(out / "report.html", render_html(summary, pages[0], len(pages)))
+    for number, rows in enumerate(pages[1:], start=2):
+        write_atomic(
+            out / page_name(number),
+            RUNS_PAGE.render(
+                csp=markupsafe.Markup(CSP), s=summary, rows=rows, page=number, pages=len(pages), page_name=page_name
+            ),
+        )
 
 
 def write_junit(path: Path, summary: dict) -> None:
@@ -38,7 +64,7 @@ def write_junit(path: Path, summary: dict) -> None:
         name=f"asicdv.{summary['regression']}",
         tests=str(counts["planned"]),
         failures=str(counts["failed"]),
-        errors="0",
+        errors=str(counts.get("infrastructure", 0)),
         skipped=str(counts["missing"]),
         time=f"{sum(r['wall_s'] for r in summary['runs']):.3f}",
     )
@@ -57,6 +83,9 @@ def write_junit(path: Path, summary: dict) -> None:
         if run["status"] == "fail":
             failure = ET.SubElement(case, "failure", message=run["signature"] or "failed")
             failure.text = run["message"]
+        elif run["status"] == "infrastructure":  # the farm lost it: an error of the flow, not of the DUT
+            error = ET.SubElement(case, "error", message="lost to the farm (infrastructure)")
+            error.text = run["message"]
     for run_id in summary["missing"]:
         case = ET.SubElement(suite, "testcase", classname="missing", name=run_id, time="0")
         ET.SubElement(
@@ -79,7 +108,7 @@ def duration_svg(runs: list[dict]) -> str:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    ordered = sorted(runs, key=lambda r: r["wall_s"], reverse=True)
+    ordered = sorted(runs, key=lambda r: r["wall_s"], reverse=True)[:LONGEST_RUNS]
     height = max(2.0, 0.18 * len(ordered) + 0.8)
     figure = Figure(figsize=(8, height))
     axes = figure.subplots()
@@ -87,7 +116,8 @@ def duration_svg(runs: list[dict]) -> str:
     axes.barh(range(len(ordered)), [r["wall_s"] for r in ordered], color=colours)
     axes.set_yticks(range(len(ordered)), [f"{r['key']} #{r['seed']}" for r in ordered], fontsize=6)
     axes.invert_yaxis()
-    axes.set_xlabel("wall time per run (s); red = failed")
+    shown = f"the {len(ordered)} longest of {len(runs)} runs" if len(runs) > len(ordered) else "every run"
+    axes.set_xlabel(f"wall time per run (s), {shown}; red = failed")
     figure.tight_layout()
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg")
@@ -103,14 +133,41 @@ def _matrix(runs: list[dict]) -> list[dict]:
     return [
         {
             "key": key,
-            "runs": sorted(members, key=lambda r: r["seed"]),
+            "runs": sorted(members, key=lambda r: (r["status"] == "pass", r["seed"]))[:BADGES_PER_ROW],
+            "more": max(0, len(members) - BADGES_PER_ROW),
             "failed": sum(m["status"] == "fail" for m in members),
         }
         for key, members in sorted(rows.items())
     ]
 
 
-TEMPLATE = jinja2.Template(
+RUN_ROWS = """{% if pages > 1 %}<p class="pager">runs page {{ page }} of {{ pages }} (failures first):
+{% for n in range(1, pages + 1) %}{% if n == page %}<b>{{ n }}</b>{% else %}<a href="{{ page_name(n) }}">{{ n }}</a>{% endif %}
+{% endfor %}</p>{% endif %}
+<table id="runs"><thead><tr><th>run</th><th>status</th><th>wall s</th><th>sim ns</th><th>links</th><th>reproduce</th></tr></thead>
+<tbody>{% for r in rows %}<tr class="run" data-status="{{ r.status }}"><td>{{ r.id }}</td>
+<td class="{{ r.status }}">{{ r.status }}{% if r.flaky %} (flaky){% endif %}</td>
+<td class="num">{{ '%.2f' % r.wall_s }}</td><td class="num">{{ r.sim_time_ns if r.sim_time_ns is not none else '' }}</td>
+<td>{% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}</td>
+<td><code>{{ r.reproduce }}</code></td></tr>{% endfor %}</tbody></table>
+"""
+
+ENVIRONMENT = jinja2.Environment(autoescape=True, loader=jinja2.DictLoader({"runs": RUN_ROWS}))
+
+RUNS_PAGE = ENVIRONMENT.from_string(
+    """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<title>asicdv regression {{ s.regression }}: runs page {{ page }}</title>
+<style>body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; } table { border-collapse: collapse; }
+td, th { border: 1px solid #ddd; padding: 2px 8px; } .fail { color: #c62828; font-weight: bold; }</style></head><body>
+<h1>Regression <code>{{ s.regression }}</code>: runs</h1><p><a href="report.html">back to the report</a></p>
+{% include "runs" %}
+</body></html>
+"""
+)
+
+TEMPLATE = ENVIRONMENT.from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{{ csp }}">
@@ -154,6 +211,21 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td>{{ s.previous.flaky|join(', ') }}</td></tr></table>
 {% else %}<p>No previous run in this folder.</p>{% endif %}
 
+<h2>Across nights</h2>
+{% if s.history %}
+<p id="nights">{{ s.history.nights }} night(s) of <code>{{ s.regression }}</code> in the results database
+ (this one is night {{ s.history.night }}; <code>asicdv history --regression {{ s.regression }}</code>)</p>
+<img id="trends" src="{{ s.history.plot }}" alt="pass rate, wall time and coverage per night">
+{% if s.history.buckets %}<table id="bucket-history"><tr><th>failure signature</th><th>first night</th><th>first commit</th>
+<th>still failing since night</th></tr>{% for b in s.history.buckets %}<tr><td><code>{{ b.signature }}</code></td>
+<td class="num">{{ b.first_night }}</td><td><code>{{ (b.first_commit or '-')[:10] }}</code></td>
+<td class="num">{{ b.still_failing_since }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.history.tests %}<table id="test-rates"><tr><th>test</th><th>runs</th><th>failure rate</th><th>flake rate</th></tr>
+{% for name, f in s.history.tests|dictsort %}<tr><td>{{ name }}</td><td class="num">{{ f.runs }}</td>
+<td class="num">{{ '%.1f' % f.failure_rate }}%</td><td class="num">{{ '%.1f' % f.flake_rate }}%</td></tr>{% endfor %}
+</table>{% endif %}
+{% else %}<p>Not recorded in a results database (<code>--no-history</code>).</p>{% endif %}
+
 <h2>Failure buckets</h2>
 {% if s.buckets %}
 <table id="buckets"><tr><th>count</th><th>signature (numbers, hex, paths stripped)</th><th>tests</th><th>first seeds</th></tr>
@@ -161,23 +233,22 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{% for t in b.tests %}{{ t }}<br>{% endfor %}</td><td>
 {% for r in b.runs %}<div>seed {{ r.seed }}: <code>{{ r.reproduce }}</code>
  {% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}
- {% if r.flaky %}<b>flaky</b>{% endif %}</div>{% endfor %}</td></tr>{% endfor %}
+ {% if r.flaky %}<b class="flaky">flaky</b> (passed when rerun with the same seed){% endif %}
+ {% if r.reproducible %}<b class="reproducible">seed-dependent</b> (fails again with this seed){% endif %}
+ {% if r.picture %}<br><img class="wave" src="{{ r.picture }}" alt="waveform: the cycles before the failure">
+ <a href="{{ r.gtkw }}">GTKWave view</a>{% endif %}</div>{% endfor %}</td></tr>{% endfor %}
 </table>
 {% else %}<p class="pass">No failure.</p>{% endif %}
 
 <h2>Results: test &times; variant &times; seed</h2>
 <table id="matrix"><tr><th>block/variant/test</th><th>runs (seed)</th></tr>
 {% for row in matrix %}<tr><td>{{ row.key }}</td><td>{% for r in row.runs %}<a class="badge {{ r.status }}"
- href="{{ r.log or '#' }}" title="{{ r.signature or 'pass' }}">{{ r.seed }}</a>{% endfor %}</td></tr>{% endfor %}
+ href="{{ r.log or '#' }}" title="{{ r.signature or 'pass' }}">{{ r.seed }}</a>{% endfor %}
+ {% if row.more %}and {{ row.more }} more (failures first; every run is in the run pages){% endif %}</td></tr>{% endfor %}
 </table>
 
 <h2>Every run</h2>
-<table id="runs"><thead><tr><th>run</th><th>status</th><th>wall s</th><th>sim ns</th><th>links</th><th>reproduce</th></tr></thead>
-<tbody>{% for r in s.runs %}<tr class="run" data-status="{{ r.status }}"><td>{{ r.id }}</td>
-<td class="{{ r.status }}">{{ r.status }}{% if r.flaky %} (flaky){% endif %}</td>
-<td class="num">{{ '%.2f' % r.wall_s }}</td><td class="num">{{ r.sim_time_ns if r.sim_time_ns is not none else '' }}</td>
-<td>{% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}</td>
-<td><code>{{ r.reproduce }}</code></td></tr>{% endfor %}</tbody></table>
+{% include "runs" %}
 
 <h2>Durations</h2>
 {{ svg|safe }}
@@ -209,21 +280,20 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 {% for x in s.sessions %}<tr><td>{{ x.mode }}</td><td>{{ x.started }}</td><td class="num">{{ x.wall_s }}</td>
 <td>{{ x.executor }}</td><td>{{ x.jobs }}</td><td>{{ x.interrupted }}</td></tr>{% endfor %}</table>
 </body></html>
-""",
-    autoescape=True,
+"""
 )
 
 
-# No script of any kind, no resource from anywhere: only the page's own styles and the inline SVG plot.
-# Everything a user file or a test names is escaped (autoescape); the SVG is matplotlib's (it escapes
-# its labels); a link goes to a file in the results folder.
+# No script of any kind, nothing fetched from elsewhere: the page's own styles, the inline SVG plot and
+# the images beside it in the results folder (trend plot, waveform pictures). Everything a user file or
+# a test names is escaped (autoescape); the SVG is matplotlib's (it escapes its labels).
 CSP = (
-    "default-src 'none'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-    "base-uri 'none'; form-action 'none'"
+    "default-src 'none'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data: file:; base-uri 'none'; form-action 'none'"
 )
 
 
-def render_html(summary: dict) -> str:
+def render_html(summary: dict, rows: list[dict] | None = None, pages: int = 1) -> str:
     invocation = str(summary.get("invocation", summary["regression"]))
     summary = {  # a summary.json written before these were part of it
         "replay_command": shlex.join(["asicdv", "regress", invocation, "--seed", str(summary["seed"])]),
@@ -236,4 +306,8 @@ def render_html(summary: dict) -> str:
         c=summary["counts"],
         matrix=_matrix(summary["runs"]),
         svg=duration_svg(summary["runs"]),
+        rows=summary["runs"] if rows is None else rows,
+        page=1,
+        pages=pages,
+        page_name=page_name,
     )

@@ -1,4 +1,4 @@
-"""CRC-32 unit functional coverage, declared up front (sampled by the scoreboard)."""
+"""CRC-32 unit functional coverage, declared up front (sampled by MessageCoverage in env.py)."""
 
 from asicdv.testbench.functional_coverage import CoverPoint
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
+from pyuvm import uvm_factory
 
 from asicdv.testbench import clocking
-from tb.crc32.env import Crc32BaseTest, MessageItem
+from tb.crc32.env import ByteDriver, Crc32BaseTest, Crc32Driver, MessageItem
 
 # Lengths around whole words (the core takes 1..4 bytes per `next`).
 MESSAGES = st.one_of(st.sampled_from([0, 1, 3, 4, 5, 7, 8, 9, 63, 64, 65]), st.integers(0, 80)).flatmap(
@@ -48,6 +49,18 @@ class StallsTest(RandomMessagesTest):
 
     stalls = True
     examples = 40
+
+
+@pyuvm.test()
+class ByteAtATimeTest(RandomMessagesTest):
+    """The random messages fed one byte per `next`: the same test with the driver swapped
+    through pyuvm's factory (the env builds its driver with `.create()`)."""
+
+    examples = 40
+
+    def build_phase(self):
+        uvm_factory().set_type_override_by_type(Crc32Driver, ByteDriver)
+        super().build_phase()
 
 
 @pyuvm.test()

@@ -7,7 +7,7 @@ from pyuvm import uvm_sequence_item
 from asicdv.testbench.bfm import Bfm
 from asicdv.testbench.handshake import StartDone, pulse
 from asicdv.testbench.stream import idle_cycles, no_pauses
-from asicdv.testbench.uvm import BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench.uvm import BlockEnv, BlockTest, CoverageComponent, ItemDriver, ScoreboardComponent
 from models import crc32 as model
 from tb.crc32 import coverage
 
@@ -22,9 +22,10 @@ class Crc32Bfm(Bfm):
         self.core = StartDone(self.clk, dut.ready, dut.crc_valid)
         self.idles = self.pauses(0.5, 5) or no_pauses()
 
-    async def crc(self, message: bytes) -> int:
+    async def crc(self, message: bytes, words=model.words) -> int:
+        """The CRC of `message`, fed as `words(message)` ((data word, byte count) pairs)."""
         await pulse(self.clk, self.dut.init)
-        for word, count in model.words(message):
+        for word, count in words(message):
             await idle_cycles(self.clk, self.period_ns, next(self.idles))
             await self.core.start(self.dut.next, {self.dut.data: word, self.dut.nbytes: count})
         return (await self.core.result({"crc": self.dut.crc}))["crc"]
@@ -38,21 +39,38 @@ class MessageItem(uvm_sequence_item):
 
 
 class Crc32Driver(ItemDriver):
+    """Feeds each message as whole words of up to 4 bytes."""
+
+    def words(self, message: bytes) -> list[tuple[int, int]]:
+        return model.words(message)
+
     async def drive(self, item: MessageItem) -> None:
-        item.crc = await self.bfm.within(self.bfm.crc(item.message), 10 * len(item.message) + 50, "the CRC")
+        crc = self.bfm.crc(item.message, self.words)
+        item.crc = await self.bfm.within(crc, 10 * len(item.message) + 50, "the CRC")
+
+
+class ByteDriver(Crc32Driver):
+    """Feeds one byte per `next` (nbytes = 1): a factory override of Crc32Driver."""
+
+    def words(self, message: bytes) -> list[tuple[int, int]]:
+        return [(byte, 1) for byte in message]
 
 
 class CrcScoreboard(ScoreboardComponent):
     def write(self, item: MessageItem):
-        coverage.sample_message(item.message)
         self.board.expect(model.crc32(item.message), context=item.message)
         self.board.observe(item.crc)
 
 
+class MessageCoverage(CoverageComponent):
+    def write(self, item: MessageItem):
+        coverage.sample_message(item.message)
+
+
 class Crc32Env(BlockEnv):
     driver_class = Crc32Driver
-    components = {"scoreboard": CrcScoreboard}
-    connections = (("driver.ap", "scoreboard"),)
+    components = {"scoreboard": CrcScoreboard, "coverage": MessageCoverage}
+    connections = (("driver.ap", "scoreboard"), ("driver.ap", "coverage"))
 
 
 class Crc32BaseTest(BlockTest):

@@ -1,4 +1,4 @@
-"""KPU functional coverage, declared up front (sampled by the scoreboard when a layer is issued)."""
+"""KPU functional coverage, declared up front (sampled by KpuCoverage in env.py when a layer is issued)."""
 
 from asicdv.testbench.functional_coverage import CoverCross, CoverPoint
 

@@ -38,7 +38,15 @@ from pyuvm import uvm_analysis_port, uvm_sequence_item
 from asicdv.testbench import clocking
 from asicdv.testbench.bfm import Bfm
 from asicdv.testbench.scoreboard import Scoreboard
-from asicdv.testbench.uvm import BeatMonitor, BfmComponent, BlockEnv, BlockTest, Forward, ItemDriver
+from asicdv.testbench.uvm import (
+    AnalysisInput,
+    BeatMonitor,
+    BfmComponent,
+    BlockEnv,
+    BlockTest,
+    CoverageComponent,
+    ItemDriver,
+)
 from models import kpu as model
 from tb.kpu import coverage
 
@@ -355,15 +363,14 @@ class ExpectedRow:
 
 
 class KpuScoreboard(BfmComponent):
-    """Predicts each result row from models.kpu.gemm (pooled: maxpool_rows of it); compares in order;
-    counts coverage."""
+    """Predicts each result row from models.kpu.gemm (pooled: maxpool_rows of it); compares in order."""
 
     def build_phase(self):
         super().build_phase()
         self.board = Scoreboard("kpu rows")
         self.pending: deque[ExpectedRow] = deque()
-        self.issued_in = Forward("issued_in", self, self.predict)
-        self.rows_in = Forward("rows_in", self, self.check_row)
+        self.issued_in = AnalysisInput("issued_in", self, self.predict)
+        self.rows_in = AnalysisInput("rows_in", self, self.check_row)
         self.bfm.reset_listeners.append(self.pending.clear)
 
     def predict(self, item: LayerItem) -> None:
@@ -371,9 +378,6 @@ class KpuScoreboard(BfmComponent):
         item.result = np.zeros_like(expected)
         for row in self.bfm.result_rows(item.layer):
             self.pending.append(ExpectedRow(item, row, expected[row.rows, row.channels]))
-        for tile in self.bfm.tiles(item.layer):
-            coverage.sample_tile(len({unit[0] for unit in tile if unit is not None}) > 1)
-        self._cover_layer(item.layer)
 
     def check_row(self, observed) -> None:
         data, last = observed
@@ -389,6 +393,15 @@ class KpuScoreboard(BfmComponent):
         if row.final:
             item.end_cycle = clocking.cycles_now()
             item.done.set()
+
+
+class KpuCoverage(CoverageComponent):
+    """Samples each issued layer: tiles mixing result rows, operand extremes, the layer's features."""
+
+    def write(self, item: LayerItem) -> None:
+        for tile in self.bfm.tiles(item.layer):
+            coverage.sample_tile(len({unit[0] for unit in tile if unit is not None}) > 1)
+        self._cover_layer(item.layer)
 
     def _cover_layer(self, layer: Layer) -> None:
         m, k = layer.a.shape[:2]
@@ -433,8 +446,12 @@ class KpuScoreboard(BfmComponent):
 
 class KpuEnv(BlockEnv):
     driver_class = KpuDriver
-    components = {"monitor": RowMonitor, "scoreboard": KpuScoreboard}
-    connections = (("driver.issued", "scoreboard.issued_in"), ("monitor.ap", "scoreboard.rows_in"))
+    components = {"monitor": RowMonitor, "scoreboard": KpuScoreboard, "coverage": KpuCoverage}
+    connections = (
+        ("driver.issued", "scoreboard.issued_in"),
+        ("monitor.ap", "scoreboard.rows_in"),
+        ("driver.issued", "coverage"),
+    )
 
 
 class KpuBaseTest(BlockTest):

@@ -1,4 +1,4 @@
-"""SHA-256 core functional coverage, declared up front (sampled by the scoreboards and the monitor)."""
+"""SHA-256 core functional coverage, declared up front (sampled by MessageCoverage and the block monitor in env.py)."""
 
 from asicdv.testbench.functional_coverage import CoverPoint
 from models import sha256 as model

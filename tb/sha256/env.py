@@ -15,7 +15,7 @@ from pyuvm import uvm_analysis_port, uvm_sequence_item
 
 from asicdv.testbench import clocking
 from asicdv.testbench.bfm import Bfm
-from asicdv.testbench.uvm import BfmComponent, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench.uvm import BfmComponent, BlockEnv, BlockTest, CoverageComponent, ItemDriver, ScoreboardComponent
 from models import sha256 as model
 from tb.sha256 import coverage
 
@@ -116,15 +116,26 @@ class MessageScoreboard(ScoreboardComponent):
     """Every message digest vs the independent reference in the item."""
 
     def write(self, item: HashItem):
-        coverage.sample_message(item.message)
         self.board.expect(item.expected, context=item.message if len(item.message) <= 64 else None)
         self.board.observe(item.digest)
 
 
+class MessageCoverage(CoverageComponent):
+    """Every message's length classes (the monitor samples the accept timing)."""
+
+    def write(self, item: HashItem):
+        coverage.sample_message(item.message)
+
+
 class Sha256Env(BlockEnv):
     driver_class = Sha256Driver
-    components = {"monitor": BlockMonitor, "block_sb": BlockScoreboard, "message_sb": MessageScoreboard}
-    connections = (("driver.ap", "message_sb"), ("monitor.ap", "block_sb"))
+    components = {
+        "monitor": BlockMonitor,
+        "block_sb": BlockScoreboard,
+        "message_sb": MessageScoreboard,
+        "coverage": MessageCoverage,
+    }
+    connections = (("driver.ap", "message_sb"), ("monitor.ap", "block_sb"), ("driver.ap", "coverage"))
 
 
 class Sha256BaseTest(BlockTest):

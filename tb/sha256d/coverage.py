@@ -1,4 +1,4 @@
-"""SHA-256d miner functional coverage, declared up front (sampled by the job scoreboard)."""
+"""SHA-256d miner functional coverage, declared up front (sampled by JobCoverage in env.py)."""
 
 from asicdv.testbench.functional_coverage import CoverCross, CoverPoint
 from models import sha256d as model

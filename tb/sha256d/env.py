@@ -8,12 +8,14 @@ the exact list, in order (nothing missing, nothing extra, no duplicates).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from cocotb.triggers import FallingEdge, RisingEdge
 from pyuvm import ConfigDB, uvm_sequence_item, uvm_subscriber
 
 from asicdv.testbench import clocking
 from asicdv.testbench.bfm import Bfm
-from asicdv.testbench.uvm import BeatMonitor, BlockEnv, BlockTest, ItemDriver, ScoreboardComponent
+from asicdv.testbench.uvm import BeatMonitor, BlockEnv, BlockTest, CoverageComponent, ItemDriver, ScoreboardComponent
 from models import sha256d as model
 from tb.sha256d import coverage
 
@@ -59,6 +61,11 @@ class JobItem(uvm_sequence_item):
         super().__init__(name)
         self.job = job
 
+    @cached_property
+    def expected(self) -> list[model.Hit]:
+        """models.sha256d.search(job), computed once for the scoreboard and the coverage."""
+        return model.search(self.job)
+
     def __str__(self) -> str:
         j = self.job
         return f"job {j.job_id}: {len(j.midstates)} midstate(s), nonces {j.nonce_start:#x}..{j.nonce_end:#x}, target {j.target:#066x}"
@@ -102,28 +109,38 @@ class HitCollector(uvm_subscriber):
 class JobScoreboard(ScoreboardComponent):
     """Each finished job's hits vs models.sha256d.search(job): exactly, in order."""
 
-    def build_phase(self):
-        super().build_phase()
-        self.stalls_seen = 0
-
     def connect_phase(self):
         self.collector: HitCollector = self.get_parent().collector
 
     def write(self, item: JobItem):
-        expected = model.search(item.job)
-        self.board.expect(expected, context=str(item))
+        self.board.expect(item.expected, context=str(item))
         self.board.observe(self.collector.take(item.job.job_id))
+
+
+class JobCoverage(CoverageComponent):
+    """Each finished job: its shape and hits, and whether the hit reader stalled during it."""
+
+    def build_phase(self):
+        super().build_phase()
+        self.stalls_seen = 0
+
+    def write(self, item: JobItem):
         stalls = self.bfm.hits.checker.stalls
-        coverage.sample_job(item.job, expected, stalls > self.stalls_seen)
+        coverage.sample_job(item.job, item.expected, stalls > self.stalls_seen)
         self.stalls_seen = stalls
-        for hit in expected:
+        for hit in item.expected:
             coverage.sample_hit(item.job, hit)
 
 
 class MinerEnv(BlockEnv):
     driver_class = MinerDriver
-    components = {"monitor": HitMonitor, "collector": HitCollector, "scoreboard": JobScoreboard}
-    connections = (("monitor.ap", "collector"), ("driver.ap", "scoreboard"))
+    components = {
+        "monitor": HitMonitor,
+        "collector": HitCollector,
+        "scoreboard": JobScoreboard,
+        "coverage": JobCoverage,
+    }
+    connections = (("monitor.ap", "collector"), ("driver.ap", "scoreboard"), ("driver.ap", "coverage"))
 
 
 class MinerBaseTest(BlockTest):

@@ -6,7 +6,7 @@ import pytest
 
 from asicdv import project
 from asicdv.tools import cli
-from tb.sha256d.bench import BLOCK_125552
+from tb.sha256d.bench import HEADER_125552
 
 HASH_125552 = "00000000000000001e8d6829a8a21adc5d38d0a473b144b6765798e61f98bd1d"
 GENESIS_HASH = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f"
@@ -19,7 +19,7 @@ def genesis_header() -> str:
 @pytest.mark.parametrize("variant", ["iterative", "pipelined"])
 @pytest.mark.parametrize(
     "header,nonce,block_hash",
-    [(genesis_header, 2083236893, GENESIS_HASH), (lambda: BLOCK_125552, 2504433986, HASH_125552)],
+    [(genesis_header, 2083236893, GENESIS_HASH), (lambda: HEADER_125552, 2504433986, HASH_125552)],
     ids=["genesis", "block125552"],
 )
 def test_mine_finds_the_real_nonce(variant, header, nonce, block_hash, capsys):

@@ -21,6 +21,8 @@ def command(args: argparse.Namespace) -> int:
         raise UserError("--scheduler needs --executor dask")
     if args.seed is not None and not 0 <= args.seed <= SEED_LIMIT:
         raise UserError(f"--seed {args.seed}: must be between 0 and {SEED_LIMIT}")
+    if args.farm and (args.executor == "dask" or args.scheduler):
+        raise UserError("--farm starts its own cluster: leave out --executor dask and --scheduler")
     if args.max_waves < 0:
         raise UserError(f"--max-waves {args.max_waves}: must be 0 or more")
     options = RegressionOptions(
@@ -33,6 +35,11 @@ def command(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         seed=args.seed,
         max_waves=args.max_waves,
+        farm=args.farm,
+        changed_since=args.changed_since,
+        sample_percent=args.sample,
+        history_url=args.db,
+        record_history=not args.no_history,
     )
     return Regression(args.name, options).run()
 
@@ -83,4 +90,26 @@ def register(subparsers) -> None:
         default=1,
         help="waves reruns per failure bucket (default 1)",
     )
+    from asicdv.tools.farm import FARMS
+
+    parser.add_argument(
+        "--farm",
+        choices=sorted(FARMS),
+        help="run on a batch farm: asicdv starts the cluster from the project's [farm] settings, "
+        "scales it to -j jobs and cancels every job on exit",
+    )
+    parser.add_argument(
+        "--changed-since",
+        metavar="REF",
+        help="only the runs of blocks whose files changed since the git revision REF (plus --sample)",
+    )
+    parser.add_argument(
+        "--sample",
+        type=float,
+        default=10.0,
+        metavar="PERCENT",
+        help="with --changed-since: a seeded random sample of the other runs (default 10)",
+    )
+    parser.add_argument("--db", metavar="URL", help="results database (default: the project's; see asicdv history)")
+    parser.add_argument("--no-history", action="store_true", help="do not record this regression in the database")
     parser.set_defaults(handler=command)

@@ -21,6 +21,7 @@ from asicdv import UserError
 from asicdv import project as projects
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, all_blocks
+from asicdv.tools.farm import is_infrastructure
 from asicdv.tools.regress import folder
 from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan, resolve
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
@@ -42,6 +43,11 @@ class RegressionOptions:
     scheduler: str | None = None
     seed: int | None = None
     max_waves: int = 1
+    farm: str | None = None  # slurm, lsf, pbs, sge, htcondor: asicdv starts and stops the cluster
+    changed_since: str | None = None  # a git revision: only the runs the change can affect
+    sample_percent: float = 10.0  # of the other runs, with changed_since
+    history_url: str | None = None  # results database (default: the project's)
+    record_history: bool = True
     quiet: bool = False
     log: object = field(default=print)
 
@@ -157,7 +163,27 @@ class Regression:
             specs = [s for s in specs if matches(s, self.options.filter)]
             if not specs:
                 raise UserError(f"--filter {self.options.filter!r} selects no run of regression {self.name}")
+        if self.options.changed_since:
+            specs = self._affected(specs, seed)
         return specs, seed
+
+    def _affected(self, specs: list[RunSpec], seed: int) -> list[RunSpec]:
+        from asicdv.tools import impact
+
+        ref = self.options.changed_since
+        selection = impact.select(self.blocks, self.project.root, ref)
+        kept, sampled = impact.apply(specs, selection, self.options.sample_percent, seed)
+        if selection.everything_because:
+            self.log(f"changed since {ref}: {selection.everything_because} is in no block's files: every block runs")
+        for block, files in sorted(selection.reasons.items()):
+            self.log(f"changed since {ref}: {block} ({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})")
+        self.log(f"changed since {ref}: {len(kept) - sampled} affected runs + {sampled} sampled of {len(specs)}")
+        if not kept:
+            raise UserError(
+                f"no run of regression {self.name} is affected by the {len(selection.changed)} file(s) changed "
+                f"since {ref}, and the {self.options.sample_percent:g}% sample drew none: nothing to check"
+            )
+        return kept
 
     def _saved_plan(self) -> tuple[list[RunSpec], int]:
         plan_path = self.out / "plan.json"
@@ -290,11 +316,7 @@ class Regression:
                 self._folder_failed(exc, stop)
             executor = None
             if todo and not stop.requested.is_set():
-                executor = (
-                    DaskExecutor(self.options.jobs, self.options.scheduler)
-                    if self.options.executor == "dask"
-                    else LocalExecutor(self.options.jobs)
-                )
+                executor = self._executor()
             try:
                 if executor:
                     self._run_all(todo, builds, executor, stop, attempt_of=self.store.load())
@@ -319,6 +341,8 @@ class Regression:
 
         try:
             summary = summarize(self.out, self.blocks)
+            if self.options.record_history:
+                self._record_history(summary)
             report.write_all(self.out, summary)
         except OSError as exc:
             self._folder_failed(exc, stop)
@@ -326,7 +350,7 @@ class Regression:
         done, planned = summary["counts"]["done"], summary["counts"]["planned"]
         self.log(
             f"regression {self.name}: {summary['counts']['passed']} passed, {summary['counts']['failed']} failed, "
-            f"{planned - done} without result, {len(summary['buckets'])} failure bucket(s); {wall:.1f} s wall"
+            f"{summary['counts']['infrastructure']} lost to the farm, {planned - done} without result, {len(summary['buckets'])} failure bucket(s); {wall:.1f} s wall"
         )
         for bucket in summary["buckets"]:
             first = bucket["runs"][0]
@@ -350,7 +374,65 @@ class Regression:
                 f"interrupted by signal {stop.signal}: {done} of {planned} runs have a result; `{resume}` runs the rest"
             )
             return 130
-        return 0 if summary["counts"]["failed"] == 0 and done == planned else 1
+        clean = summary["counts"]["failed"] == 0 and summary["counts"]["infrastructure"] == 0 and done == planned
+        return 0 if clean else 1
+
+    def _executor(self):
+        if self.options.farm:
+            from asicdv.tools.farm import FarmExecutor
+
+            return FarmExecutor(
+                self.options.farm, self.options.jobs, self.project.farm, self.project.root, self.out, self.log
+            )
+        if self.options.executor == "dask":
+            return DaskExecutor(self.options.jobs, self.options.scheduler)
+        return LocalExecutor(self.options.jobs)
+
+    def _picture(self, record: dict, fields: dict) -> dict:
+        """The waveform picture of a failure's waves rerun: the cycles before it stopped."""
+        if fields.get("status") != "fail" or not fields.get("waves") or fields.get("sim_time_ns") is None:
+            return {}
+        from asicdv.testbench.clocking import PERIOD_NS
+        from asicdv.tools import wave_picture
+
+        dump = self.out / fields["waves"]
+        try:
+            picture = wave_picture.render(
+                dump,
+                fields["sim_time_ns"],
+                dump.parent / "failure",
+                clock=self.blocks[record["block"]].clock,
+                period_ns=PERIOD_NS,
+            )
+        except Exception as exc:  # noqa: BLE001 - a picture is a help, never a verdict
+            self.log(f"no waveform picture for {record['id']}: {type(exc).__name__}: {exc}")
+            return {}
+        return {
+            "picture": os.path.relpath(picture.svg, self.out),
+            "gtkw": os.path.relpath(picture.gtkw, self.out),
+        }
+
+    def _record_history(self, summary: dict) -> None:
+        from asicdv.tools import history
+
+        url = self.options.history_url or history.default_url(self.project)
+        try:
+            night = history.record(summary, self.out, url, history.git_commit(self.project.root))
+        except UserError as exc:  # the verdict stands without the database; say why it is not there
+            self.log(f"results database: not recorded: {exc}")
+            return
+        self.log(f"results database: night {night} in {url} (`asicdv history` shows the trends)")
+        trends = history.query(url, regression=self.name)
+        history.plot(trends, self.out / "trends.svg")
+        summary["history"] = {
+            "url": url,
+            "night": night,
+            "plot": "trends.svg",
+            "nights": len(trends["trend"]),
+            "buckets": [b for b in trends["buckets"] if b["still_failing_since"]],
+            "tests": {name: f for name, f in trends["tests"].items() if f["failures"] or f["flaky"]},
+        }
+        (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
 
     def _save_builds(self, builds: dict[str, dict]) -> None:
         path = self.out / "builds.json"
@@ -436,7 +518,8 @@ class Regression:
                         continue
                     except Exception as exc:  # noqa: BLE001 - a lost worker is one failed run, not a lost regression
                         fields = {
-                            "status": "fail",
+                            # the farm lost it (worker died, job cancelled): neither a pass nor a DUT failure
+                            "status": "infrastructure" if is_infrastructure(exc) else "fail",
                             "message": f"run raised {type(exc).__name__}: {exc}",
                             "log": None,
                             "waves": None,
@@ -466,12 +549,19 @@ class Regression:
                 continue
             if record.get("waves") or record["id"] not in specs:
                 continue  # already traced
+            # Every failure reruns with its seed (flaky or seed-dependent?); waves for max_waves a bucket.
             if per_bucket.get(record["signature"], 0) < self.options.max_waves:
                 per_bucket[record["signature"]] = per_bucket.get(record["signature"], 0) + 1
                 chosen.append((record, specs[record["id"]].with_waves()))
+            else:
+                chosen.append((record, specs[record["id"]]))
         if not chosen:
             return
-        self.log(f"rerunning {len(chosen)} failure(s) with waves (max {self.options.max_waves} per bucket)")
+        traced = sum(spec.waves for _, spec in chosen)
+        self.log(
+            f"rerunning {len(chosen)} failure(s) with their seeds, {traced} with waves "
+            f"(max {self.options.max_waves} per bucket)"
+        )
         builds = _build_all([spec for _, spec in chosen], self.blocks, self.options.jobs, self.log, stop)
         try:
             self._save_builds(builds)
@@ -488,7 +578,7 @@ class Regression:
                 asdict(spec),
                 outcome["build"],
                 str(self.out),
-                f"runs/{spec.id}/waves",
+                f"runs/{spec.id}/{'waves' if spec.waves else 'rerun'}",
             )
             pending[future] = record
         while pending:
@@ -521,7 +611,11 @@ class Regression:
                         if fields["status"] == "fail"
                         else None,
                     },
-                    "flaky": fields["status"] == "pass",  # same seed, different outcome
+                    # Same seed, same verdict: a reproducible, seed-dependent bug (the seed reproduces it).
+                    # Same seed, a pass: flaky (non-determinism in the DUT, the testbench or the farm).
+                    "flaky": fields["status"] == "pass",
+                    "reproducible": fields["status"] == "fail",
+                    **self._picture(record, fields),
                 }
                 self._write(record, stop)
             time.sleep(0.1)

@@ -139,7 +139,11 @@ def buckets(records: list[dict], first: int = 3) -> list[dict]:
                 "tests": sorted({m["key"] for m in members}),
                 "message": members[0]["message"],
                 "runs": [
-                    {k: m.get(k) for k in ("id", "seed", "reproduce", "log", "waves", "flaky")} for m in members[:first]
+                    {
+                        k: m.get(k)
+                        for k in ("id", "seed", "reproduce", "log", "waves", "flaky", "reproducible", "picture", "gtkw")
+                    }
+                    for m in members[:first]
                 ],
             }
         )
@@ -158,6 +162,8 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
     previous_path = out / "previous-summary.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
     passed = sum(r["status"] == "pass" for r in runs)
+    lost = sum(r["status"] == "infrastructure" for r in runs)  # the farm lost them: judged neither way
+    judged = len(runs) - lost
     summary = {
         "regression": saved["regression"],
         "invocation": saved.get("invocation", saved["regression"]),
@@ -178,11 +184,12 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
             "planned": len(specs),
             "done": len(runs),
             "passed": passed,
-            "failed": len(runs) - passed,
+            "failed": judged - passed,
+            "infrastructure": lost,
             "missing": len(missing),
             "flaky": sum(bool(r.get("flaky")) for r in runs),
         },
-        "pass_rate": round(100.0 * passed / len(runs), 2) if runs else 0.0,
+        "pass_rate": round(100.0 * passed / judged, 2) if judged else 0.0,
         "runs": runs,
         "missing": missing,
         "buckets": buckets(runs),

@@ -76,8 +76,8 @@ def test_shipped_regressions_cover_what_the_issue_names():
         ),
         ("{tests: all}", "entry 1: 'block' is a required property"),
         (
-            "{block: sha256, tests: [Nope], module: tb.sim_fixtures}",
-            "entry 1: module tb.sim_fixtures has no cocotb test",
+            "{block: sha256, tests: [Nope], module: selftest.misbehave}",
+            "entry 1: module selftest.misbehave has no cocotb test",
         ),
         (
             "{block: sha256, timeout_s: 0}",
@@ -340,6 +340,7 @@ def test_summary_counts_buckets_and_merges_functional_coverage(tmp_path):
         "done": 4,
         "passed": 2,
         "failed": 2,
+        "infrastructure": 0,
         "missing": 1,
         "flaky": 0,
     }

@@ -1,5 +1,7 @@
 """The mutant generator (asicdv.tools.mutation): deterministic, one change each, every mutant parses.
-A mutant built and killed by a real test: tb/test_strength_sim.py."""
+On the chip's RTL on purpose: it has every construct the operators need (generate branches,
+localparams, variants with their own files). A mutant built and killed by a real test:
+selftest/test_code_coverage_sim.py."""
 
 import dataclasses
 

@@ -1,4 +1,4 @@
-// Shared helpers of the native Verilator harnesses (see bench/README.md).
+// Shared helpers of the native Verilator harnesses of `make bench` (asicdv.tools.bench).
 // A harness links the very objects of the cocotb build (Vtop__ALL.a and the
 // verilated runtime, same flags); only main() differs: no VPI, no Python.
 #pragma once

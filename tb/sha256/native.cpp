@@ -1,5 +1,5 @@
 // Native harness for sha256_core: blocks back to back, every digest kept.
-// usage: sha256_native IN OUT   IN = records of 8 chain words + 16 block words (word 0 = least
+// usage: native IN OUT   IN = records of 8 chain words + 16 block words (word 0 = least
 // significant 32 bits of the port), OUT = 8 words per digest, in order.
 #include "harness.h"
 

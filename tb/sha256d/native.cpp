@@ -1,5 +1,5 @@
 // Native harness for sha256d_miner: one job, reader always ready, every hit kept.
-// usage: sha256d_native JOB OUT   JOB = 32 midstate words (port word order), count, 3 tail
+// usage: native JOB OUT   JOB = 32 midstate words (port word order), count, 3 tail
 // words, nonce_start, nonce_end, 8 target words; OUT = (midstate index, nonce) per hit.
 #include "harness.h"
 

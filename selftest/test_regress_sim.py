@@ -20,7 +20,7 @@ from asicdv.tools import cli, regress
 ROOT = project.current().root
 
 FIXTURES = (
-    "{block: sha256, module: tb.sim_fixtures, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
+    "{block: sha256, module: selftest.misbehave, tests: [Hangs, Crashes, FailsAnAssertion], seeds: [3], timeout_s: 5}"
 )
 
 
@@ -160,7 +160,7 @@ def test_dask_executor_gives_the_same_results_as_local(tmp_path):
     path = regression(
         tmp_path,
         "{block: sha256, tests: [FipsExamplesTest, RandomMessagesTest], reseeds: 1}",
-        "{block: sha256, module: tb.sim_fixtures, tests: [FailsAnAssertion], seeds: [4]}",
+        "{block: sha256, module: selftest.misbehave, tests: [FailsAnAssertion], seeds: [4]}",
     )
     outcomes = {}
     for executor in ("local", "dask"):
@@ -250,7 +250,7 @@ def test_a_failed_build_fails_only_the_runs_that_need_it(tmp_path, monkeypatch):
 
 
 def test_failing_hypothesis_examples_are_kept_and_replayed_first(tmp_path):
-    entry = "{block: sha256, module: tb.regress_fixtures, tests: [PropertyFailsAboveLimit], seeds: [%d]%s}"
+    entry = "{block: sha256, module: selftest.misbehave, tests: [PropertyFailsAboveLimit], seeds: [%d]%s}"
     out = tmp_path / "out"
     first = regression(tmp_path, entry % (5, ""), name="first.yaml")
     assert cli.main(["regress", str(first), "--out", str(out), "--max-waves", "0"]) == 1

@@ -1,11 +1,18 @@
-"""cocotb tests that misbehave on purpose, for tb/test_sim_framework.py."""
+"""cocotb tests that misbehave on purpose, for the self-tests of the runner and of regressions.
+
+Not collected by pytest (no test_ prefix): a run names this module (`module: selftest.misbehave`
+in a regression entry, `module=` to the simulator) on some block's build; all but the last ignore
+the DUT beyond its clock. The last drives the fixture project's slowinc block.
+"""
 
 import os
 
 import cocotb
-from cocotb.triggers import Event
+from cocotb.triggers import Event, Timer
 
 from asicdv.testbench import clocking
+
+LIMIT = 900_000  # about one example in ten fails, rarely the first one
 
 
 @cocotb.test()
@@ -28,7 +35,7 @@ async def FailsAnAssertion(dut):
 async def ClockEdges(dut):
     """Logs the times of the first rising edges and what a Timer sees (native or GPI clock)."""
     from cocotb.simtime import get_sim_time
-    from cocotb.triggers import RisingEdge, Timer
+    from cocotb.triggers import RisingEdge
 
     clocking.start_clock(dut.clk)
     edges = []
@@ -40,8 +47,22 @@ async def ClockEdges(dut):
 
 
 @cocotb.test()
+async def PropertyFailsAboveLimit(dut):
+    """Every integer >= LIMIT fails, so hypothesis shrinks any failure to exactly LIMIT."""
+    from hypothesis import strategies as st  # imported here: the other tests start without it (5 s timeouts)
+
+    from asicdv.testbench import properties as hypo
+
+    async def drive(value: int) -> None:
+        await Timer(1, unit="ns")
+        assert value < LIMIT, f"value {value} is not below {LIMIT}"
+
+    await hypo.check_property(st.integers(0, 10**6), drive, max_examples=100, name="below-limit")
+
+
+@cocotb.test()
 async def NativeCheckerSeesViolations(dut):
-    """Python drives sha256_core's input stream badly while the engine checks it: a payload
+    """Python drives slowinc's input stream badly while the engine checks it: a payload
     change while stalled and a valid dropped while stalled are both reported; a held beat is not."""
     from cocotb.triggers import ReadOnly, RisingEdge
 
@@ -58,26 +79,26 @@ async def NativeCheckerSeesViolations(dut):
     engine.set_checking(True)
 
     async def stall_then(action):
-        """Start a block (the core then stalls `in` while it hashes), offer the next one, act."""
-        dut.in_chain.value, dut.in_block.value, dut.in_valid.value = 1, 1, 1
+        """Send a beat (the block then stalls `in` while it is in flight), offer the next one, act."""
+        dut.in_data.value, dut.in_valid.value = 1, 1
         while True:
             await ReadOnly()
             moved = dut.in_ready.value == 1
             await RisingEdge(bfm.clk)
             if moved:
                 break
-        dut.in_block.value = 2  # the next beat, offered while the core is busy
+        dut.in_data.value = 2  # the next beat, offered while the block is busy
         for _ in range(3):
             await RisingEdge(bfm.clk)
         await ReadOnly()
-        assert dut.in_ready.value == 0, "expected the core to stall its input while hashing"
+        assert dut.in_ready.value == 0, "expected the block to stall its input while busy"
         await RisingEdge(bfm.clk)
         action()
         for _ in range(3):
             await RisingEdge(bfm.clk)
         violation = engine.violation()
         dut.in_valid.value = 0
-        for _ in range(100):  # let the core finish
+        for _ in range(100):  # let the block finish
             await RisingEdge(bfm.clk)
         engine.set_checking(True)
         return violation
@@ -86,7 +107,7 @@ async def NativeCheckerSeesViolations(dut):
         pass
 
     def change():
-        dut.in_block.value = 3
+        dut.in_data.value = 3
 
     def drop():
         dut.in_valid.value = 0

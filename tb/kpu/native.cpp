@@ -1,5 +1,5 @@
 // Native harness for kpu_top: operand beats back to back, result reader always ready.
-// usage: kpu_native BEATS OUT  BEATS = per beat the words of op_a, op_b, op_last, op_bias,
+// usage: native BEATS OUT  BEATS = per beat the words of op_a, op_b, op_last, op_bias,
 // op_mult, op_shift, op_in_zp, op_out_zp, op_act_min, op_act_max, op_raw, op_pool (each
 // port rounded up to whole words); OUT = the res_data words of every result beat, in order.
 #include "harness.h"

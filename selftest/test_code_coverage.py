@@ -1,15 +1,16 @@
-"""Verilator coverage.dat reading, merging, exclusions and reports (asicdv.tools.code_coverage), and a
-coverage build of the SHA-256 core end to end."""
+"""Verilator coverage.dat reading, merging, exclusions and reports (asicdv.tools.code_coverage), and
+the run command and build key of a coverage build (of the fixture project's block)."""
 
 from pathlib import Path
 
 import pytest
 
-from asicdv import UserError
+from asicdv import UserError, project
 from asicdv.tools import code_coverage as codecov
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import get_block
 
+FIXTURE = project.load(Path(__file__).parent / "fixture" / "asicdv.toml")
 RTL = "/x/rtl/demo/demo.v"
 
 
@@ -90,13 +91,8 @@ def test_exclusion_file_problems_are_named(tmp_path, text, problem):
         codecov.load_exclusions([path])
 
 
-def test_the_project_exclusion_files_load():
-    for exclusion in codecov.load_exclusions():
-        assert exclusion.reason
-
-
 def test_runs_seed_verilator_random_initial_values():
-    block = get_block("sha256")
+    block = get_block("slowinc", FIXTURE)
     build = sim.Build(block, "default", False, Path("/b"), 0.0)
     cmd = build.command(1234)
     assert "+verilator+seed+1234" in cmd and "+verilator+rand+reset+2" in cmd
@@ -107,7 +103,7 @@ def test_runs_seed_verilator_random_initial_values():
 
 
 def test_build_key_includes_coverage_and_simulator():
-    block = get_block("sha256")
+    block = get_block("slowinc", FIXTURE)
     keys = {
         sim._build_key(block, "default", False, None, cov, simulator)
         for cov, simulator in [(False, "verilator"), (True, "verilator"), (False, "icarus")]

@@ -1,0 +1,81 @@
+"""The simulation runner with a real simulator, on the fixture project's slowinc block: build
+cache, hangs, crashes, failures, waves, seeds, the native clock and protocol checker."""
+
+import re
+import time
+from pathlib import Path
+
+from asicdv import project
+from asicdv.tools import simulator as sim
+from asicdv.tools.blocks import get_block
+
+FIXTURE = project.load(Path(__file__).parent / "fixture" / "asicdv.toml")
+MISBEHAVE = "selftest.misbehave"
+
+
+def slowinc():
+    return get_block("slowinc", FIXTURE)
+
+
+def test_build_is_cached_and_keyed_by_flags():
+    block = slowinc()
+    first = sim.build(block)
+    again = sim.build(block)
+    assert again.directory == first.directory and again.seconds == 0.0
+    assert sim._build_key(block, "default", waves=True) != sim._build_key(block, "default", waves=False)
+
+
+def test_hung_simulation_is_killed_and_reported(tmp_path):
+    build = sim.build(slowinc())
+    start = time.monotonic()
+    result = sim.run(build, "Hangs", 1, module=MISBEHAVE, run_dir=tmp_path, timeout_s=5)
+    assert time.monotonic() - start < 30
+    assert not result.passed and "hung" in result.message and result.log.exists()
+
+
+def test_crashed_simulation_is_a_failure_with_its_log(tmp_path):
+    result = sim.run(sim.build(slowinc()), "Crashes", 1, module=MISBEHAVE, run_dir=tmp_path)
+    assert not result.passed and "crash" in result.message
+
+
+def test_failing_assertion_message_reaches_the_result(tmp_path):
+    result = sim.run(sim.build(slowinc()), "FailsAnAssertion", 1, module=MISBEHAVE, run_dir=tmp_path)
+    assert not result.passed and "0x1234 != 0x1235" in result.message
+
+
+def test_waves_build_writes_a_waveform(tmp_path):
+    from asicdv.tools import toolchain
+
+    build = sim.build(slowinc(), waves=True)
+    result = sim.run(build, "DirectedTest", 3, run_dir=tmp_path)
+    assert result.passed, result.message
+    assert result.waves == tmp_path / f"dump.{toolchain.waveform_format()}"
+    assert result.waves.stat().st_size > 1000
+
+
+def test_same_seed_same_stimulus(tmp_path):
+    """Hypothesis and the test's RNG both follow the run seed: equal seeds, equal runs."""
+    build = sim.build(slowinc())
+    runs = [sim.run(build, "RandomValuesTest", seed, run_dir=tmp_path / f"{i}") for i, seed in enumerate((5, 5, 6))]
+    assert all(r.passed for r in runs), [r.message for r in runs]
+    prints = [re.search(r"stimulus fingerprint (\w+)", r.log.read_text()).group(1) for r in runs]
+    assert prints[0] == prints[1] != prints[2]
+    assert runs[0].sim_time_ns == runs[1].sim_time_ns
+
+
+NATIVE_OFF = {"ASICDV_NATIVE": "0"}  # the pure-Python clock and endpoints
+
+
+def test_native_clock_keeps_cocotbs_edge_times(tmp_path):
+    build = sim.build(slowinc())
+    logs = []
+    for name, env in (("native", {}), ("gpi", NATIVE_OFF)):
+        result = sim.run(build, "ClockEdges", 1, module=MISBEHAVE, run_dir=tmp_path / name, extra_env=env)
+        assert result.passed, result.message
+        logs.append(re.search(r"edges \[.*\] timer \S+ clk \d", result.log.read_text()).group(0))
+    assert logs[0] == logs[1] == "edges [0.0, 10.0, 20.0] timer 43.0 clk 1", logs
+
+
+def test_native_checker_reports_protocol_violations(tmp_path):
+    result = sim.run(sim.build(slowinc()), "NativeCheckerSeesViolations", 1, module=MISBEHAVE, run_dir=tmp_path)
+    assert result.passed, result.message
