@@ -511,12 +511,10 @@ class Regression:
                         return
                     try:
                         fields = future.result()
-                    except OSError as exc:
-                        if not folder_error(exc):
-                            raise
-                        self._folder_failed(exc, stop)  # the run is not recorded: --resume runs it
-                        continue
                     except Exception as exc:  # noqa: BLE001 - a lost worker is one failed run, not a lost regression
+                        if folder_error(exc):
+                            self._folder_failed(exc, stop)  # the run is not recorded: --resume runs it
+                            continue
                         fields = {
                             # the farm lost it (worker died, job cancelled): neither a pass nor a DUT failure
                             "status": "infrastructure" if is_infrastructure(exc) else "fail",
@@ -589,12 +587,10 @@ class Regression:
                 record = pending.pop(future)
                 try:
                     fields = future.result()
-                except OSError as exc:
-                    if not folder_error(exc):
-                        raise
-                    self._folder_failed(exc, stop)
-                    continue
                 except Exception as exc:  # noqa: BLE001
+                    if folder_error(exc):
+                        self._folder_failed(exc, stop)
+                        continue
                     fields = {
                         "status": "fail",
                         "message": f"waves rerun raised {exc}",

@@ -26,7 +26,7 @@ def hypothesis_env(out: Path, spec: RunSpec) -> dict[str, str]:
 
 # Errors of the results folder itself (full, read-only, gone): the regression stops with one clear
 # error rather than recording runs as failed.
-FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO, errno.ENOENT}
+FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO}
 LOW_SPACE = 64 * 1024  # bytes free below which a run without a result is blamed on the disk
 
 
