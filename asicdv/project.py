@@ -20,6 +20,9 @@ asicdv itself is installed. Keys (all optional; paths relative to the project ro
     [lint]
     verilator_flags = ["-Wall"]     # `asicdv lint`
     python = ["ruff"]               # what `make lint` runs over the project's Python
+    [limits]                        # a regression planning more is refused (docs/reliability.md)
+    max_runs = 100000               # runs of one regression
+    max_reseeds = 10000             # seeds per test (regression entries and block.yaml)
 
 Inside a simulation the project comes from ASICDV_PROJECT, which every run sets.
 """

@@ -34,7 +34,7 @@ def test_unknown_test_and_variant_are_user_errors():
             "name: x\ntop: t\nsources: [rtl/slowinc/*.v]\ntest_module: m\ntests: [{name: a, reseed: 2}]\n",
             "unknown keys",
         ),
-        ("name: [x\n", "cannot read block file"),
+        ("name: [x\n", "not valid YAML"),
     ],
 )
 def test_malformed_block_file_is_named(tmp_path, text, problem):

@@ -37,12 +37,11 @@ import glob
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import yaml
-
 from asicdv import UserError
 from asicdv import project as projects
 from asicdv.project import Project
 from asicdv.testbench.clocking import ResetSpec
+from asicdv.tools import inputfile
 
 KEYS = {
     "name",
@@ -110,54 +109,129 @@ class Block:
         return self.variants[name]
 
 
-def _require(data: dict, key: str, kind: type, where: Path):
-    if key not in data:
-        raise UserError(f"{where}: missing key {key!r}")
-    if not isinstance(data[key], kind):
-        raise UserError(f"{where}: {key!r} must be a {kind.__name__}, got {type(data[key]).__name__}")
-    return data[key]
+_IDENT = r"^[A-Za-z_][A-Za-z0-9_]*$"
+_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+_PATHS = {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 1000}, "maxItems": 1000}
+MAX_TIMEOUT_S = 7 * 24 * 3600
+
+# JSON schema of a block file: checked (types, names, finite positive timeout, reseeds) before anything runs.
+SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "top", "sources", "test_module", "tests"],
+    "properties": {
+        "name": {"type": "string", "pattern": _NAME, "maxLength": 100},
+        "top": {"type": "string", "pattern": _IDENT, "maxLength": 200},
+        "sources": {**_PATHS, "minItems": 1},
+        "exclude": _PATHS,
+        "uses": {"type": "array", "items": {"type": "string", "pattern": _NAME}, "maxItems": 100},
+        "test_module": {"type": "string", "pattern": _MODULE, "maxLength": 200},
+        "service": {"type": "string", "pattern": _MODULE, "maxLength": 200},
+        "clock": {"type": "string", "pattern": _IDENT, "maxLength": 200},
+        "reset": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "name": {"type": "string", "pattern": _IDENT, "maxLength": 200},
+                "active": {"enum": ["high", "low"]},
+                "cycles": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
+            },
+        },
+        "build_args": {"type": "array", "items": {"type": "string", "maxLength": 10_000}, "maxItems": 1000},
+        "lint_waivers": _PATHS,
+        "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S},
+        "whitebox": {"type": "boolean"},
+        "variants": {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1000,
+            "propertyNames": {"pattern": _NAME, "maxLength": 100},
+            "additionalProperties": {
+                "type": "object",
+                "propertyNames": {"pattern": _IDENT, "maxLength": 100},
+                "additionalProperties": {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+            },
+        },
+        "parameters": {  # legal values of each Verilog parameter (formal and simulation sweep them)
+            "type": "object",
+            "propertyNames": {"pattern": _IDENT, "maxLength": 100},
+            "additionalProperties": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 1000,
+                "items": {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+            },
+        },
+        "streams": {"type": "object", "maxProperties": 1000},  # each checked by _streams
+        "tests": {
+            "type": "array",
+            "maxItems": 10_000,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string", "pattern": _IDENT, "maxLength": 200},
+                    "reseeds": {"type": "integer", "minimum": 1},  # at most the project's [limits] max_reseeds
+                    "smoke": {"type": "boolean"},
+                },
+            },
+        },
+    },
+}
+
+
+def _describe(error) -> str:
+    where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(error.schema.get("properties", {})))
+        unexpected = sorted(set(error.instance) - set(error.schema.get("properties", {})), key=str)
+        what = "unknown key(s)" if not where else f"{where}: unknown keys"
+        return f"{what} {', '.join(map(str, unexpected))}; known: {allowed}"
+    if error.validator == "required":
+        return f"{where + ': ' if where else ''}missing key {error.message.split(' is a required')[0]}"
+    if error.validator == "pattern":
+        return f"{where}: {error.instance!r} is not a valid name (letters, digits and _)"
+    return f"{where + ': ' if where else ''}{error.message}"
+
+
+def validate(data, path: Path, project: Project) -> dict:
+    """The block file's data, checked against SCHEMA and the project's reseed limit (one UserError line)."""
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: a block file is a YAML mapping")
+    errors = inputfile.schema_errors(SCHEMA, data)
+    if errors:
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise UserError(f"{path}: {_describe(errors[0])}{more}")
+    for test in data["tests"]:
+        if test.get("reseeds", 1) > project.max_reseeds:
+            raise UserError(
+                f"{path}: test {test['name']}: reseeds {test['reseeds']} is above the limit of "
+                f"{project.max_reseeds} ([limits] max_reseeds in {project.config})"
+            )
+    names = [t["name"] for t in data["tests"]]
+    duplicate = next((n for n in names if names.count(n) > 1), None)
+    if duplicate:
+        raise UserError(f"{path}: test {duplicate} is listed twice")
+    return data
 
 
 def load_block(path: Path, project: Project | None = None) -> Block:
     project = project or projects.current()
     root = project.root
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise UserError(f"{path}: cannot read block file: {exc}") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path}: a block file is a YAML mapping")
-    unknown = sorted(set(data) - KEYS)
-    if unknown:
-        raise UserError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(KEYS))}")
+    data = validate(inputfile.load_yaml(path, "block file"), path, project)
     excluded = {Path(m) for pattern in data.get("exclude", []) for m in glob.glob(str(root / pattern))}
     sources: list[Path] = []
-    for pattern in _require(data, "sources", list, path):
+    for pattern in data["sources"]:
         matches = sorted(glob.glob(str(root / pattern)))
         if not matches:
             raise UserError(f"{path}: source pattern {pattern!r} matches no file under the project root {root}")
         sources.extend(Path(m) for m in matches if Path(m) not in excluded)
-    tests = []
-    for entry in _require(data, "tests", list, path):
-        if not isinstance(entry, dict) or "name" not in entry:
-            raise UserError(f"{path}: each test is a mapping with a 'name', got {entry!r}")
-        unknown = set(entry) - {"name", "reseeds", "smoke"}
-        if unknown:
-            raise UserError(f"{path}: test {entry['name']}: unknown keys {sorted(unknown)}")
-        tests.append(TestSpec(str(entry["name"]), int(entry.get("reseeds", 1)), bool(entry.get("smoke", True))))
-    variants = data.get("variants") or {"default": {}}
-    if not isinstance(variants, dict) or not all(isinstance(v, dict) for v in variants.values()):
-        raise UserError(f"{path}: 'variants' maps a name to a mapping of Verilog parameters")
+    tests = [TestSpec(t["name"], t.get("reseeds", 1), t.get("smoke", True)) for t in data["tests"]]
     reset = data.get("reset", {})
-    active = reset.get("active", "high") if isinstance(reset, dict) else None
-    if not isinstance(reset, dict) or set(reset) - {"name", "active", "cycles"} or active not in ("high", "low"):
-        raise UserError(f"{path}: reset is {{name: <signal>, active: high|low, cycles: N}}, got {reset!r}")
     legal = data.get("parameters") or {}
-    if not isinstance(legal, dict) or not all(
-        isinstance(v, list) and v and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
-        for v in legal.values()
-    ):
-        raise UserError(f"{path}: 'parameters' maps a parameter to a non-empty list of its legal integer values")
+    variants = data.get("variants") or {"default": {}}
     for vname, vparams in variants.items():
         for pname, value in vparams.items():
             if pname in legal and value not in legal[pname]:
@@ -166,24 +240,22 @@ def load_block(path: Path, project: Project | None = None) -> Block:
     for waiver in waivers:
         if not waiver.is_file():
             raise UserError(f"{path}: lint waiver file {waiver} does not exist")
-    test_module = _require(data, "test_module", str, path)
+    test_module = data["test_module"]
     streams = _streams(data.get("streams", {}), path)
     return Block(
-        name=_require(data, "name", str, path),
-        top=_require(data, "top", str, path),
+        name=data["name"],
+        top=data["top"],
         sources=tuple(sources),
         test_module=test_module,
         service_module=str(data.get("service") or test_module.rpartition(".")[0] + ".service").lstrip("."),
-        variants={str(k): dict(v) for k, v in variants.items()},
+        variants={k: dict(v) for k, v in variants.items()},
         tests=tuple(tests),
         timeout_s=float(data.get("timeout_s", 600)),
         build_args=tuple(data.get("build_args", ())),
-        whitebox=bool(data.get("whitebox", False)),
-        uses=tuple(_require(data, "uses", list, path)) if "uses" in data else (),
-        clock=str(data.get("clock", "clk")),
-        reset=ResetSpec(
-            str(reset.get("name", "rst")), reset.get("active", "high") == "high", int(reset.get("cycles", 3))
-        ),
+        whitebox=data.get("whitebox", False),
+        uses=tuple(data.get("uses", ())),
+        clock=data.get("clock", "clk"),
+        reset=ResetSpec(reset.get("name", "rst"), reset.get("active", "high") == "high", reset.get("cycles", 3)),
         lint_waivers=tuple(waivers),
         streams=streams,
         excluded=tuple(sorted(excluded)),

@@ -13,10 +13,10 @@ import json
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from asicdv import UserError, resource
 from asicdv import project as projects
+from asicdv.tools import inputfile
 from asicdv.tools.regress import compare
 
 PACKAGE_RULES = resource("gates.yaml")
@@ -49,13 +49,11 @@ SCHEMA = {
 
 
 def load_config(path: Path) -> dict:
-    try:
-        config = yaml.safe_load(path.read_text()) or {}
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read gate config: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UserError(f"{path}: not valid YAML: {exc}") from None
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(SCHEMA).iter_errors(config))
+    config = inputfile.load_yaml(path, "gate config") or {}
+    if not isinstance(config, dict):
+        raise UserError(f"{path}: a gate config is a YAML mapping of rules")
+    errors = inputfile.schema_errors(SCHEMA, config)
+    error = jsonschema.exceptions.best_match(errors) if errors else None
     if error is not None:
         where = ".".join(map(str, error.absolute_path))
         raise UserError(f"{path}: {where + ': ' if where else ''}{error.message}")
@@ -66,7 +64,10 @@ def _load_summary(path: Path, what: str) -> dict:
     summary = path / "summary.json" if path.is_dir() else path
     if not summary.exists():
         raise UserError(f"{what} {path}: no summary.json (run `asicdv regress` first)")
-    return json.loads(summary.read_text())
+    try:
+        return json.loads(inputfile.read_text(summary, "summary", max_bytes=1 << 30))
+    except ValueError as exc:
+        raise UserError(f"{summary}: not a summary asicdv wrote ({exc})") from None
 
 
 def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[str, str, bool]]:

@@ -7,11 +7,14 @@ inline and the duration plot is an inline SVG drawn by matplotlib.
 from __future__ import annotations
 
 import io
+import os
+import shlex
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 
 import jinja2
+import markupsafe
 
 # A report of a 20,000-run regression still opens at once: the run table is paged into static
 # files (no script), the matrix shows the first seeds of each test, the duration plot the longest runs.
@@ -31,14 +34,25 @@ def page_name(number: int) -> str:
 
 
 def write_all(out: Path, summary: dict) -> None:
-    write_junit(out / "junit.xml", summary)
+    """Every file written whole or not at all (a kill or a full disk leaves the previous one)."""
+    from asicdv.tools.regress.results import write_atomic
+
+    scratch = out / f".junit.xml.tmp-{os.getpid()}"
+    try:
+        write_junit(scratch, summary)
+        os.replace(scratch, out / "junit.xml")
+    finally:
+        scratch.unlink(missing_ok=True)
     pages = _pages(summary["runs"])
     for stale in out.glob("runs-*.html"):
         stale.unlink()
-    (out / "report.html").write_text(render_html(summary, pages[0], len(pages)))
+    write_atomic(out / "report.html", render_html(summary, pages[0], len(pages)))
     for number, rows in enumerate(pages[1:], start=2):
-        (out / page_name(number)).write_text(
-            RUNS_PAGE.render(s=summary, rows=rows, page=number, pages=len(pages), page_name=page_name)
+        write_atomic(
+            out / page_name(number),
+            RUNS_PAGE.render(
+                csp=markupsafe.Markup(CSP), s=summary, rows=rows, page=number, pages=len(pages), page_name=page_name
+            ),
         )
 
 
@@ -142,7 +156,9 @@ ENVIRONMENT = jinja2.Environment(autoescape=True, loader=jinja2.DictLoader({"run
 
 RUNS_PAGE = ENVIRONMENT.from_string(
     """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>asicdv regression {{ s.regression }}: runs page {{ page }}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
+<title>asicdv regression {{ s.regression }}: runs page {{ page }}</title>
 <style>body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; } table { border-collapse: collapse; }
 td, th { border: 1px solid #ddd; padding: 2px 8px; } .fail { color: #c62828; font-weight: bold; }</style></head><body>
 <h1>Regression <code>{{ s.regression }}</code>: runs</h1><p><a href="report.html">back to the report</a></p>
@@ -154,6 +170,7 @@ td, th { border: 1px solid #ddd; padding: 2px 8px; } .fail { color: #c62828; fon
 TEMPLATE = ENVIRONMENT.from_string(
     """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp }}">
 <title>asicdv regression {{ s.regression }}</title>
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #222; }
@@ -169,7 +186,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 </style></head><body>
 <h1>Regression <code>{{ s.regression }}</code></h1>
 <p>file <code>{{ s.file }}</code> &middot; master seed <code id="master-seed">{{ s.seed }}</code>
- (<code>asicdv regress {{ s.invocation }} --seed {{ s.seed }}</code> replays it) &middot; planned {{ s.created }}
+ (<code>{{ s.replay_command }}</code> replays it) &middot; planned {{ s.created }}
  &middot; written {{ s.written }}</p>
 <div class="cards">
  <div class="card">runs planned<b id="planned-runs">{{ c.planned }}</b></div>
@@ -181,7 +198,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
  <div class="card">wall time<b id="wall-time">{{ '%.1f' % s.wall_s }} s</b></div>
 </div>
 {% if c.missing %}<p class="fail">Incomplete: {{ c.missing }} run(s) have no result;
- <code>asicdv regress {{ s.invocation }} --resume</code> runs them (with <code>--out</code> if it was given).</p>{% endif %}
+ <code>{{ s.resume_command }}</code> runs them.</p>{% endif %}
 
 <h2>Compared with the previous run in this folder</h2>
 {% if s.previous %}
@@ -213,7 +230,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 {% if s.buckets %}
 <table id="buckets"><tr><th>count</th><th>signature (numbers, hex, paths stripped)</th><th>tests</th><th>first seeds</th></tr>
 {% for b in s.buckets %}<tr class="bucket"><td class="num bucket-count">{{ b.count }}</td>
-<td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{{ b.tests|join('<br>')|safe }}</td><td>
+<td><code>{{ b.signature }}</code><pre>{{ b.message }}</pre></td><td>{% for t in b.tests %}{{ t }}<br>{% endfor %}</td><td>
 {% for r in b.runs %}<div>seed {{ r.seed }}: <code>{{ r.reproduce }}</code>
  {% if r.log %}<a href="{{ r.log }}">log</a>{% endif %} {% if r.waves %}<a href="{{ r.waves }}">waves</a>{% endif %}
  {% if r.flaky %}<b class="flaky">flaky</b> (passed when rerun with the same seed){% endif %}
@@ -267,8 +284,24 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 )
 
 
+# No script of any kind, nothing fetched from elsewhere: the page's own styles, the inline SVG plot and
+# the images beside it in the results folder (trend plot, waveform pictures). Everything a user file or
+# a test names is escaped (autoescape); the SVG is matplotlib's (it escapes its labels).
+CSP = (
+    "default-src 'none'; script-src 'none'; object-src 'none'; style-src 'unsafe-inline'; "
+    "img-src 'self' data: file:; base-uri 'none'; form-action 'none'"
+)
+
+
 def render_html(summary: dict, rows: list[dict] | None = None, pages: int = 1) -> str:
+    invocation = str(summary.get("invocation", summary["regression"]))
+    summary = {  # a summary.json written before these were part of it
+        "replay_command": shlex.join(["asicdv", "regress", invocation, "--seed", str(summary["seed"])]),
+        "resume_command": shlex.join(["asicdv", "regress", invocation, "--resume"]),
+        **summary,
+    }
     return TEMPLATE.render(
+        csp=markupsafe.Markup(CSP),  # a constant of ours, not user text
         s=summary,
         c=summary["counts"],
         matrix=_matrix(summary["runs"]),

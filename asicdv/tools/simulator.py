@@ -10,11 +10,13 @@ a hung or crashed simulation is one failed run with its log, never a hung suite.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -51,6 +53,35 @@ def kill_live_simulations() -> int:
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.killpg(group, signal.SIGKILL)
     return len(groups)
+
+
+def _prctl():
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl
+    except (OSError, AttributeError):  # not Linux: no parent-death signal
+        return None
+
+
+_PRCTL = _prctl() if sys.platform.startswith("linux") else None
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int):
+    """preexec_fn: the child gets SIGKILL when the thread that started it dies (however it dies)."""
+
+    def setup() -> None:  # runs in the child between fork and exec: no allocation, no locks
+        if _PRCTL is not None:
+            _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the call above
+            os._exit(1)
+
+    return setup
+
+
+def parent_death_signal() -> bool:
+    """Whether simulators die with their parent on this platform."""
+    return _PRCTL is not None
 
 
 class BuildError(Exception):
@@ -154,22 +185,89 @@ def build(
     params = tuple(parameters(block, variant, overrides).items())
     flavour = ("-waves" if waves else "") + ("-cov" if coverage else "") + ("-icarus" if simulator == "icarus" else "")
     directory = (build_root or block.project.build) / block.name / f"{variant}{flavour}-{key}"
-    stamp = directory / "build.ok"
     directory.parent.mkdir(parents=True, exist_ok=True)
     made = dict(coverage=coverage, simulator=simulator)
+    executable = Build(block, variant, waves, directory, 0.0, params, **made).executable.name
     # Parallel test workers may ask for the same build at once: one builds, the rest wait.
     with open(directory.parent / f".{directory.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if stamp.exists():
+        problem = verify_build(directory, executable)
+        if problem is None:
             return Build(block, variant, waves, directory, 0.0, params, **made)
+        # Built in a temporary folder and moved into place whole: a killed build leaves no half model.
+        for stale in directory.parent.glob(f".{directory.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # a build killed earlier (we hold the lock)
+        scratch = directory.parent / f".{directory.name}.tmp-{os.getpid()}"
         start = time.monotonic()
-        if simulator == "icarus":
-            _run_icarus_build(block, dict(params), directory)
-        else:
-            _run_build(block, dict(params), waves, directory, coverage)
-        seconds = time.monotonic() - start
-        stamp.write_text(f"{seconds:.1f}\n")
+        try:
+            if simulator == "icarus":
+                _run_icarus_build(block, dict(params), scratch)
+            else:
+                _run_build(block, dict(params), waves, scratch, coverage)
+            seconds = time.monotonic() - start
+            _write_stamp(scratch, executable, seconds)
+            if directory.exists():  # a cached build that failed verification: replaced whole
+                shutil.rmtree(directory)
+            scratch.rename(directory)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
         return Build(block, variant, waves, directory, seconds, params, **made)
+
+
+STAMP = "build.ok"  # JSON: build seconds and the size and SHA-256 of the executable and every object
+
+
+def _build_products(directory: Path, executable: str) -> list[Path]:
+    products = [directory / executable]
+    products += sorted(p for p in directory.iterdir() if p.suffix in (".o", ".a") and p.is_file())
+    return products
+
+
+_verified: dict[tuple, str] = {}  # (path, size, mtime, inode) -> sha256 already computed in this process
+
+
+def _sha256(path: Path) -> str:
+    info = path.stat()
+    key = (str(path), info.st_size, info.st_mtime_ns, info.st_ino)
+    if key not in _verified:
+        digest = hashlib.sha256()
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(chunk)
+        _verified[key] = digest.hexdigest()
+    return _verified[key]
+
+
+def _write_stamp(directory: Path, executable: str, seconds: float) -> None:
+    files = {p.name: {"size": p.stat().st_size, "sha256": _sha256(p)} for p in _build_products(directory, executable)}
+    (directory / STAMP).write_text(json.dumps({"seconds": round(seconds, 1), "files": files}, indent=1))
+
+
+def verify_build(directory: Path, executable: str) -> str | None:
+    """None when the cached build is whole (every file the stamp recorded present, with its size and
+    hash, and no object it did not record); else what is wrong, and the build is made again."""
+    try:
+        stamp = json.loads((directory / STAMP).read_text())
+        recorded = stamp["files"]
+    except FileNotFoundError:
+        return "not built"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "no valid stamp"
+    if not isinstance(recorded, dict) or executable not in recorded:
+        return "no valid stamp"
+    try:
+        present = {p.name for p in _build_products(directory, executable) if p.exists()}
+        for name, expected in recorded.items():
+            path = directory / name
+            if not path.is_file():
+                return f"{name} is missing"
+            if path.stat().st_size != expected.get("size") or _sha256(path) != expected.get("sha256"):
+                return f"{name} differs from what was built"
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    extra = present - set(recorded)
+    return f"{sorted(extra)[0]} was not part of the build" if extra else None
 
 
 # Every Verilator build: X assignments and uninitialised registers get per-run random values
@@ -329,10 +427,14 @@ def run(
         run_dir = block.project.results / "runs" / block.name / (build_.variant + overridden) / f"{test}-{seed}"
     run_dir = Path(run_dir).resolve()  # the simulator runs inside it: every path it is handed is absolute
     run_dir.mkdir(parents=True, exist_ok=True)
-    results_xml = run_dir / "results.xml"
-    response_path = run_dir / "response.json"
+    # Each attempt writes its result where only it reads: a simulator of an earlier attempt (in this
+    # folder) cannot hand this one its result.
+    token = secrets.token_hex(6)
+    results_xml = run_dir / f"results-{token}.xml"
+    response_path = run_dir / f"response-{token}.json"
     waves_path = run_dir / f"dump.{toolchain.waveform_format()}" if build_.waves else None
-    for stale in (results_xml, response_path, run_dir / "dump.vcd", run_dir / "dump.fst", run_dir / "coverage.dat"):
+    earlier = [*run_dir.glob("results-*.xml"), *run_dir.glob("response-*.json"), run_dir / "results.xml"]
+    for stale in (*earlier, run_dir / "dump.vcd", run_dir / "dump.fst", run_dir / "coverage.dat"):
         stale.unlink(missing_ok=True)
     log_path = run_dir / "sim.log"
 
@@ -366,6 +468,7 @@ def run(
             "ASICDV_RESET": block.reset.to_env(),
             "ASICDV_STREAMS": json.dumps(block.streams),
             "ASICDV_RESPONSE": str(response_path),
+            "ASICDV_ATTEMPT": token,
         }
     )
     if build_.simulator == "verilator":
@@ -382,7 +485,17 @@ def run(
     start = time.monotonic()
     with open(log_path, "w") as log:
         # Own process group so a timeout kills the simulator and anything it started.
-        proc = subprocess.Popen(cmd, cwd=run_dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        # It dies with the thread that started it (PR_SET_PDEATHSIG): a SIGKILL of the regression or of a
+        # Dask worker leaves no simulator behind.
+        proc = subprocess.Popen(
+            cmd,
+            cwd=run_dir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent(os.getpid()),
+        )
         with _live_lock:
             _live_groups.add(proc.pid)
         try:

@@ -12,44 +12,53 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import jsonschema
-import yaml
 
 from asicdv import UserError
 from asicdv import project as projects
+from asicdv.tools import inputfile
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, all_blocks
 
 SEED_LIMIT = 2**31 - 1
+MAX_TIMEOUT_S = 7 * 24 * 3600  # a run's wall-clock limit: finite, positive, at most a week
+MAX_INCLUDES = 200  # regression files one regression may read, includes included
+MAX_ENTRIES = 10_000
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"  # tests and Verilog parameters: identifiers
+BLOCK_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$"
 NOT_REGRESSIONS = {"gates", "gates-nightly", "dask-jobqueue"}  # other YAML files kept in regressions/
 
 ENTRY_PROPERTIES = {
-    "block": {"type": "string"},
+    "block": {"type": "string", "pattern": BLOCK_NAME, "maxLength": 100},
     "tests": {
         "oneOf": [
             {"enum": ["all", "smoke"]},
-            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            {"type": "array", "items": {"type": "string", "pattern": NAME, "maxLength": 200}, "minItems": 1},
         ]
     },
     "variants": {
         "oneOf": [
             {"const": "all"},
-            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            {"type": "array", "items": {"type": "string", "pattern": BLOCK_NAME, "maxLength": 100}, "minItems": 1},
         ]
     },
-    "parameters": {"type": "object", "additionalProperties": {"type": "integer"}},
+    "parameters": {
+        "type": "object",
+        "propertyNames": {"pattern": NAME, "maxLength": 100},
+        "additionalProperties": {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+    },
     "seeds": {
         "type": "array",
         "items": {"type": "integer", "minimum": 0, "maximum": SEED_LIMIT},
         "minItems": 1,
         "uniqueItems": True,
     },
-    "reseeds": {"type": "integer", "minimum": 1},
-    "timeout_s": {"type": "number", "exclusiveMinimum": 0},
+    "reseeds": {"type": "integer", "minimum": 1},  # at most the project's [limits] max_reseeds (plan)
+    "timeout_s": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT_S},
     "waves": {"type": "boolean"},
     "coverage": {"type": "boolean"},
     "replay": {"type": "boolean"},
     "simulator": {"enum": ["verilator", "icarus"]},
-    "module": {"type": "string", "pattern": r"^[A-Za-z_][\w.]*$"},
+    "module": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", "maxLength": 200},
 }
 DEFAULT_PROPERTIES = {k: v for k, v in ENTRY_PROPERTIES.items() if k not in ("block", "tests", "seeds", "module")}
 
@@ -62,7 +71,7 @@ SCHEMA = {
     "properties": {
         "description": {"type": "string"},
         "seed": {"type": "integer", "minimum": 0, "maximum": SEED_LIMIT},
-        "include": {"type": "array", "items": {"type": "string"}},
+        "include": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 1000}, "maxItems": 100},
         "defaults": {
             "type": "object",
             "additionalProperties": False,
@@ -70,6 +79,7 @@ SCHEMA = {
         },
         "entries": {
             "type": "array",
+            "maxItems": MAX_ENTRIES,
             "items": {
                 "type": "object",
                 "additionalProperties": False,
@@ -175,38 +185,40 @@ def _describe(error: jsonschema.ValidationError) -> str:
 
 
 def _read(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark else ""
-        raise UserError(f"{path}: not valid YAML{at}: {getattr(exc, 'problem', exc)}") from None
+    data = inputfile.load_yaml(path, "regression file")
     if not isinstance(data, dict):
         raise UserError(f"{path}: a regression file is a YAML mapping with 'entries' (and/or 'include')")
-    errors = sorted(
-        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data),
-        key=lambda e: list(map(str, e.path)),
-    )
+    errors = inputfile.schema_errors(SCHEMA, data)
     if errors:
         more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
         raise UserError(f"{path}: {_describe(errors[0])}{more}")
     return data
 
 
-def load(path: Path, _seen: tuple[Path, ...] = ()) -> tuple[dict, list[tuple[Path, int, dict]]]:
+def load(
+    path: Path, _seen: tuple[Path, ...] = (), _reads: list[int] | None = None
+) -> tuple[dict, list[tuple[Path, int, dict]]]:
     """The file's top-level data and every entry (includes first), each with its file and 1-based index."""
     path = path.resolve()
     if path in _seen:
         raise UserError(f"{_seen[-1]}: include cycle through {path}")
+    reads = _reads if _reads is not None else [0]
+    reads[0] += 1
+    if reads[0] > MAX_INCLUDES:
+        raise UserError(f"{_seen[0]}: reads more than {MAX_INCLUDES} regression files through 'include'")
     data = _read(path)
     entries: list[tuple[Path, int, dict]] = []
     for name in data.get("include", []):
-        included = (path.parent / name).resolve()
-        if not included.exists():
+        try:
+            included = (path.parent / name).resolve()
+            exists = included.is_file()
+        except (OSError, ValueError) as exc:
+            raise UserError(f"{path}: include {name!r}: not a usable path ({exc})") from None
+        if not exists:
             raise UserError(f"{path}: include {name!r}: no such file {included}")
-        entries += load(included, (*_seen, path))[1]
+        entries += load(included, (*_seen, path), reads)[1]
+        if len(entries) > MAX_ENTRIES:
+            raise UserError(f"{path}: more than {MAX_ENTRIES} entries once includes are read")
     defaults = data.get("defaults", {})
     for index, entry in enumerate(data.get("entries", []), 1):
         entries.append((path, index, {**defaults, **entry}))
@@ -259,17 +271,29 @@ def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -
         )
 
 
-def _check_module_tests(where: str, module: str, tests: list[str]) -> None:
-    # The simulator imports it with the checkout on PYTHONPATH: look there first (tests/ is no package).
+_DEFINED = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+
+
+def module_tests(module: str, where: str) -> set[str]:
+    """The names a test module defines at its top level (tests are among them), read without importing it."""
+    # The simulator imports it with the project root on PYTHONPATH: look there first (tests/ is no package).
     path = projects.current().root.joinpath(*module.split(".")).with_suffix(".py")
     if not path.exists():
-        spec = importlib.util.find_spec(module) if importlib.util.find_spec(module.split(".")[0]) else None
-        if spec is None or not spec.origin:
-            raise UserError(f"{where}: module {module!r} not found")
+        try:
+            spec = importlib.util.find_spec(module) if importlib.util.find_spec(module.split(".")[0]) else None
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            raise UserError(f"{where}: test module {module!r} not found")
         path = Path(spec.origin)
-    source = path.read_text()
+    source = inputfile.read_text(path, "test module", max_bytes=16 << 20)
+    return {a or b for a, b in _DEFINED.findall(source)}
+
+
+def _check_module_tests(where: str, module: str, tests: list[str]) -> None:
+    defined = module_tests(module, where)
     for name in tests:
-        if not re.search(rf"async def {re.escape(name)}\b", source):
+        if name not in defined:
             raise UserError(f"{where}: module {module} has no cocotb test {name!r}")
 
 
@@ -284,8 +308,10 @@ def plan(
     master_seed: int,
     blocks: dict[str, Block] | None = None,
 ) -> list[RunSpec]:
-    """Every run of the regression, in file order, duplicates dropped."""
+    """Every run of the regression, in file order, duplicates dropped; refused when it would plan more runs
+    than the project's [limits] max_runs, or none at all."""
     blocks = blocks or all_blocks()
+    project = projects.current()
     runs: dict[str, RunSpec] = {}
     expanded = []
     for path, index, entry in entries:
@@ -299,9 +325,23 @@ def plan(
         if specific:
             raise UserError(f"{path}: entry {index}: block: all takes no {', '.join(specific)} (name one block)")
         expanded += [(path, index, {**entry, "block": name}) for name in blocks]
-    for path, index, entry in expanded:
-        check_entry(path, index, entry, blocks)
+    counts = [_entry_runs(path, index, entry, blocks, project) for path, index, entry in expanded]
+    if sum(counts) > project.max_runs:
+        raise UserError(
+            f"{entries[0][0]}: the entries ask for {sum(counts)} runs; the limit is {project.max_runs} "
+            f"([limits] max_runs in {project.config})"
+        )
+    checked_modules: set[str] = set()
+    for _path, _index, entry in expanded:
         block = blocks[entry["block"]]
+        if "module" not in entry and block.test_module not in checked_modules:
+            defined = module_tests(block.test_module, f"{block.path}")
+            missing = [t.name for t in block.tests if t.name not in defined]
+            if missing:
+                raise UserError(
+                    f"{block.path}: test {missing[0]!r} is not defined in the test module {block.test_module}"
+                )
+            checked_modules.add(block.test_module)
         tests = entry.get("tests", "all")
         if tests == "all":
             specs = [(t.name, t.reseeds) for t in block.tests]
@@ -341,7 +381,37 @@ def plan(
                             module=entry.get("module"),
                         ),
                     )
+    if not runs:
+        raise UserError(f"{entries[0][0] if entries else 'regression'}: the regression plans no runs")
     return list(runs.values())
+
+
+def _entry_runs(path: Path, index: int, entry: dict, blocks: dict[str, Block], project) -> int:
+    """How many runs the entry asks for (before duplicates are dropped), after checking its names and
+    its reseed count against the project's limit."""
+    check_entry(path, index, entry, blocks)
+    block = blocks[entry["block"]]
+    tests = entry.get("tests", "all")
+    if tests == "all":
+        counts = [t.reseeds for t in block.tests]
+    elif tests == "smoke":
+        counts = [t.reseeds for t in block.tests if t.smoke]
+    elif "module" in entry:
+        counts = [1] * len(tests)
+    else:
+        counts = [block.test(name).reseeds for name in tests]
+    if "seeds" in entry:
+        counts = [len(entry["seeds"])] * len(counts)
+    elif "reseeds" in entry:
+        counts = [entry["reseeds"]] * len(counts)
+    per_test = max(counts, default=0)
+    if per_test > project.max_reseeds:
+        raise UserError(
+            f"{path}: entry {index}: {per_test} seeds per test is above the limit of {project.max_reseeds} "
+            f"([limits] max_reseeds in {project.config})"
+        )
+    variants = entry.get("variants", "all")
+    return sum(counts) * (len(block.variants) if variants == "all" else len(variants))
 
 
 def matches(spec: RunSpec, pattern: str) -> bool:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -20,11 +22,12 @@ from asicdv import project as projects
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, all_blocks
 from asicdv.tools.farm import is_infrastructure
+from asicdv.tools.regress import folder
 from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan, resolve
-from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute
+from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
 from asicdv.tools.regress.progress import Progress
-from asicdv.tools.regress.results import ResultStore, first_line, now, signature
-from asicdv.tools.regress.summary import summarize
+from asicdv.tools.regress.results import ResultStore, first_line, now, signature, write_atomic
+from asicdv.tools.regress.summary import close_killed_sessions, summarize
 
 # ---------------------------------------------------------------- the regression
 
@@ -65,6 +68,10 @@ class StopRequest:
 
     def _handle(self, signum, frame):
         self.signal = signum
+        self.request()
+
+    def request(self) -> None:
+        """Stop the regression (a signal, or a results folder that can no longer be written)."""
         self.requested.set()
         sim.kill_live_simulations()  # at once; the loop repeats it for runs that start meanwhile
 
@@ -136,10 +143,13 @@ class Regression:
         self.name = self.source.stem
         self.out = (Path(options.out) if options.out else self.project.results / "regress" / self.name).resolve()
         self.store = ResultStore(self.out)
+        self.sessions = ResultStore(self.out, "sessions.jsonl", key="session", merge=True)
         in_folder = self.source.parent == self.project.regressions
         relative = os.path.relpath(self.source)
         self.regression_arg = self.name if in_folder else str(self.source) if relative.startswith("..") else relative
         self.seed = None
+        self.session = secrets.token_hex(4)
+        self.write_error: OSError | None = None  # the results folder could not be written: stop, say so
 
     # -- planning
 
@@ -179,12 +189,16 @@ class Regression:
         plan_path = self.out / "plan.json"
         if not plan_path.exists():
             raise UserError(f"{self.out}: no plan.json, nothing to resume (run without --resume/--rerun-failed)")
-        saved = json.loads(plan_path.read_text())
+        try:
+            saved = json.loads(plan_path.read_text())
+            specs = [RunSpec(**fields) for fields in saved["runs"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise UserError(f"{plan_path}: not a plan asicdv wrote ({exc}); run without --resume") from None
         if saved["regression"] != self.name:
             raise UserError(
                 f"{self.out} holds regression {saved['regression']!r}, not {self.name!r}: nothing to resume"
             )
-        return [RunSpec(**fields) for fields in saved["runs"]], saved["seed"]
+        return specs, saved["seed"]
 
     def prepare(self) -> tuple[list[RunSpec], list[RunSpec], int]:
         """(every planned run, the runs to do now, master seed); validation errors raise before any change."""
@@ -201,22 +215,19 @@ class Regression:
         specs, seed = self._fresh_plan()
         return specs, list(specs), seed
 
-    def _start_session(self, specs: list[RunSpec], seed: int) -> None:
-        self.out.mkdir(parents=True, exist_ok=True)
+    def _start_session(self, specs: list[RunSpec], seed: int, mode: str) -> None:
+        """(We hold the folder's lock.) A fresh regression deletes the last one's outputs (only them);
+        a torn last line is cut; sessions a kill ended are recorded as interrupted; this one starts."""
         summary = self.out / "summary.json"
         if (self.options.rerun_failed or not self.options.resume) and summary.exists():
             summary.replace(self.out / "previous-summary.json")  # the report compares with it
         if not (self.options.resume or self.options.rerun_failed):
-            for stale in (
-                "results.jsonl",
-                "sessions.jsonl",
-                "builds.json",
-                "junit.xml",
-                "report.html",
-            ):
+            for stale in folder.OUTPUT_FILES:
                 (self.out / stale).unlink(missing_ok=True)
-            shutil.rmtree(self.out / "runs", ignore_errors=True)  # hypothesis/ stays: replay uses it
-            (self.out / "plan.json").write_text(
+            for stale in folder.OUTPUT_FOLDERS:
+                shutil.rmtree(self.out / stale, ignore_errors=True)
+            write_atomic(
+                self.out / "plan.json",
                 json.dumps(
                     {
                         "regression": self.name,
@@ -227,16 +238,70 @@ class Regression:
                         "runs": [asdict(s) for s in specs],
                     },
                     indent=1,
-                )
+                ),
             )
+        for store in (self.store, self.sessions):
+            cut = store.repair()
+            if cut:
+                self.log(f"{store.path.name}: removed a cut last line ({cut} bytes) a killed writer left")
+        for ended in close_killed_sessions(self.sessions, self.store):
+            self.log(
+                f"session {ended['session']} ({ended['mode']}, started {ended['started']}) ended without "
+                "a word (killed): recorded as interrupted"
+            )
+        self.sessions.append(
+            {
+                "session": self.session,
+                "state": "running",
+                "mode": mode,
+                "started": now(),
+                "executor": self.options.executor,
+                "jobs": self.options.jobs,
+                "pid": os.getpid(),
+                "host": os.uname().nodename,
+                "interrupted": False,
+                "wall_s": 0.0,
+            }
+        )
+
+    def _write(self, record: dict, stop: StopRequest) -> bool:
+        """Append a record; a results folder that cannot be written stops the regression (no false verdict)."""
+        try:
+            self.store.append(record)
+            return True
+        except OSError as exc:
+            self._folder_failed(exc, stop)
+            return False
+
+    def _folder_failed(self, exc: OSError, stop: StopRequest) -> None:
+        if self.write_error is None:
+            self.write_error = exc
+            self.log(f"cannot write the results folder {self.out}: {exc.strerror or exc}; stopping")
+        stop.request()
 
     # -- running
 
     def run(self) -> int:
-        specs, todo, seed = self.prepare()
+        folder.check_usable(self.out)
+        command = shlex.join(["asicdv", "regress", self.regression_arg, "--out", str(self.out)])
+        lock = folder.FolderLock(self.out, command)
+        if folder.owned(self.out):  # resume reads the folder: it must be ours alone first
+            lock.acquire()
+        try:
+            specs, todo, seed = self.prepare()  # validation errors: nothing changed
+            if lock.fd is None:
+                lock.acquire()
+            return self._run_locked(specs, todo, seed)
+        finally:
+            lock.release()
+
+    def _run_locked(self, specs: list[RunSpec], todo: list[RunSpec], seed: int) -> int:
         self.seed = seed
-        self._start_session(specs, seed)
         mode = "resume" if self.options.resume else "rerun-failed" if self.options.rerun_failed else "fresh"
+        try:
+            self._start_session(specs, seed, mode)
+        except OSError as exc:
+            raise folder.folder_error(self.out, exc) from None
         self.log(
             f"regression {self.name}: {len(specs)} runs planned, {len(todo)} to run ({mode}), seed {seed}, "
             f"executor {self.options.executor}, -j {self.options.jobs}, results in {self.out}"
@@ -245,7 +310,10 @@ class Regression:
         interrupted = False
         with StopRequest() as stop:
             builds = _build_all(todo, self.blocks, self.options.jobs, self.log, stop)
-            self._save_builds(builds)
+            try:
+                self._save_builds(builds)
+            except OSError as exc:
+                self._folder_failed(exc, stop)
             executor = None
             if todo and not stop.requested.is_set():
                 executor = self._executor()
@@ -259,26 +327,26 @@ class Regression:
                     executor.close()
             interrupted = stop.requested.is_set()
         wall = time.monotonic() - start
-        with open(self.out / "sessions.jsonl", "a") as stream:
-            stream.write(
-                json.dumps(
-                    {
-                        "mode": mode,
-                        "started": now(),
-                        "wall_s": round(wall, 2),
-                        "executor": self.options.executor,
-                        "jobs": self.options.jobs,
-                        "interrupted": interrupted,
-                    }
-                )
-                + "\n"
+        with contextlib.suppress(OSError):  # a full disk: the session stays 'running', read as interrupted
+            self.sessions.append(
+                {
+                    "session": self.session,
+                    "state": "interrupted" if interrupted else "done",
+                    "mode": mode,
+                    "wall_s": round(wall, 2),
+                    "interrupted": interrupted,
+                }
             )
         from asicdv.tools import report
 
-        summary = summarize(self.out, self.blocks)
-        if self.options.record_history:
-            self._record_history(summary)
-        report.write_all(self.out, summary)
+        try:
+            summary = summarize(self.out, self.blocks)
+            if self.options.record_history:
+                self._record_history(summary)
+            report.write_all(self.out, summary)
+        except OSError as exc:
+            self._folder_failed(exc, stop)
+            summary = summarize(self.out, self.blocks, write=False)  # what finished, on the console only
         done, planned = summary["counts"]["done"], summary["counts"]["planned"]
         self.log(
             f"regression {self.name}: {summary['counts']['passed']} passed, {summary['counts']['failed']} failed, "
@@ -293,11 +361,17 @@ class Regression:
                 f"  [{bucket['count']}x] {first_line(bucket['message'])}\n      tests: {tests}\n"
                 f"      reproduce: {first['reproduce']}"
             )
+        resume = shlex.join(["asicdv", "regress", self.regression_arg, "--out", str(self.out), "--resume"])
+        if self.write_error is not None:
+            raise UserError(
+                f"cannot write the results folder {self.out}: {self.write_error.strerror or self.write_error}; "
+                f"{done} of {planned} runs recorded ({summary['counts']['passed']} passed), the rest have no "
+                f"result: make room, then `{resume}`"
+            )
         self.log(f"report: {self.out / 'report.html'}")
         if interrupted:
             self.log(
-                f"interrupted by signal {stop.signal}: {done} of {planned} runs have a result; "
-                f"`asicdv regress {self.regression_arg} --out {self.out} --resume` runs the rest"
+                f"interrupted by signal {stop.signal}: {done} of {planned} runs have a result; `{resume}` runs the rest"
             )
             return 130
         clean = summary["counts"]["failed"] == 0 and summary["counts"]["infrastructure"] == 0 and done == planned
@@ -370,7 +444,7 @@ class Regression:
                 "directory": str(outcome["build"].directory) if "build" in outcome else None,
                 "error": outcome.get("error"),
             }
-        path.write_text(json.dumps(saved, indent=1))
+        write_atomic(path, json.dumps(saved, indent=1))
 
     def _record(self, spec: RunSpec, fields: dict, attempt: int) -> dict:
         record = {
@@ -384,6 +458,7 @@ class Regression:
             "config": spec.config,
             "reproduce": reproduce_line(spec, self.blocks, self.regression_arg, self.seed),
             "attempt": attempt,
+            "session": self.session,
             "finished": now(),
             "waves_rerun": None,
             "flaky": False,
@@ -411,8 +486,8 @@ class Regression:
                         "build_failed": True,
                     }
                     record = self._record(spec, fields, attempt)
-                    self.store.append(record)
-                    progress.update(record, spec)
+                    if self._write(record, stop):
+                        progress.update(record, spec)
                     continue
                 future = executor.submit(
                     execute,
@@ -437,6 +512,9 @@ class Regression:
                     try:
                         fields = future.result()
                     except Exception as exc:  # noqa: BLE001 - a lost worker is one failed run, not a lost regression
+                        if folder_error(exc):
+                            self._folder_failed(exc, stop)  # the run is not recorded: --resume runs it
+                            continue
                         fields = {
                             # the farm lost it (worker died, job cancelled): neither a pass nor a DUT failure
                             "status": "infrastructure" if is_infrastructure(exc) else "fail",
@@ -447,8 +525,8 @@ class Regression:
                             "sim_time_ns": None,
                         }
                     record = self._record(spec, fields, attempt)
-                    self.store.append(record)
-                    progress.update(record, spec)
+                    if self._write(record, stop):
+                        progress.update(record, spec)
         finally:
             progress.close()
 
@@ -483,7 +561,11 @@ class Regression:
             f"(max {self.options.max_waves} per bucket)"
         )
         builds = _build_all([spec for _, spec in chosen], self.blocks, self.options.jobs, self.log, stop)
-        self._save_builds(builds)
+        try:
+            self._save_builds(builds)
+        except OSError as exc:
+            self._folder_failed(exc, stop)
+            return
         pending = {}
         for record, spec in chosen:
             outcome = builds[spec.config]
@@ -506,6 +588,9 @@ class Regression:
                 try:
                     fields = future.result()
                 except Exception as exc:  # noqa: BLE001
+                    if folder_error(exc):
+                        self._folder_failed(exc, stop)
+                        continue
                     fields = {
                         "status": "fail",
                         "message": f"waves rerun raised {exc}",
@@ -528,5 +613,5 @@ class Regression:
                     "reproducible": fields["status"] == "fail",
                     **self._picture(record, fields),
                 }
-                self.store.append(record)
+                self._write(record, stop)
             time.sleep(0.1)

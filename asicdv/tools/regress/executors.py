@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
-import shutil
+import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -23,13 +24,35 @@ def hypothesis_env(out: Path, spec: RunSpec) -> dict[str, str]:
     return env
 
 
+# Errors of the results folder itself (full, read-only, gone): the regression stops with one clear
+# error rather than recording runs as failed.
+FOLDER_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO}
+LOW_SPACE = 64 * 1024  # bytes free below which a run without a result is blamed on the disk
+
+
+def folder_error(exc: BaseException) -> bool:
+    return isinstance(exc, OSError) and exc.errno in FOLDER_ERRNOS
+
+
+def _out_of_space(folder: Path) -> bool:
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        return True
+    return stats.f_bavail * stats.f_frsize < LOW_SPACE or (stats.f_files > 0 and stats.f_favail == 0)
+
+
 def execute(spec_fields: dict, build: sim.Build, out: str, run_subdir: str) -> dict:
-    """One simulation run -> a result record (JSON). Runs in a thread or on a Dask worker."""
+    """One simulation run -> a result record (JSON). Runs in a thread or on a Dask worker.
+
+    Each call is one attempt with its own folder, runs/<run id>/<attempt token>/, so nothing an earlier
+    attempt left (or a simulator of it still writing) is read as this attempt's result. A run that
+    ends without a result on a full disk raises ENOSPC instead of being recorded as failed."""
     spec = RunSpec(**spec_fields)
     out_path = Path(out)
-    run_dir = out_path / run_subdir
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
+    token = secrets.token_hex(4)
+    run_dir = out_path / run_subdir / f"attempt-{token}"
+    run_dir.mkdir(parents=True)
     result = sim.run(
         build,
         spec.test,
@@ -39,12 +62,15 @@ def execute(spec_fields: dict, build: sim.Build, out: str, run_subdir: str) -> d
         timeout_s=spec.timeout_s,
         extra_env=hypothesis_env(out_path, spec),
     )
+    if not result.passed and _out_of_space(run_dir):
+        # Not a failed run: the disk took its result (the attempt's folder is named in the error).
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(run_dir))
     coverage_file = run_dir / "coverage.json"
     coverage = None
     if coverage_file.exists():
         try:
             coverage = json.loads(coverage_file.read_text())
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             coverage = None
     return {
         "status": "pass" if result.passed else "fail",
@@ -55,6 +81,7 @@ def execute(spec_fields: dict, build: sim.Build, out: str, run_subdir: str) -> d
         "sim_time_ns": result.sim_time_ns,
         "functional_coverage": coverage,
         "host": os.uname().nodename,
+        "attempt_token": token,
     }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
+from datetime import datetime
 from pathlib import Path
 
 from asicdv.tools.blocks import Block
 from asicdv.tools.regress.config import RunSpec
-from asicdv.tools.regress.results import ResultStore, now
+from asicdv.tools.regress.results import ResultStore, now, write_atomic
 
 # ---------------------------------------------------------------- summary
 
@@ -41,15 +43,70 @@ def merge_functional_coverage(records: list[dict]) -> dict | None:
     }
 
 
-def _code_coverage(out: Path, specs: list[RunSpec]) -> dict | None:
+def _code_coverage(out: Path, specs: list[RunSpec], runs: list[dict]) -> dict | None:
     if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.tools.code_coverage") is None:
         return None
     from asicdv.tools import code_coverage as codecov
 
-    dat_files = [p for s in specs if s.coverage for p in sorted((out / "runs" / s.id).glob("*.dat"))]
+    covered = {s.id for s in specs if s.coverage}
+    # Each run's own attempt folder (the one its record names), not whatever else is in runs/<id>/.
+    dat_files = [
+        p for r in runs if r["id"] in covered and r.get("log") for p in sorted((out / r["log"]).parent.glob("*.dat"))
+    ]
     if not dat_files:
         return None
     return {"summary": codecov.merge(dat_files, out / "codecov"), "html": "codecov/html/index.html"}
+
+
+def read_sessions(out: Path) -> list[dict]:
+    """Every session of the folder, in order: a session's start line merged with its end line."""
+    path = out / "sessions.jsonl"
+    if not path.exists():
+        return []
+    sessions: dict[str, dict] = {}
+    for number, line in enumerate(path.read_bytes().splitlines()):
+        try:
+            entry = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            continue
+        if not isinstance(entry, dict):
+            continue
+        name = entry.get("session") if isinstance(entry.get("session"), str) else f"line-{number}"
+        sessions[name] = {**sessions.get(name, {}), **entry}
+    result = []
+    for entry in sessions.values():
+        entry.setdefault("wall_s", 0.0)
+        if entry.get("state") == "running":  # no end line: killed (or the disk filled)
+            entry["interrupted"] = True
+        result.append(entry)
+    return result
+
+
+def _seconds_between(start: str, end: str) -> float:
+    try:
+        return max(0.0, (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds())
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def close_killed_sessions(sessions: ResultStore, results: ResultStore) -> list[dict]:
+    """Record every session that started and never ended (its process was killed) as interrupted, its
+    wall time up to its last recorded run. Called with the folder's lock held, so none is running."""
+    ended = []
+    records = list(results.load().values())
+    for name, entry in sessions.load().items():
+        if entry.get("state") != "running":
+            continue
+        last = max((r.get("finished", "") for r in records if r.get("session") == name), default="")
+        closing = {
+            "session": name,
+            "state": "killed",
+            "interrupted": True,
+            "wall_s": round(_seconds_between(entry.get("started", ""), last), 2) if last else 0.0,
+        }
+        sessions.append(closing)
+        ended.append({**entry, **closing})
+    return ended
 
 
 def compare(current: list[dict], previous: list[dict]) -> dict:
@@ -93,16 +150,15 @@ def buckets(records: list[dict], first: int = 3) -> list[dict]:
     return result
 
 
-def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
-    """summary.json from plan.json, results.jsonl, builds.json, sessions.jsonl and previous-summary.json."""
+def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = True) -> dict:
+    """summary.json from plan.json, results.jsonl, builds.json, sessions.jsonl and previous-summary.json
+    (write=False: only returned, for a folder that can no longer be written)."""
     saved = json.loads((out / "plan.json").read_text())
     specs = [RunSpec(**fields) for fields in saved["runs"]]
     records = ResultStore(out).load()
     runs = [records[s.id] for s in specs if s.id in records]
     missing = [s.id for s in specs if s.id not in records]
-    sessions = []
-    if (out / "sessions.jsonl").exists():
-        sessions = [json.loads(line) for line in (out / "sessions.jsonl").read_text().splitlines() if line.strip()]
+    sessions = read_sessions(out)
     previous_path = out / "previous-summary.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
     passed = sum(r["status"] == "pass" for r in runs)
@@ -111,6 +167,13 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
     summary = {
         "regression": saved["regression"],
         "invocation": saved.get("invocation", saved["regression"]),
+        # Commands the report prints, quoted with the shell's rules (a file name may hold anything).
+        "replay_command": shlex.join(
+            ["asicdv", "regress", saved.get("invocation", saved["regression"]), "--seed", str(saved["seed"])]
+        ),
+        "resume_command": shlex.join(
+            ["asicdv", "regress", saved.get("invocation", saved["regression"]), "--out", str(out), "--resume"]
+        ),
         "file": saved["file"],
         "seed": saved["seed"],
         "created": saved["created"],
@@ -132,7 +195,7 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
         "buckets": buckets(runs),
         "builds": json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {},
         "functional_coverage": merge_functional_coverage(runs),
-        "code_coverage": _code_coverage(out, specs),
+        "code_coverage": _code_coverage(out, specs, runs) if write else None,
         "previous": (
             {
                 "written": previous.get("written"),
@@ -143,5 +206,6 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None) -> dict:
             else None
         ),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+    if write:
+        write_atomic(out / "summary.json", json.dumps(summary, indent=1))
     return summary
