@@ -144,8 +144,9 @@ def test_no_verdict_from_an_earlier_attempt_after_sigkill_and_resume(tmp_path, f
     wait_for(lambda: not alive(first), 5, "the first attempt's simulator to die")
     resumed = run(command(path, "--out", out, "--resume"), env)
     assert resumed.returncode == 1, resumed.stdout + resumed.stderr
-    (record,) = records(out)
-    assert record["status"] == "fail" and "no result" in record["message"]
+    lines = records(out)  # the result, and the same-seed rerun of a failure: each without a result
+    assert {r["id"] for r in lines} == {"crc32.default.PassesLateOnceThenEndsWithoutResult.1"}
+    assert all(r["status"] == "fail" and "no result" in r["message"] for r in lines), lines
     assert summary(out)["counts"] == {**summary(out)["counts"], "passed": 0, "failed": 1}
 
 
@@ -164,7 +165,9 @@ def test_sigkill_of_a_dask_worker_kills_its_simulator_and_the_result_is_a_later_
     wait_for(lambda: not alive(simulator), 5, "the simulator to die with its worker")
     stdout, stderr = proc.communicate(timeout=240)
     assert proc.returncode in (0, 1), stdout + stderr
-    (record,) = records(out)  # one record: the rerun's (pass) or the lost worker's (fail), never the orphan's
+    lines = records(out)  # one run: the rerun's result (pass) or the lost worker's, never the orphan's
+    assert len({r["id"] for r in lines}) == 1
+    record = lines[-1]
     assert record["log"] is None or not (out / record["log"]).is_relative_to(killed_folder)
     assert not list(killed_folder.glob("results-*.xml"))  # the killed attempt wrote no result
 

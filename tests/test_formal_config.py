@@ -51,7 +51,7 @@ def test_block_parameters_are_validated(tmp_path):
     with pytest.raises(UserError, match=r"variant a: W=3 is not a legal value"):
         load_block(path)
     path.write_text(base + "parameters: {W: []}\n")
-    with pytest.raises(UserError, match=r"'parameters' maps"):
+    with pytest.raises(UserError, match=r"parameters\.W: \[\] should be non-empty"):
         load_block(path)
     path.write_text(base + "parameters: {W: [1, 2]}\nvariants: {a: {W: 2}}\n")
     assert load_block(path).parameters == {"W": (1, 2)}
