@@ -36,14 +36,14 @@ from types import ModuleType
 
 import numpy as np
 
-from asicdv import UserError
+from asicdv import UserError, resource
 from asicdv import project as projects
 from asicdv.tools import simulator as sim
 from asicdv.tools import toolchain
 from asicdv.tools.blocks import all_blocks, get_block
 
 PERIOD_NS = 10.0  # asicdv.testbench.clocking.PERIOD_NS, the cocotb testbenches' clock
-HARNESS_INCLUDE = Path(__file__).resolve().parent.parent / "resources" / "bench"  # harness.h
+HARNESS_INCLUDE = resource("bench")  # harness.h, shipped in the package
 
 
 @dataclass
