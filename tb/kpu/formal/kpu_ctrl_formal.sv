@@ -25,6 +25,7 @@ module kpu_ctrl_formal #(
     input wire                   op_raw,
     input wire                   op_depthwise,
     input wire                   op_round_single,
+    input wire                   op_round_fp32,
     input wire [ROWS*8-1:0]      op_a,
     input wire [COLS*8-1:0]      op_b,
     input wire                   res_ready
@@ -39,6 +40,7 @@ module kpu_ctrl_formal #(
         .op_last(op_last), .op_bias({COLS{32'd0}}), .op_mult({COLS{32'h40000000}}), .op_shift({COLS{6'd0}}),
         .op_in_zp(8'd0), .op_out_zp(8'd0), .op_act_min(8'h80), .op_act_max(8'h7f), .op_raw(op_raw),
         .op_pool(1'b0), .op_depthwise(op_depthwise), .op_round_single(op_round_single),
+        .op_round_fp32(op_round_fp32),
         .res_valid(res_valid), .res_ready(res_ready), .res_last(res_last), .res_data(res_data)
     );
 
