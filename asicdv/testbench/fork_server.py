@@ -13,8 +13,8 @@ nothing a run does (module state, tasks left running, the DUT) reaches the next 
 from __future__ import annotations
 
 import contextlib
-import gc
 import ctypes
+import gc
 import importlib
 import json
 import os
