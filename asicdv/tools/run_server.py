@@ -111,6 +111,10 @@ class Server:
             ended = self._reply(timeout_s)
             if ended is not None:
                 return Outcome(ended["status"], timed_out=False)
+            if not self.alive():  # the server died mid-run (killed): its run died with it
+                _kill_group(child)
+                self.close()
+                return Outcome(self.proc.returncode, timed_out=False)
             _kill_group(child)
             ended = self._reply(10.0)  # the server reaps it and says so
             if ended is None:
@@ -132,7 +136,8 @@ class Server:
                 return None
             chunk = os.read(self._replies, 4096)
             if not chunk:
-                return None  # the server died
+                self.proc.wait()  # the server died: alive() says so from here on
+                return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
