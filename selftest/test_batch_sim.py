@@ -78,3 +78,16 @@ def _children(pid: int) -> list[int]:
     for task in tasks.iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
+
+
+def test_each_batched_run_writes_its_own_code_coverage(tmp_path, monkeypatch):
+    run_server.close_idle()
+    build = sim.build(get_block("slowinc", FIXTURE), coverage=True)
+    other = sim.run(build, "StallsTest", 3, run_dir=tmp_path / "other")  # the server's first run
+    batched = sim.run(build, "DirectedTest", 1, run_dir=tmp_path / "batched")
+    monkeypatch.setenv("ASICDV_BATCH", "0")
+    alone = sim.run(build, "DirectedTest", 1, run_dir=tmp_path / "alone")
+    run_server.close_idle()
+    assert other.passed and batched.passed and alone.passed
+    assert batched.coverage.read_bytes() == alone.coverage.read_bytes()
+    assert batched.coverage.read_bytes() != other.coverage.read_bytes()

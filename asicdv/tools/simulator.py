@@ -3,8 +3,9 @@
 A build is keyed by (block, top, parameters, flags, source contents, tool
 versions) and kept in build/<block>/<variant>-<key>; every test and seed reuses
 it, and a changed source or flag gives a new key, so a new build. Each run is a
-fresh simulator process with one seed, a wall-clock timeout and its own log, so
-a hung or crashed simulation is one failed run with its log, never a hung suite.
+simulator process of its own (forked from a started one, asicdv.tools.run_server)
+with one seed, a wall-clock timeout and its own log, so a hung or crashed
+simulation is one failed run with its log, never a hung suite.
 """
 
 from __future__ import annotations
@@ -415,7 +416,7 @@ def run(
     timeout_s: float | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> RunResult:
-    """Run one cocotb test in a fresh simulator process.
+    """Run one cocotb test in a simulator process of its own.
 
     `request` (JSON) is handed to the test through ASICDV_REQUEST and the test's
     answer read back from ASICDV_RESPONSE: how the CLI asks the RTL something.
