@@ -77,8 +77,9 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
 	$(PY) scripts/bench.py $(BENCHOPTS)
 
-scale: $(STAMP) ## a 20,000-run regression's plan, results, report and its opening time in chromium (figures)
-	$(PY) scripts/scale_figures.py
+RUNS ?= 20000
+scale: $(STAMP) ## a 20,000-run regression run, killed halfway and resumed; its report opened in chromium (figures; RUNS=N)
+	$(PY) scripts/scale_figures.py --runs $(RUNS)
 
 slurm: ## start a one-node SLURM on this machine (root; installs slurm-wlm + munge when missing)
 	bash scripts/slurm-up.sh
