@@ -3,8 +3,9 @@
 `check_property` runs a blocking hypothesis `@given` function in a greenlet of the
 scheduler's thread (asicdv.testbench.greenlet_bridge: a switch per example, no thread
 wake-ups); each example is driven through the live DUT by awaiting `drive`, so every
-example shares one simulator process. One seed: hypothesis's own seed is derived from the run's seed (and the
-property's name) and never shown; the run's seed is the one a user types. No example
+example shares one simulator process. Each property logs `<name>: N examples in T s (R/s)`
+(asicdv.testbench.property_rate). One seed: hypothesis's own seed is derived from the run's
+seed (and the property's name) and never shown; the run's seed is the one a user types. No example
 database by default, so the same seed gives the same examples. On a failure
 hypothesis shrinks the input through the simulation, and the raised error names
 the minimal input. A `label` function buckets the examples drawn; the histogram is
