@@ -102,3 +102,24 @@ def test_hit_count_is_the_summary_of_the_bins():
     sample(3)
     sample(4)
     assert coverage.hit_count() == before + 1 == coverage.summary(coverage.bins())[0]
+
+
+def test_cancelling_the_task_unwinds_the_blocking_code_and_is_not_handed_to_it():
+    handed: list[BaseException] = []
+
+    def blocking() -> None:
+        try:
+            wait(asyncio.sleep(10))
+        except BaseException as exc:
+            handed.append(exc)
+            raise
+
+    async def main() -> None:
+        task = asyncio.ensure_future(run_blocking(blocking))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+    assert [type(e).__name__ for e in handed] == ["GreenletExit"]

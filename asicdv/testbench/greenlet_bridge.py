@@ -9,6 +9,8 @@ a greenlet switch is a function call. Only one side runs at a time, as with coco
 
 from __future__ import annotations
 
+from asyncio import CancelledError
+from bdb import BdbQuit
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -16,8 +18,9 @@ import greenlet
 
 R = TypeVar("R")
 
-# Errors that end the simulation or cancel the task: they are not func's to handle.
-_ABORTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+# Errors that end the simulation or cancel the task (a test's timeout cancels its tasks): they
+# are not func's to handle (hypothesis would take them for a failing example and shrink on).
+_ABORTS = (KeyboardInterrupt, SystemExit, GeneratorExit, BdbQuit, CancelledError)
 
 
 class _Waiting:
