@@ -71,6 +71,12 @@ def columns_to_beats(count: int, columns: dict, bits: dict[str, int]) -> list[Be
     return [{name: values[i] for name, values in per_field.items()} for i in range(count)]
 
 
+def is_high(handle) -> bool:
+    """A 1-bit signal is 1, as `handle.value == 1` (X and Z are not) without building a cocotb
+    Logic and comparing it: valid and ready are read several times per beat."""
+    return handle._handle.get_signal_val_binstr() == "1"
+
+
 @dataclass(frozen=True)
 class Stream:
     """The signals of one valid/ready interface: `fields` maps a payload name to its handle."""
@@ -143,7 +149,7 @@ class Stream:
 
     def moves(self) -> bool:
         """Valid and ready are both high (settled values): a beat moves at the next edge."""
-        return self.valid.value == 1 and (self.ready is None or self.ready.value == 1)
+        return is_high(self.valid) and (self.ready is None or is_high(self.ready))
 
     def handshake_changed(self):
         """A trigger on the next change of valid or ready (valid alone for a valid-only stream)."""
@@ -184,7 +190,7 @@ async def engine_event(s: Stream) -> None:
     each: First() of two costs a task per trigger."""
     if s.moves():
         await RisingEdge(s.clk)
-    elif s.valid.value == 1:
+    elif is_high(s.valid):
         await ValueChange(s.ready)
     else:
         await ValueChange(s.valid)
