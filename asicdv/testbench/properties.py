@@ -17,6 +17,7 @@ hypothesis's directory database; ASICDV_HYPOTHESIS_REPLAY=1 replays saved ones f
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import logging
@@ -37,7 +38,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import HypothesisSideeffectWarning
 
-from asicdv import project
+from asicdv import UserError, project
 from asicdv.testbench.greenlet_bridge import run_blocking, wait
 from asicdv.testbench.property_rate import rate_line
 
@@ -185,7 +186,9 @@ def _share_hypothesis_home() -> None:
     its draws) in its home, by default .hypothesis in the working directory: a simulation's is its
     fresh run directory, so every run parsed every local module again (measured: ~0.1 s of a
     150-example property). One home per project, in its build cache, unless one is chosen."""
-    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+    if os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    with contextlib.suppress(UserError):  # no project (a property run by hand): hypothesis's default
         set_hypothesis_home_dir(project.current().build / "hypothesis")
 
 
