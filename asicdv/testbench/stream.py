@@ -71,6 +71,12 @@ def columns_to_beats(count: int, columns: dict, bits: dict[str, int]) -> list[Be
     return [{name: values[i] for name, values in per_field.items()} for i in range(count)]
 
 
+def is_high(handle) -> bool:
+    """A 1-bit signal is 1, as `handle.value == 1` (X and Z are not) without building a cocotb
+    Logic and comparing it: valid and ready are read several times per beat."""
+    return handle._handle.get_signal_val_binstr() == "1"
+
+
 @dataclass(frozen=True)
 class Stream:
     """The signals of one valid/ready interface: `fields` maps a payload name to its handle."""
@@ -143,7 +149,7 @@ class Stream:
 
     def moves(self) -> bool:
         """Valid and ready are both high (settled values): a beat moves at the next edge."""
-        return self.valid.value == 1 and (self.ready is None or self.ready.value == 1)
+        return is_high(self.valid) and (self.ready is None or is_high(self.ready))
 
     def handshake_changed(self):
         """A trigger on the next change of valid or ready (valid alone for a valid-only stream)."""
@@ -179,11 +185,13 @@ class Stream:
 
 async def engine_event(s: Stream) -> None:
     """Sleep until a natively run stream may have moved a beat: the next edge while valid and
-    ready are both high, else the next change of valid or ready (a stall costs one wake-up)."""
+    ready are both high, else the next change of ready while valid waits (only ready rising lets
+    it move; the engine records any beat meanwhile), else the next change of valid. One trigger
+    each: First() of two costs a task per trigger."""
     if s.moves():
         await RisingEdge(s.clk)
-    elif s.valid.value == 1:
-        await First(ValueChange(s.valid), ValueChange(s.ready))
+    elif is_high(s.valid):
+        await ValueChange(s.ready)
     else:
         await ValueChange(s.valid)
 
@@ -329,9 +337,9 @@ class StreamSource(_Endpoint):
         if not beats:
             return
         if self.engine is not None:
-            self.engine.play(beats)
-        else:
-            self._queue.extend(beats)
+            self.engine.play(beats)  # wait_idle asks the engine: no task to wake
+            return
+        self._queue.extend(beats)
         self._idle.clear()
         self._wakeup.set()
 
@@ -346,15 +354,17 @@ class StreamSource(_Endpoint):
             bits = {name: len(handle) for name, handle in self.stream.fields.items()}
             return self.send_all_nowait(columns_to_beats(count, columns, bits))
         self.engine.play_columns(count, columns)
-        self._idle.clear()
-        self._wakeup.set()
 
     async def send(self, beat: Beat) -> None:
         self.send_nowait(beat)
         await self.wait_idle()
 
     async def wait_idle(self) -> None:
-        await self._idle.wait()
+        """Until every queued beat has moved (natively: valid drops after the last one)."""
+        if self.engine is None:
+            return await self._idle.wait()
+        while self.engine.pending():
+            await ValueChange(self.stream.valid)
 
     def clear(self) -> None:
         """Drop queued and in-flight beats (e.g. on reset) and deassert valid."""
@@ -364,7 +374,7 @@ class StreamSource(_Endpoint):
 
     async def _run(self) -> None:
         if self.engine is not None:
-            return await self._run_native()
+            return  # the engine drives the beats (at falling edges), valid drops after the last one
         s = self.stream
         while True:
             if not self._queue:
@@ -383,15 +393,6 @@ class StreamSource(_Endpoint):
             await s.transfer()
             if self._queue:
                 self._queue.popleft()
-
-    async def _run_native(self) -> None:
-        """The engine drives the beats (at falling edges); valid drops after the last one."""
-        while True:
-            self._wakeup.clear()
-            while self.engine.pending():
-                await ValueChange(self.stream.valid)
-            self._idle.set()
-            await self._wakeup.wait()
 
 
 class StreamSink(_Endpoint):
