@@ -446,6 +446,9 @@ def test_gate_config_and_folder_errors_are_one_line(tmp_path, capsys):
 
 
 def test_sim_keeps_a_registry_of_live_simulators():
+    from asicdv.tools import run_server
+
+    run_server.close_idle()  # this thread's idle simulator servers (an earlier test's) are in it too
     assert sim.kill_live_simulations() == 0  # nothing running here
 
 
