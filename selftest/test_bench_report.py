@@ -80,7 +80,8 @@ def test_report_renders_the_new_sections():
     results["goals"] = bench_goals.evaluate(results)
     text = bench_report.readme(results)
     assert "| w | 0.2 s (1,000 cycles/s) | 0.1 s (2,000 cycles/s) | 2.00× | 0.100 | 0.050 | 0.800 | **0.400** |" in text
-    assert "| t | 2 | 0.1 s | 0.1 s | 0.61× |" in text
+    assert "| t | 2 | 0.1 s | 0.1 s | 0.61× | 1.00× | hurts |" in text
+    assert [bench_report.threads_verdict(x) for x in (1.2, 1.04, 0.9)] == ["helps", "no change", "hurts"]
     assert "| **total per run** | 0.6000 |" in text
     assert "| smoke | warm, -j 1 | 77.5 s / 25.0 s | 3.10× | 50 |" in text
     assert "| `smoke` |" in text and "| 321 s |" in text and "| `nightly` |" in text

@@ -138,17 +138,27 @@ def builds_table(rows: list[dict]) -> list[str]:
     return out
 
 
+THREADS_NOISE = 0.05  # a loop speed-up within 5% of 1x is no change
+
+
+def threads_verdict(speedup: float) -> str:
+    if speedup > 1 + THREADS_NOISE:
+        return "helps"
+    return "hurts" if speedup < 1 - THREADS_NOISE else "no change"
+
+
 def threads_table(rows: list[dict]) -> list[str]:
     out = [
         "| workload (-O3 native build) | threads | whole process, median | harness loop, median | "
-        "speed-up of the loop | speed-up, whole process |",
-        "|---|---|---|---|---|---|",
+        "speed-up of the loop | speed-up, whole process | against one thread |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         for n, t in r["threads"].items():
+            verdict = "—" if n == "1" else threads_verdict(t["speedup_loop"])
             out.append(
                 f"| {r['workload']} | {n} | {t['wall_s']['median']} s | {t['loop_s']['median']} s | "
-                f"{t['speedup_loop']:.2f}× | {t['speedup_whole']:.2f}× |"
+                f"{t['speedup_loop']:.2f}× | {t['speedup_whole']:.2f}× | {verdict} |"
             )
     return out
 
