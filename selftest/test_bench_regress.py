@@ -5,10 +5,10 @@ import pytest
 from asicdv.tools import bench_regress
 
 
-def test_run_counts_from_the_summary_line():
-    line = "regression smoke: 48 passed, 1 failed, 1 without result, 1 failure bucket(s); 72.4 s wall"
-    assert bench_regress.run_counts(line) == {"passed": 48, "failed": 1, "without_result": 1, "runs": 50}
-    assert bench_regress.run_counts("(no output)")["runs"] == 0
+def test_run_counts_from_the_summary_json():
+    summary = {"counts": {"planned": 50, "done": 49, "passed": 47, "failed": 1, "infrastructure": 1, "missing": 1}}
+    assert bench_regress.run_counts(summary) == {"passed": 47, "failed": 2, "without_result": 1, "runs": 50}
+    assert bench_regress.run_counts({})["runs"] == 0
 
 
 def test_runs_per_core_hour_counts_the_cores_a_regression_can_use():

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,20 +31,22 @@ MODES = {"fresh": {"ASICDV_BATCH": "0"}, "batched": {}}
 MODE_LABELS = {"fresh": "fresh process per run (ASICDV_BATCH=0)", "batched": "batched (ASICDV_BATCH unset)"}
 # (cold?, workers) of each regression the bench times.
 CONFIGS = {"smoke": ((True, 2), (False, 1), (False, 2)), "nightly": ((False, 2),)}
-COUNTS_RE = re.compile(r"(\d+) passed, (\d+) failed, (\d+) without result")
 
 
 def config_name(cold: bool, workers: int) -> str:
     return f"{'cold' if cold else 'warm'}_j{workers}"
 
 
-def run_counts(summary: str) -> dict:
-    """passed / failed / without result from the regression's last line."""
-    match = COUNTS_RE.search(summary)
-    if not match:
-        return {"passed": 0, "failed": 0, "without_result": 0, "runs": 0}
-    passed, failed, missing = (int(g) for g in match.groups())
-    return {"passed": passed, "failed": failed, "without_result": missing, "runs": passed + failed + missing}
+def run_counts(summary: dict) -> dict:
+    """passed / failed / without result from the regression's summary.json counts."""
+    counts = summary.get("counts", {})
+    planned = counts.get("planned", 0)
+    return {
+        "passed": counts.get("passed", 0),
+        "failed": counts.get("failed", 0) + counts.get("infrastructure", 0),
+        "without_result": planned - counts.get("done", 0),
+        "runs": planned,
+    }
 
 
 def runs_per_core_hour(runs: int, wall_s: float, workers: int, cpus: int) -> float:
@@ -90,13 +91,13 @@ def regress(name: str, build_root: Path, workers: int, seed: int, mode: str, col
     result = subprocess.run(cmd, cwd=projects.current().root, env=env, capture_output=True, text=True, check=False)
     wall = time.monotonic() - start
     lines = result.stdout.strip().splitlines() or ["(no output)"]
-    summary = next((line.strip() for line in reversed(lines) if "passed" in line), lines[-1])
+    summary = next((line.strip() for line in reversed(lines) if " passed, " in line), lines[-1])
     if result.returncode != 0:
         raise RuntimeError(
             f"{name} regression failed ({mode}): {summary}\n{result.stdout[-3000:]}{result.stderr[-2000:]}"
         )
     built = sorted(set(build_root.glob("*/*/build.ok")) - before)
-    counts = run_counts(summary)
+    counts = run_counts(json.loads((out / "summary.json").read_text()))
     cpus = os.cpu_count() or 1
     tests = test_seconds(out)
     per_run = overhead_per_run(wall, workers, cpus, tests, counts["runs"])
