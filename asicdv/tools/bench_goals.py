@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from asicdv.tools.bench_regress import REFERENCE_NIGHTLY
 
+BUILD_NAMES = {"default": "default", "o3": "-O3"}
 MIN_NATIVE_S = 1.0  # the whole-process goal counts workloads of at least this much native time
 
 
@@ -60,7 +61,7 @@ def ratio(row: dict, build: str, kind: str) -> float | None:
 def _worst(rows: list[dict], build: str, kind: str) -> tuple[float | None, str]:
     measured = [(ratio(r, build, kind), r["workload"]) for r in rows if ratio(r, build, kind) is not None]
     if not measured:
-        return None, f"no workload measured against the {build} build"
+        return None, f"no workload measured against the {BUILD_NAMES[build]} build"
     value, workload = min(measured)
     return value, f"lowest of {len(measured)}: {workload}"
 
