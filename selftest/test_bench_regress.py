@@ -32,3 +32,43 @@ def test_test_seconds_from_results_xml(tmp_path):
     )
     (run / "results-broken.xml").write_text("<testsuites>")
     assert bench_regress.test_seconds(tmp_path) == [0.25, 0.5]
+
+
+def test_side_by_side_pairs_each_configuration_fresh_then_batched(monkeypatch, tmp_path):
+    """The nightly's assembly (warm-up, reference, both modes, speed-up), the regressions stubbed."""
+    calls = []
+
+    def fake_regress(name, build_root, workers, seed, mode, cold):
+        calls.append((name, workers, mode, cold))
+        return {
+            "wall_s": 100.0 if mode == "fresh" else 40.0,
+            "runs": 254,
+            "runs_per_core_hour": 1,
+            "overhead_per_run_s": 0.1,
+            "out": tmp_path,
+        }
+
+    monkeypatch.setattr(bench_regress, "regress", fake_regress)
+    monkeypatch.setattr(bench_regress, "warm_builds", lambda name, root: 12.34)
+    figures = bench_regress.side_by_side("nightly", tmp_path, 7, lambda message: None)
+    assert calls == [("nightly", 2, "fresh", False), ("nightly", 2, "batched", False)]
+    assert figures["warm_up_s"] == 12.3 and figures["reference"]["wall_s"] == 206.4
+    pair = figures["configs"]["warm_j2"]
+    assert pair["speedup"] == 2.5 and "out" not in pair["fresh"]
+
+
+def test_a_cold_configuration_gets_an_empty_build_root_per_mode(monkeypatch, tmp_path):
+    roots = []
+
+    def fake_regress(name, build_root, workers, seed, mode, cold):
+        roots.append(build_root)
+        stamp = build_root / "blk" / "default-1" / "build.ok"
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text("{}")
+        return {"wall_s": 1.0, "runs": 1, "runs_per_core_hour": 1, "overhead_per_run_s": 0.1, "out": tmp_path}
+
+    monkeypatch.setattr(bench_regress, "regress", fake_regress)
+    monkeypatch.setattr(bench_regress, "CONFIGS", {"smoke": ((True, 2),)})
+    bench_regress.side_by_side("smoke", tmp_path / "root", 7, lambda message: None)
+    assert roots[0] == tmp_path / "root" and roots[1] != roots[0]
+    assert not roots[1].exists()  # the second cold root is removed; the first is the bench's
