@@ -438,8 +438,15 @@ def make_test_seconds(env: dict[str, str]) -> dict:
     return {"first_s": walls[0], "warm_s": walls[1]}
 
 
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line and exit 2, like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="bench", description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--runs", type=int, default=3, help="runs per side-by-side workload (min/median)")
     parser.add_argument("--seed", type=int, default=None, help="seed of every random choice (default: random)")
     listed = ", ".join(bench_sections.SECTIONS)
