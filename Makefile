@@ -74,7 +74,7 @@ $(BENCH_STAMP): $(STAMP) pyproject.toml constraints.txt
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
 	@touch $@
 
-bench: $(BENCH_STAMP) ## cocotb vs native Verilator, hardware, Yosys area, model rates, smoke -> bench/results.json, bench/README.md
+bench: $(BENCH_STAMP) ## cocotb vs native Verilator (default, -O3, --threads), regressions fresh vs batched, per-run overhead, hardware, area, rates -> bench/results.json, bench/README.md (BENCHOPTS="--only S --skip S --with make-test")
 	$(PY) scripts/bench.py $(BENCHOPTS)
 
 RUNS ?= 20000

@@ -5,15 +5,20 @@ A block takes part with a `bench.py` beside its block.yaml; each of these is opt
 
     overhead(ctx) -> list[dict]   side-by-side workloads: `side_by_side()` of a cocotb run
                                   (`run_cocotb()`, the block's service) and a native Verilator
-                                  harness (`native_executable()` + `run_native()`), both checked
+                                  harness on both native builds (`native_builds()` +
+                                  `run_native()`), every output checked
     hardware(ctx) -> dict         hardware figures (cycles, utilization), merged into one dict
     SYNTHESIS = [{variant, top, params, sources, per}]   Yosys generic synthesis targets
     model_rates(ctx) -> dict      stimulus and model rates (`rate()`)
     run(report)                   figures of its own: report(name, value, unit)
+    threads(ctx) -> list[dict]    `threads_compare()` of the optimized native build at --threads 1, 2
+    run_overhead(ctx) -> dict     the per-run overhead taken apart (asicdv.tools.bench_run_overhead)
 
 `ctx` is a `Context`: the random generators (seeded by --seed), the runs per workload, the seed.
-The harness adds the smoke regression cold and warm. Wall times are min/median of several runs,
-cocotb and native interleaved so both see the same machine load.
+The harness adds the regressions (asicdv.tools.bench_regress: smoke, nightly, fresh process per run
+vs batched) and judges issue 18's goals (asicdv.tools.bench_goals). Wall times are min/median of
+several runs, cocotb and native interleaved so both see the same machine load. Sections:
+asicdv.tools.bench_sections (--only, --skip, --with).
 """
 
 from __future__ import annotations
@@ -38,8 +43,8 @@ import numpy as np
 
 from asicdv import UserError, resource
 from asicdv import project as projects
+from asicdv.tools import bench_goals, bench_native, bench_regress, bench_sections, toolchain
 from asicdv.tools import simulator as sim
-from asicdv.tools import toolchain
 from asicdv.tools.blocks import all_blocks, get_block
 
 PERIOD_NS = 10.0  # asicdv.testbench.clocking.PERIOD_NS, the cocotb testbenches' clock
@@ -156,42 +161,124 @@ def stats(values: list[float]) -> dict:
     }
 
 
+NATIVE_FLOWS = {"default": "native", "o3": "native_o3"}  # native build -> its key in a side-by-side row
+
+
+def native_builds(build: sim.Build, source: Path) -> dict[str, Path]:
+    """The harness `source` on both native builds: the cocotb build's objects ("default") and the
+    optimized model ("o3": -O3, x-fast, asicdv.tools.bench_native)."""
+    return {"default": native_executable(build, source), "o3": bench_native.optimized_executable(build, source)}
+
+
+def ratios(row: dict) -> dict:
+    """cocotb against each native build of a side-by-side row: whole process and simulation."""
+    out = {}
+    for build, key in NATIVE_FLOWS.items():
+        if key in row:
+            native = row[key]["cycles_per_s"]
+            out[build] = {
+                "whole_process": round(row["cocotb"]["cycles_per_s"] / native, 4),
+                "simulation": round(row["cocotb"]["cycles_per_s_after_startup"] / native, 4),
+            }
+    return out
+
+
 def side_by_side(
     name: str,
     runs: int,
-    cocotb: Callable[[], tuple[float, float]],
-    native: Callable[[], tuple[float, float]],
+    cocotb: Callable[[], tuple[float, float, float]],
+    native: Callable[[Path], tuple[dict, float]],
     startup: Callable[[], float],
+    executables: dict[str, Path],
 ) -> dict:
-    """Interleave cocotb and native runs; each callable returns (simulated cycles, process wall s)
-    (and, for cocotb, the service's own answer wall time) and has already checked its results against the model. `startup` is the wall time of the same
-    cocotb service on a trivial request (simulator, Python, cocotb and pyuvm start-up)."""
-    walls: dict[str, list[float]] = {"cocotb": [], "native": [], "startup": [], "answer": []}
+    """Interleave cocotb and native runs (cocotb, then each native build, every round).
+
+    cocotb() returns (simulated cycles, process wall s, the service's own answer wall s);
+    native(exe) returns (the harness's JSON line, process wall s); both have already checked their
+    results against the model. `executables` are the native builds (`native_builds()`);
+    `startup` is the wall time of the same cocotb service on a trivial request."""
+    walls: dict[str, list[float]] = {"cocotb": [], "startup": [], "answer": []}
+    loops: dict[str, list[float]] = {}
     cycles: dict[str, float] = {}
     for _ in range(runs):
-        for flow, fn in (("cocotb", cocotb), ("native", native)):
-            c, wall, *answer = fn()
-            walls[flow].append(wall)
-            walls["answer"] += answer
-            cycles[flow] = c
+        c, wall, answer = cocotb()
+        walls["cocotb"].append(wall)
+        walls["answer"].append(answer)
+        cycles["cocotb"] = c
+        for build, exe in executables.items():
+            info, wall = native(exe)
+            walls.setdefault(build, []).append(wall)
+            loops.setdefault(build, []).append(info["loop_s"])
+            cycles[build] = info["cycles"]
         walls["startup"].append(startup())
     out: dict = {"workload": name}
-    for flow in ("cocotb", "native"):
-        w = stats(walls[flow])
-        out[flow] = {"cycles": int(cycles[flow]), "wall_s": w, "cycles_per_s": round(cycles[flow] / w["median"])}
-    out["ratio"] = round(out["cocotb"]["cycles_per_s"] / out["native"]["cycles_per_s"], 4)
-    start = stats(walls["startup"])
-    out["cocotb"]["startup_s"] = start
+    w = stats(walls["cocotb"])
+    out["cocotb"] = {
+        "cycles": int(cycles["cocotb"]),
+        "wall_s": w,
+        "cycles_per_s": round(cycles["cocotb"] / w["median"]),
+    }
+    for build in executables:
+        w = stats(walls[build])
+        out[NATIVE_FLOWS[build]] = {
+            "cycles": int(cycles[build]),
+            "wall_s": w,
+            "loop_s": stats(loops[build]),
+            "cycles_per_s": round(cycles[build] / w["median"]),
+        }
+    out["cocotb"]["startup_s"] = stats(walls["startup"])
     # The simulation itself: the service's own wall time from its first await to its answer
     # (reset, stimulus, every result), against the native harness's whole process.
     answer = stats(walls["answer"])
     out["cocotb"]["answer_wall_s"] = answer
     out["cocotb"]["cycles_per_s_after_startup"] = round(cycles["cocotb"] / max(answer["median"], 1e-6))
-    out["ratio_after_startup"] = round(out["cocotb"]["cycles_per_s_after_startup"] / out["native"]["cycles_per_s"], 4)
+    out["ratios"] = ratios(out)
+    # The default build's ratios under their historical names (the report's "before" and the plot).
+    out["ratio"] = out["ratios"]["default"]["whole_process"]
+    out["ratio_after_startup"] = out["ratios"]["default"]["simulation"]
+    against = "; ".join(
+        f"vs {build}: whole {r['whole_process']:.3f}, simulation {r['simulation']:.3f}"
+        for build, r in out["ratios"].items()
+    )
     log(
-        f"  {name}: cocotb {out['cocotb']['cycles_per_s']:,} cycles/s, native {out['native']['cycles_per_s']:,} "
-        f"cycles/s, ratio {out['ratio']:.3f}; simulation alone {out['ratio_after_startup']:.3f} "
-        f"(cocotb's start-up {start['median']:.1f} s)"
+        f"  {name}: cocotb {out['cocotb']['cycles_per_s']:,} cycles/s; {against} (start-up {out['cocotb']['startup_s']['median']:.2f} s)"
+    )
+    return out
+
+
+def threads_compare(
+    name: str,
+    runs: int,
+    native: Callable[[Path], tuple[dict, float]],
+    threads: tuple[int, ...],
+    build: sim.Build,
+    source: Path,
+) -> dict:
+    """The optimized native build at each Verilator `--threads` count, interleaved; medians of the
+    whole process and of the harness's own loop; speed-up of each against one thread."""
+    executables = {n: bench_native.optimized_executable(build, source, threads=n) for n in threads}
+    walls: dict[int, list[float]] = {n: [] for n in threads}
+    loops: dict[int, list[float]] = {n: [] for n in threads}
+    for _ in range(runs):
+        for n, exe in executables.items():
+            info, wall = native(exe)
+            walls[n].append(wall)
+            loops[n].append(info["loop_s"])
+    out: dict = {"workload": name, "cpus": os.cpu_count(), "threads": {}}
+    base = threads[0]
+    for n in threads:
+        out["threads"][str(n)] = {
+            "wall_s": stats(walls[n]),
+            "loop_s": stats(loops[n]),
+            "speedup_whole": round(statistics.median(walls[base]) / statistics.median(walls[n]), 3),
+            "speedup_loop": round(statistics.median(loops[base]) / statistics.median(loops[n]), 3),
+        }
+    log(
+        f"  {name}: "
+        + ", ".join(
+            f"--threads {n}: loop {out['threads'][str(n)]['loop_s']['median']} s (x{out['threads'][str(n)]['speedup_loop']})"
+            for n in threads
+        )
     )
     return out
 
@@ -287,49 +374,6 @@ def hypothesis_rates(folder: Path) -> dict:
     return out
 
 
-# ---------------------------------------------------------------------------------------------
-# Regression smoke
-# ---------------------------------------------------------------------------------------------
-
-
-def smoke(build_root: Path, workers: int, seed: int, cold: bool = False) -> dict:
-    """The smoke regression (`asicdv regress smoke -j N`, regressions/smoke.yaml) against
-    build_root, with one master seed for cold and warm runs; builds done = build stamps created
-    during the run."""
-    before = set(build_root.glob("*/*/build.ok"))
-    env = {**os.environ, "ASICDV_BUILD_ROOT": str(build_root)}
-    if cold:
-        env["CCACHE_DISABLE"] = "1"  # cold means no compiler cache either (sim.py uses ccache when installed)
-    out = projects.current().results / "bench" / f"smoke-j{workers}"
-    cmd = [
-        str(Path(sys.executable).parent / "asicdv"),
-        "regress",
-        "smoke",
-        "-j",
-        str(workers),
-        "--seed",
-        str(seed),
-        "--out",
-        str(out),
-    ]
-    start = time.monotonic()
-    result = subprocess.run(cmd, cwd=projects.current().root, env=env, capture_output=True, text=True, check=False)
-    wall = time.monotonic() - start
-    lines = result.stdout.strip().splitlines() or ["(no output)"]
-    summary = next((line.strip() for line in reversed(lines) if "pass" in line), lines[-1])
-    if result.returncode != 0:
-        raise RuntimeError(f"smoke regression failed: {summary}\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
-    built = sorted(set(build_root.glob("*/*/build.ok")) - before)
-    return {
-        "workers": workers,
-        "wall_s": round(wall, 1),
-        "builds": len(built),
-        "summary": summary,
-        "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": float(p.read_text()) for p in built},
-        "hypothesis": hypothesis_rates(out),
-    }
-
-
 def block_benches() -> dict[str, ModuleType]:
     """Every block's bench module (`bench.py` beside its block.yaml), by block name."""
     out = {}
@@ -381,21 +425,68 @@ def git_commit() -> str:
     return out.stdout.strip() + ("+rtl-changes" if dirty.stdout.strip() else "")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+def make_test_seconds(env: dict[str, str]) -> dict:
+    """`make test` twice back to back against the project's own build folder: the first run finds
+    the builds as they are, the second is warm (the goal's figure)."""
+    walls = []
+    for _ in range(2):
+        start = time.monotonic()
+        result = subprocess.run(["make", "test"], cwd=projects.current().root, env=env, capture_output=True, text=True)
+        walls.append(round(time.monotonic() - start, 1))
+        if result.returncode != 0:
+            raise RuntimeError(f"make test failed:\n{result.stdout[-3000:]}{result.stderr[-2000:]}")
+    return {"first_s": walls[0], "warm_s": walls[1]}
+
+
+class _Parser(argparse.ArgumentParser):
+    """A usage mistake is one line and exit 2, like every other user error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = _Parser(prog="bench", description=" ".join(__doc__.split("\n\n")[0].split()))
     parser.add_argument("--runs", type=int, default=3, help="runs per side-by-side workload (min/median)")
     parser.add_argument("--seed", type=int, default=None, help="seed of every random choice (default: random)")
+    listed = ", ".join(bench_sections.SECTIONS)
+    parser.add_argument("--only", action="append", default=[], metavar="SECTION", help=f"run only these ({listed})")
+    parser.add_argument("--skip", action="append", default=[], metavar="SECTION", help="leave this section out")
     parser.add_argument(
-        "--only",
-        choices=["overhead", "hardware", "area", "models", "smoke", "blocks"],
+        "--with",
+        dest="with_",
         action="append",
-        help="run only these sections (repeatable); the others keep their last results",
+        default=[],
+        metavar="SECTION",
+        help="add an opt-in section (make-test) or the nightly when it does not fit by default",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except UserError as exc:
+        print(f"bench: {exc}" if not str(exc).startswith("bench:") else str(exc), file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
     if args.runs < 1:
         raise UserError("--runs must be at least 1")
+    results_path = projects.current().root / "bench" / "results.json"
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    fits = bench_sections.nightly_fits(results)
+    sections = bench_sections.select(args.only, args.skip, args.with_, fits)
+    if not fits and not args.only and "nightly" not in sections:
+        log(
+            f"nightly left out: about {bench_sections.nightly_estimate_s(results):.0f} s on top of "
+            f"{bench_sections.rest_estimate_s(results):.0f} s passes the {bench_sections.BUDGET_S:.0f} s budget "
+            "(--with nightly runs it)"
+        )
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1 << 31)
-    log(f"bench seed {seed} (rerun with --seed {seed})")
+    log(f"bench seed {seed} (rerun with --seed {seed}); sections: {', '.join(sections)}")
     ctx = Context(random.Random(seed), np.random.default_rng(seed), args.runs, seed)
     benches = block_benches()
 
@@ -408,9 +499,6 @@ def main(argv: list[str] | None = None) -> int:
                 found.append((block, value(ctx) if callable(value) else value))
         return found
 
-    sections = set(args.only or ["overhead", "hardware", "area", "models", "smoke", "blocks"])
-    results_path = projects.current().root / "bench" / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
     commit = git_commit()
     results.update(
         {
@@ -421,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         }
     )
     results.setdefault("measured_at", {}).update({section: commit for section in sections})
+    results["sections_run"] = sections
     start = time.monotonic()
 
     # The smoke suite runs first against an empty build root: its builds are the cold builds, and
@@ -429,53 +518,85 @@ def main(argv: list[str] | None = None) -> int:
     fresh = "smoke" in sections
     build_root = Path(tempfile.mkdtemp(prefix="asicdv-bench-build-")) if fresh else projects.current().build
     os.environ["ASICDV_BUILD_ROOT"] = str(build_root)
-    try:
-        if "smoke" in sections:
-            log("regression smoke (asicdv regress smoke)")
-            cold = smoke(build_root, 2, seed, cold=True)
-            log(f"  cold -j2: {cold['wall_s']} s, {cold['builds']} builds")
-            warm1 = smoke(build_root, 1, seed)
-            log(f"  warm -j1: {warm1['wall_s']} s, {warm1['builds']} builds")
-            warm2 = smoke(build_root, 2, seed)
-            log(f"  warm -j2: {warm2['wall_s']} s, {warm2['builds']} builds")
-            results["smoke"] = {
-                "engine": "asicdv regress smoke (regressions/smoke.yaml), one master seed",
-                "cold_j2": cold,
-                "warm_j1": warm1,
-                "warm_j2": warm2,
+
+    def timed(section: str, fn: Callable[[], None]) -> None:
+        if section in sections:
+            began = time.monotonic()
+            fn()
+            results.setdefault("section_s", {})[section] = round(time.monotonic() - began, 1)
+
+    def regressions(name: str) -> None:
+        log(f"regression {name} (asicdv regress {name}): fresh process per run vs batched")
+        figures = bench_regress.side_by_side(name, build_root, seed, log)
+        hypothesis_out = figures["configs"].get("warm_j1", {}).pop("hypothesis_out", None)
+        if hypothesis_out is not None:
+            results["hypothesis"] = hypothesis_rates(hypothesis_out)
+        results.setdefault("regressions", {})[name] = figures
+        results.pop("smoke", None)  # the table of the bench before batching (one mode only)
+
+    def run_overhead() -> None:
+        log("per-run overhead, part by part")
+        results["run_overhead"] = next((parts for _, parts in each("run_overhead")), None)
+        log(f"  {results['run_overhead']}")
+
+    def overhead() -> None:
+        log(
+            f"simulation overhead: cocotb vs native Verilator (default and -O3 builds), {args.runs} run(s), interleaved"
+        )
+        results["overhead"] = [row for _, rows in each("overhead") for row in rows]
+
+    def threads() -> None:
+        log("Verilator --threads on the optimized native builds")
+        results["threads"] = [row for _, rows in each("threads") for row in rows]
+
+    def hardware() -> None:
+        log("hardware figures (native harness)")
+        results["hardware"] = {key: value for _, figures in each("hardware") for key, value in figures.items()}
+
+    def synthesis() -> None:
+        log("Yosys generic synthesis (synth -flatten -noabc; ltp -noff)")
+        results["area"] = area([(block, spec) for block, specs in each("SYNTHESIS") for spec in specs])
+        history = [h for h in results.get("area_history", []) if h["commit"] != commit]
+        history.append(
+            {
+                "commit": commit,
+                "date_utc": results["date_utc"],
+                **{
+                    f"{a['block']}[{a['variant']}]": {k: a[k] for k in ("cells", "flip_flops", "longest_path_levels")}
+                    for a in results["area"]
+                },
             }
-            results["hypothesis"] = warm1.pop("hypothesis")
-            cold.pop("hypothesis"), warm2.pop("hypothesis")
-        if "overhead" in sections:
-            log(f"simulation overhead: cocotb vs native Verilator harness, {args.runs} run(s) each, interleaved")
-            results["overhead"] = [row for _, rows in each("overhead") for row in rows]
-        if "hardware" in sections:
-            log("hardware figures (native harness)")
-            results["hardware"] = {key: value for _, figures in each("hardware") for key, value in figures.items()}
-        if "area" in sections:
-            log("Yosys generic synthesis (synth -flatten -noabc; ltp -noff)")
-            results["area"] = area([(block, spec) for block, specs in each("SYNTHESIS") for spec in specs])
-            history = [h for h in results.get("area_history", []) if h["commit"] != commit]
-            history.append(
-                {
-                    "commit": commit,
-                    "date_utc": results["date_utc"],
-                    **{
-                        f"{a['block']}[{a['variant']}]": {
-                            k: a[k] for k in ("cells", "flip_flops", "longest_path_levels")
-                        }
-                        for a in results["area"]
-                    },
-                }
-            )
-            results["area_history"] = history
-        if "models" in sections:
-            log("model rates")
-            results["models"] = {key: value for _, rates in each("model_rates") for key, value in rates.items()}
-            for key, value in results["models"].items():
-                log(f"  {key}: {value:,}")
-        if "blocks" in sections:
-            results["block_figures"] = block_figures(benches)
+        )
+        results["area_history"] = history
+
+    def models() -> None:
+        log("model rates")
+        results["models"] = {key: value for _, rates in each("model_rates") for key, value in rates.items()}
+        for key, value in results["models"].items():
+            log(f"  {key}: {value:,}")
+
+    def blocks() -> None:
+        results["block_figures"] = block_figures(benches)
+
+    def make_test() -> None:
+        log("make test, twice (the second is warm)")
+        env = {key: value for key, value in os.environ.items() if key != "ASICDV_BUILD_ROOT"}
+        if saved_root is not None:
+            env["ASICDV_BUILD_ROOT"] = saved_root
+        results["make_test"] = make_test_seconds(env)
+        log(f"  make test: {results['make_test']}")
+
+    try:
+        timed("smoke", lambda: regressions("smoke"))
+        timed("nightly", lambda: regressions("nightly"))
+        timed("run-overhead", run_overhead)
+        timed("overhead", overhead)
+        timed("threads", threads)
+        timed("hardware", hardware)
+        timed("area", synthesis)
+        timed("models", models)
+        timed("blocks", blocks)
+        timed("make-test", make_test)
     finally:
         if saved_root is None:
             os.environ.pop("ASICDV_BUILD_ROOT", None)
@@ -486,8 +607,12 @@ def main(argv: list[str] | None = None) -> int:
         if fresh:
             shutil.rmtree(build_root, ignore_errors=True)
         shutil.rmtree(projects.current().results / "bench", ignore_errors=True)
-    # The whole-bench wall time is only that of a full run; --only runs are recorded apart.
-    results["partial_run_s" if args.only else "bench_wall_s"] = round(time.monotonic() - start, 1)
+    # The whole-bench wall time is only that of a full run; partial runs are recorded apart.
+    full = set(sections) >= {s for s in bench_sections.SECTIONS if s not in bench_sections.OPT_IN and s != "nightly"}
+    results["bench_wall_s" if full else "partial_run_s"] = round(time.monotonic() - start, 1)
+    results["goals"] = bench_goals.evaluate(results)
+    for goal in results["goals"].values():
+        log(f"  goal: {goal['label']}: {goal['value']} {goal['unit']} ({goal['goal']}): {goal['verdict']}")
     results_path.write_text(json.dumps(results, indent=1) + "\n")
     from asicdv.tools import bench_report
 

@@ -131,15 +131,23 @@ def resnet8_layer(rng: np.random.Generator) -> dict:
     return kpu_layer(rng, a, model.conv_weights_as_gemm(weights))
 
 
-def _side_by_side(name: str, layer: dict, ctx: bench.Context) -> dict:
+def _checked_native(name: str, layer: dict):
+    """native(exe): one run of the layer on that harness, its result matrix checked."""
     expected = kpu_expected(layer)
-    exe = bench.native_executable(sim.build(get_block("kpu")), NATIVE)
 
-    def native():
+    def native(exe: Path) -> tuple[dict, float]:
         info, result, wall = run_kpu_native(exe, layer)
         if not np.array_equal(result, expected):
-            raise RuntimeError(f"native kpu {name}: result mismatch")
-        return info["cycles"], wall
+            raise RuntimeError(f"native kpu {name} ({exe.parent.name}): result mismatch")
+        return info, wall
+
+    return native
+
+
+def _side_by_side(name: str, layer: dict, ctx: bench.Context) -> dict:
+    expected = kpu_expected(layer)
+    executables = bench.native_builds(sim.build(get_block("kpu")), NATIVE)
+    native = _checked_native(name, layer)
 
     with tempfile.TemporaryDirectory() as tmp:
         scalars = {**{k: int(layer[k]) for k in ("input_zp", "output_zp", "act_min", "act_max")}, "pool": 0}
@@ -166,7 +174,7 @@ def _side_by_side(name: str, layer: dict, ctx: bench.Context) -> dict:
         def startup():
             return bench.run_cocotb("kpu", "default", tiny_request, ctx.seed)[0].wall_s
 
-        return bench.side_by_side(name, ctx.runs, cocotb, native, startup)
+        return bench.side_by_side(name, ctx.runs, cocotb, native, startup, executables)
 
 
 def overhead(ctx: bench.Context) -> list[dict]:
@@ -174,6 +182,13 @@ def overhead(ctx: bench.Context) -> list[dict]:
         _side_by_side("kpu: 64x64x1024 GEMM", random_layer(ctx.np_rng, 64, 64, 1024), ctx),
         _side_by_side("kpu: ResNet-8 3x3 conv layer", resnet8_layer(ctx.np_rng), ctx),
     ]
+
+
+def threads(ctx: bench.Context) -> list[dict]:
+    """Verilator --threads 1 and 2 on the KPU's optimized native build (64x64x1024 GEMM)."""
+    name = "kpu: 64x64x1024 GEMM"
+    native = _checked_native(name, random_layer(ctx.np_rng, 64, 64, 1024))
+    return [bench.threads_compare(name, ctx.runs, native, (1, 2), sim.build(get_block("kpu")), NATIVE)]
 
 
 def _utilization(info: dict, m: int, n: int, k: int) -> float:

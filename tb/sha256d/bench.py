@@ -85,18 +85,27 @@ def run_miner_native(exe: Path, job: model.Job) -> tuple[dict, list[tuple[int, i
     return info, [(int(i), int(n)) for i, n in out.reshape(-1, 2)], wall
 
 
+def _checked_native(variant: str, job: model.Job, expected: list[tuple[int, int]]):
+    """native(exe): one run of the job on that harness, its hit list checked."""
+
+    def native(exe: Path) -> tuple[dict, float]:
+        info, hits, wall = run_miner_native(exe, job)
+        if hits != expected:
+            raise RuntimeError(
+                f"native sha256d[{variant}] ({exe.parent.name}): {len(hits)} hits, expected {len(expected)}"
+            )
+        return info, wall
+
+    return native
+
+
 def _side_by_side(variant: str, ctx: bench.Context) -> dict:
     job = miner_job(1 << 16, 8)
     expected = miner_hits_hashlib(job)
     assert (0, NONCE_125552) in expected
-    exe = bench.native_executable(sim.build(get_block("sha256d"), variant), NATIVE)
+    executables = bench.native_builds(sim.build(get_block("sha256d"), variant), NATIVE)
     request = service.request(job)
-
-    def native():
-        info, hits, wall = run_miner_native(exe, job)
-        if hits != expected:
-            raise RuntimeError(f"native sha256d[{variant}]: {len(hits)} hits, expected {len(expected)}")
-        return info["cycles"], wall
+    native = _checked_native(variant, job, expected)
 
     def cocotb():
         result, cycles = bench.run_cocotb("sha256d", variant, request, ctx.seed)
@@ -109,11 +118,19 @@ def _side_by_side(variant: str, ctx: bench.Context) -> dict:
         one = {**request, "nonce_end": job.nonce_start}
         return bench.run_cocotb("sha256d", variant, one, ctx.seed)[0].wall_s
 
-    return bench.side_by_side(f"sha256d {variant}: 2^16-nonce job", ctx.runs, cocotb, native, startup)
+    return bench.side_by_side(f"sha256d {variant}: 2^16-nonce job", ctx.runs, cocotb, native, startup, executables)
 
 
 def overhead(ctx: bench.Context) -> list[dict]:
     return [_side_by_side(variant, ctx) for variant in VARIANTS]
+
+
+def threads(ctx: bench.Context) -> list[dict]:
+    """Verilator --threads 1 and 2 on the pipelined miner's optimized native build (2^18 nonces)."""
+    job = miner_job(1 << 18, 8)
+    native = _checked_native("pipelined", job, miner_hits_hashlib(job))
+    build = sim.build(get_block("sha256d"), "pipelined")
+    return [bench.threads_compare("sha256d pipelined: 2^18-nonce job", ctx.runs, native, (1, 2), build, NATIVE)]
 
 
 def hardware(ctx: bench.Context) -> dict:

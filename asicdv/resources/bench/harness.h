@@ -55,7 +55,15 @@ struct Clocked {
     VerilatedContext ctx;
     Vtop* top;
     uint64_t cycles = 0;
-    Clocked() { top = new Vtop{&ctx}; top->clk = 0; top->rst = 0; top->eval(); }
+    Clocked() {
+#ifdef ASICDV_THREADS  // the optimized builds (asicdv.tools.bench_native): a pool sized to the model
+        ctx.threads(ASICDV_THREADS);
+#endif
+        top = new Vtop{&ctx};
+        top->clk = 0;
+        top->rst = 0;
+        top->eval();
+    }
     ~Clocked() { top->final(); delete top; }
     void settle() { top->clk = 0; top->eval(); }
     void edge() { top->clk = 1; top->eval(); ++cycles; }
