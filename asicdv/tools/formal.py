@@ -32,10 +32,12 @@ checker that failed in the proof fails in simulation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -430,11 +432,13 @@ def run_task(
     *,
     out_root: Path | None = None,
     sources: tuple[Path, ...] | None = None,
+    timeout_s: float | None = None,
 ) -> list[Record]:
     """One SymbiYosys run: the task at one parameter set. `sources` replaces the task's own (tests
     put a broken copy of a DUT file in its place). A prove whose induction does not close is
     followed by a BMC to the task's bmc_depth, which either finds a real counterexample or
-    leaves every property bounded to that depth."""
+    leaves every property bounded to that depth. `timeout_s` bounds each SymbiYosys call (a
+    timed-out run is one `error` record)."""
     where = f"{block.name} task {task.name}"
     depth = depth or eval_depth(task.depth, params, where)
     root = (out_root or results_dir() / block.name) / run_dir_name(task, variant, params)
@@ -445,10 +449,11 @@ def run_task(
         harness.write_text(streams_harness(block, task, params, srcs))
         sources = (*srcs, harness)
         task = replace(task, top=f"asicdv_streams_{task.top}", streams=False)
-    records = _sby_run(block, task, variant, params, depth, root, sources, task.mode)
+    records = _sby_run(block, task, variant, params, depth, root, sources, task.mode, timeout_s)
     if task.mode == "prove" and task.bmc_depth is not None and all(r.verdict == "bounded" for r in records):
         deeper = eval_depth(task.bmc_depth, params, where)
-        bmc = _sby_run(block, task, variant, params, deeper, root.with_name(root.name + "-bmc"), sources, "bmc")
+        bmc_root = root.with_name(root.name + "-bmc")
+        bmc = _sby_run(block, task, variant, params, deeper, bmc_root, sources, "bmc", timeout_s)
         spent = sum({r.seconds for r in records})
         for r in bmc:
             r.seconds = round(r.seconds + spent, 2)
@@ -457,25 +462,61 @@ def run_task(
     return records
 
 
-def _sby_run(block, task, variant, params, depth, root: Path, sources, mode: str) -> list[Record]:
+def _run_sby(cfg: Path, timeout_s: float | None) -> tuple[str, bool]:
+    """SymbiYosys in its own process group (smtbmc and z3 are its children), registered with the
+    simulator's live groups so a regression's Ctrl-C kills it too. Returns (output, timed out)."""
+    from asicdv.tools import simulator as sim
+
+    proc = subprocess.Popen(
+        [_sby(), "-f", str(cfg)],
+        cwd=cfg.parent,
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    with sim._live_lock:
+        sim._live_groups.add(proc.pid)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        return out, False
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return out, True
+    finally:
+        with sim._live_lock:
+            sim._live_groups.discard(proc.pid)
+
+
+def _sby_run(block, task, variant, params, depth, root: Path, sources, mode: str, timeout_s=None) -> list[Record]:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     cfg = root / "task.sby"
     cfg.write_text(sby_config(task, params, depth, sources or task.sources, mode))
     start = time.monotonic()
-    proc = subprocess.run(
-        [_sby(), "-f", str(cfg)],
-        cwd=root,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    log, timed_out = _run_sby(cfg, timeout_s)
     seconds = time.monotonic() - start
     workdir = root / "task"
-    (root / "sby.log").write_text(proc.stdout + proc.stderr)
-    return _records(block, task, variant, params, depth, seconds, workdir, proc.stdout, mode)
+    (root / "sby.log").write_text(log)
+    if timed_out:
+        base = dict(block=block.name, variant=variant, parameters=dict(params), task=task.name, mode=mode)
+        return [
+            Record(
+                property="(task)",
+                kind="assert",
+                verdict="error",
+                depth=0,
+                seconds=round(seconds, 2),
+                location=f"timed out after {timeout_s:g} s (stopped)",
+                workdir=_rel(workdir),
+                **base,
+            )
+        ]
+    return _records(block, task, variant, params, depth, seconds, workdir, log, mode)
 
 
 def _records(block, task, variant, params, depth, seconds, workdir: Path, log: str, mode: str) -> list[Record]:
@@ -555,6 +596,28 @@ def write_results(records: list[Record], path: Path) -> None:
 
 def _fmt_params(params: dict[str, int]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items()) or "-"
+
+
+def command_line(
+    block: str,
+    task: str,
+    variant: str | None,
+    params: dict[str, int],
+    depth: int | None = None,
+    *,
+    replay: bool = False,
+) -> str:
+    """The `asicdv formal` command that reruns one task at one parameter set (replay: that runs the
+    last counterexample it left through cocotb)."""
+    return " ".join(
+        [
+            f"asicdv formal {block} --task {task}",
+            *(f"--param {k}={v}" for k, v in params.items()),
+            *([f"--variant {variant}"] if variant else []),
+            *([f"--depth {depth}"] if depth and not replay else []),
+            *(["--replay"] if replay else []),
+        ]
+    )
 
 
 def print_records(records: list[Record], out=sys.stdout) -> None:
@@ -658,12 +721,7 @@ def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: 
     build = sim.build(replay_block(block, task, record.parameters, sources), "replay")
     witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
-    command = (
-        f"asicdv formal {record.block} --task {record.task} "
-        + " ".join(f"--param {k}={v}" for k, v in record.parameters.items())
-        + (f" --variant {record.variant}" if record.variant else "")
-        + " --replay"
-    )
+    command = command_line(record.block, record.task, record.variant, record.parameters, replay=True)
     request = {"clock": "clk", "inputs": inputs, "steps": steps, "witness": str(witness), "command": command}
     result = sim.run(
         build,

@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from asicdv.tools.blocks import Block
+from asicdv.tools.regress import formal_entries
 from asicdv.tools.regress.config import RunSpec
 from asicdv.tools.regress.results import ResultStore, now, write_atomic
 
@@ -196,6 +197,7 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
         "builds": json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {},
         "functional_coverage": merge_functional_coverage(runs),
         "code_coverage": _code_coverage(out, specs, runs) if write else None,
+        "formal": formal_entries.summarize(out, saved.get("formal", [])),
         "previous": (
             {
                 "written": previous.get("written"),
