@@ -326,6 +326,7 @@ def plan(
     than the project's [limits] max_runs, or none at all."""
     blocks = blocks or all_blocks()
     project = projects.current()
+    formal_runs = formal_entries.plan(entries, blocks)  # checks the formal entries; they run no simulation
     runs: dict[str, RunSpec] = {}
     expanded = []
     for path, index, entry in entries:
@@ -397,7 +398,7 @@ def plan(
                             module=entry.get("module"),
                         ),
                     )
-    if not runs and not any(formal_entries.is_formal(entry) for _, _, entry in entries):
+    if not runs and not formal_runs:
         raise UserError(f"{entries[0][0] if entries else 'regression'}: the regression plans no runs")
     return list(runs.values())
 
