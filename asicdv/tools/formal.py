@@ -620,6 +620,14 @@ def command_line(
     )
 
 
+def equiv_command(block: str, mutated: Path, params: dict[str, int]) -> str:
+    """The command that proves a mutant equivalent again or replays its distinguishing trace."""
+    rel = _rel(mutated.resolve()) if mutated.is_absolute() else str(mutated)
+    return " ".join(
+        [f"asicdv formal {block} --equiv {rel}", *(f"--param {k}={v}" for k, v in params.items()), "--replay"]
+    )
+
+
 def print_records(records: list[Record], out=sys.stdout) -> None:
     for r in records:
         extra = f"  cex {r.counterexample}" if r.verdict == "failed" else ""
@@ -708,20 +716,28 @@ def replay_block(block: Block, task: Task, params: dict[str, int], sources: tupl
     )
 
 
-def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: Path | None = None):
-    """Run a failed record's witness through cocotb on the Verilator build of its harness. Returns
-    the simulator RunResult; a failed proof gives a failed run whose message names the first
-    violation, its cycle, the signals and the command that reproduces it."""
+def replay(
+    record: Record,
+    *,
+    sources: tuple[Path, ...] | None = None,
+    run_dir: Path | None = None,
+    task: Task | None = None,
+    command: str | None = None,
+):
+    """Run a failed record's witness through cocotb on the Verilator build of its harness (the
+    record's task, or `task`: a generated miter). Returns the simulator RunResult; a failed proof
+    gives a failed run whose message names the first violation, its cycle, the signals and the
+    command that reproduces it."""
     from asicdv.tools import simulator as sim
 
     if record.verdict != "failed" or not record.counterexample:
         raise UserError(f"{record.task}/{record.property}: no counterexample to replay (verdict {record.verdict})")
     block = get_block(record.block)
-    task = next(t for t in load_tasks(block) if t.name == record.task)
+    task = task or next(t for t in load_tasks(block) if t.name == record.task)
     build = sim.build(replay_block(block, task, record.parameters, sources), "replay")
     witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
-    command = command_line(record.block, record.task, record.variant, record.parameters, replay=True)
+    command = command or command_line(record.block, record.task, record.variant, record.parameters, replay=True)
     request = {"clock": "clk", "inputs": inputs, "steps": steps, "witness": str(witness), "command": command}
     result = sim.run(
         build,
@@ -755,32 +771,23 @@ def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: 
 # ---- Mutant equivalence (as mcy does) ------------------------------------------------------------
 
 
-def equivalence(
-    block: Block,
-    original: Path,
-    mutated: Path,
-    *,
-    depth: int = 12,
-    params: dict[str, int] | None = None,
-    out_root: Path | None = None,
-) -> Record:
-    """Is a mutant of the block's top file equivalent to the original at the ports? A generated
-    miter instantiates both (the mutant's module renamed), drives them with the same inputs after
-    a common reset, and asserts every output equal. Verdicts: `proved` (equivalent: induction
-    closed), `bounded` (no difference within `depth` cycles of reset: equivalent to that depth),
-    `failed` (not equivalent: the counterexample is a distinguishing trace)."""
-    params = dict(params or {})
-    top = block.top
-    text = mutated.read_text()
-    if not re.search(rf"\bmodule\s+{re.escape(top)}\b", text):
-        raise UserError(f"{mutated}: the mutant must be of the top module's file ({top}); got another file")
-    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+def miter_task(block: Block, original: Path, mutated: Path, params: dict[str, int], root: Path) -> Task:
+    """The miter of a mutant: every source copied with each module renamed `<name>_mutant` (the
+    mutated file in place of `original`), the original design beside it, same inputs after a
+    common reset, every output of the top asserted equal (`same_<output>`)."""
+    if not any(s.resolve() == original.resolve() for s in block.sources):
+        raise UserError(f"{original}: not a source of {block.name}")
+    texts = {s: (mutated if s.resolve() == original.resolve() else s).read_text() for s in block.sources}
+    modules = sorted({m for t in texts.values() for m in re.findall(r"\bmodule\s+(\w+)", t)}, key=len, reverse=True)
+    rename = re.compile(r"\b(" + "|".join(map(re.escape, modules)) + r")\b")
     root.mkdir(parents=True, exist_ok=True)
-    gate_file = root / f"{top}_mutant.v"
-    gate_file.write_text(re.sub(rf"\bmodule\s+{re.escape(top)}\b", f"module {top}_mutant", text, count=1))
-    others = tuple(s for s in block.sources if s.resolve() != original.resolve())
-    task0 = Task(name="equiv", top=top, sources=(original, *others))
-    ports = dut_ports(task0, params, task0.sources)
+    gates = []
+    for src, text in texts.items():
+        gate = root / f"{src.stem}_mutant{src.suffix}"  # another name: SymbiYosys copies files by name
+        gate.write_text(rename.sub(lambda m: f"{m.group(1)}_mutant", text))
+        gates.append(gate)
+    top = block.top
+    ports = dut_ports(Task(name="equiv", top=top, sources=block.sources), params, block.sources)
     rst, clk = block.reset.name, block.clock
     in_reset = rst if block.reset.active_high else f"!{rst}"
     decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
@@ -799,7 +806,9 @@ def equivalence(
             f"    {top}_mutant{pset} gate ({conn('_gate')});",
             "    reg f_past_valid = 1'b0;",
             f"    always @(posedge {clk}) f_past_valid <= 1'b1;",
+            "`ifndef ASICDV_REPLAY  // in a replay the witness drives the reset (time-0 inputs are not its)",
             f"    always @(*) if (!f_past_valid) assume ({in_reset});",
+            "`endif",
             f"    always @(*) if (f_past_valid && !({in_reset})) begin",
             *[f"        same_{n}: assert ({n}_gold == {n}_gate);" for n, _ in outs],
             "    end",
@@ -810,8 +819,28 @@ def equivalence(
     )
     miter_file = root / "asicdv_miter.sv"
     miter_file.write_text(miter)
-    task = Task(name="equiv", top="asicdv_miter", sources=(original, *others, gate_file, miter_file), mode="prove")
-    records = _sby_run(block, task, None, {}, depth, root / "run", None, "prove")
+    return Task(name="equiv", top="asicdv_miter", sources=(*block.sources, *gates, miter_file), mode="prove")
+
+
+def equivalence(
+    block: Block,
+    original: Path,
+    mutated: Path,
+    *,
+    depth: int = 12,
+    params: dict[str, int] | None = None,
+    out_root: Path | None = None,
+    timeout_s: float | None = None,
+) -> Record:
+    """Is a mutant of one of the block's files equivalent to the original at the top's ports?
+    A generated miter (miter_task) runs both from a common reset on the same inputs. Verdicts:
+    `proved` (equivalent: induction closed), `bounded` (no difference within `depth` cycles of
+    reset: equivalent to that depth), `failed` (not equivalent: the counterexample is a
+    distinguishing trace; equivalence_replay runs it through cocotb), `error`."""
+    params = dict(params or {})
+    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+    task = miter_task(block, original, mutated, params, root)
+    records = _sby_run(block, task, None, {}, depth, root / "run", None, "prove", timeout_s)
     verdicts = {r.verdict for r in records}
     failed = [r for r in records if r.verdict == "failed"]
     rec = failed[0] if failed else records[0]
@@ -822,6 +851,24 @@ def equivalence(
         parameters=params,
     )
     return rec
+
+
+def equivalence_replay(
+    block: Block,
+    original: Path,
+    mutated: Path,
+    record: Record,
+    command: str,
+    *,
+    out_root: Path | None = None,
+):
+    """The distinguishing trace of a failed equivalence as a cocotb test on the Verilator build of
+    the miter: it fails (the mutant's output differs) with the first differing output, its cycle
+    and `command` as the reproduce line. Returns the simulator's RunResult."""
+    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+    task = miter_task(block, original, mutated, record.parameters, root)
+    # The miter fixes the parameters itself: its Verilator build takes none.
+    return replay(replace(record, parameters={}), task=task, command=command, run_dir=root / "replay")
 
 
 # ---- CLI ---------------------------------------------------------------------------------------
@@ -848,10 +895,16 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"--equiv {mutated}: {block.name} has no source file named {mutated.name}")
         rec = equivalence(block, original, mutated, depth=args.depth or 12, params=overrides)
         meaning = {"proved": "equivalent (proved)", "bounded": f"equivalent to depth {rec.depth} (bounded)"}
+        if rec.verdict == "error":
+            print(f"{mutated}: undecided, the tools failed: {rec.location}")
+            return 1
         print(
             f"{mutated}: {meaning.get(rec.verdict, 'not equivalent')}"
             + (f"; distinguishing trace {rec.counterexample} (cycle {rec.depth})" if rec.verdict == "failed" else "")
         )
+        if rec.verdict == "failed" and args.replay:
+            result = equivalence_replay(block, original, mutated, rec, equiv_command(block.name, mutated, overrides))
+            print(result.message or f"replay passed: the trace did not distinguish the mutant (log {result.log})")
         return 1 if rec.verdict == "failed" else 0
     if args.replay:
         if args.block == "all":
@@ -896,5 +949,10 @@ def register(subparsers) -> None:
     p.add_argument("--task", action="append", help="run only this task (repeatable)")
     p.add_argument("--quick", action="store_true", help="only the tasks marked quick (the CI subset)")
     p.add_argument("--replay", action="store_true", help="replay the last failed counterexample through cocotb")
-    p.add_argument("--equiv", metavar="MUTANT.v", help="prove a mutated copy of the top's file equivalent (miter)")
+    p.add_argument(
+        "--equiv",
+        metavar="MUTANT.v",
+        help="prove a mutated copy of one of the block's files equivalent (miter); with --replay, "
+        "replay a distinguishing trace through cocotb",
+    )
     p.set_defaults(handler=main)
