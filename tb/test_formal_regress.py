@@ -16,7 +16,9 @@ import pytest
 
 from asicdv import project
 from asicdv.tools import formal
+from asicdv.tools.blocks import get_block
 from asicdv.tools.cli import main
+from asicdv.tools.regress import formal_entries, summary
 
 ROOT = project.current().root
 EARLY_VALID = ("valid     <= remaining == 3'd1;", "valid     <= remaining == 3'd2;")
@@ -51,9 +53,12 @@ def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm,
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
     rows = summary["formal"]["properties"]
-    assert {r["property"] for r in rows} >= {"ready_exact", "valid_exact", "left_in_range"}
-    assert {(r["verdict"], r["depth"]) for r in rows} == {("proved", 8)}
-    assert rows[0]["reproduce"] == "asicdv formal crc32 --task handshake"
+    proofs = [r for r in rows if r["task"] == "handshake"]
+    assert {r["property"] for r in proofs} >= {"ready_exact", "valid_exact", "left_in_range"}
+    assert {(r["verdict"], r["depth"]) for r in proofs} == {("proved", 8)}
+    assert proofs[0]["reproduce"] == "asicdv formal crc32 --task handshake"
+    bins = {r["property"]: r["verdict"] for r in rows if r["task"] == "bins"}
+    assert bins == {f"crc32.message.last_word_bytes[{n}]": "reachable" for n in range(1, 5)}
 
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite[@name='asicdv.formal_entries.formal']")
     cases = suite.findall("testcase")
@@ -64,7 +69,7 @@ def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm,
 
     status, text = gate(out, tmp_path, "formal_min_depth: 20\n", capsys)
     assert status == 0, text
-    assert f"PASS  formal (>= 20)         {len(rows)} properties: {len(rows)} proved" in text
+    assert f"PASS  formal (>= 20)         {len(rows)} properties: {len(proofs)} proved, 4 reachable" in text
 
 
 def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path, capsys, monkeypatch):
@@ -79,7 +84,7 @@ def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path
         tasks = real_tasks(block)
         if block.name != "crc32":
             return tasks
-        return [dataclasses.replace(t, sources=(broken, *t.sources[1:])) for t in tasks]
+        return [dataclasses.replace(t, sources=(broken, *t.sources[1:])) for t in tasks if t.name == "handshake"]
 
     monkeypatch.setattr(formal, "load_tasks", broken_tasks)
     monkeypatch.setattr(formal, "results_dir", lambda: tmp_path / "formal-results")
@@ -102,3 +107,29 @@ def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path
     line = next(ln for ln in text.splitlines() if ln.startswith("  FAIL  formal"))
     assert f"crc32/formal/handshake/{failed[0]['property']} failed at step {failed[0]['depth']}" in line
     assert "(replay: asicdv formal crc32 --task handshake --replay)" in line
+
+
+def test_a_coverage_hole_proved_unreachable_is_excluded_and_a_reachable_one_gets_a_witness(yowasp_warm, tmp_path):
+    """Two test-only bins on crc32's ports: `crc_valid && !ready` (a CRC marked valid while a word
+    is still being absorbed) cannot happen, since valid drops on a load and rises with the last
+    byte; `crc_valid && ready` can. Both holes of a fake run's coverage: the first is excluded with
+    its proof as the reason, the second stays a hole with its witness trace."""
+    block = get_block("crc32")
+    bins_task = next(t for t in formal.load_tasks(block) if t.name == "bins")
+    task = dataclasses.replace(
+        bins_task, bins={"test.valid": {"while_busy": "crc_valid && !ready", "idle": "crc_valid && ready"}}
+    )
+    records = formal.run_task(block, task, None, {}, out_root=tmp_path)
+    verdicts = {r.property: (r.verdict, r.depth) for r in records}
+    assert verdicts == {"test.valid[while_busy]": ("unreachable", 8), "test.valid[idle]": ("reachable", 2)}, verdicts
+
+    spec = formal_entries.FormalSpec("crc32.formal.bins", "crc32", None, {}, "bins")
+    rows = [formal_entries.row(spec, r, tmp_path) for r in records]
+    run = {"block": "crc32", "functional_coverage": {"test.valid": {"while_busy": 0, "idle": 0, "other": 3}}}
+    merged = summary.merge_functional_coverage([run], summary.bin_verdicts({"properties": rows}))
+    point = merged["coverpoints"]["crc32/test.valid"]
+    assert point["excluded"] == {
+        "while_busy": "proved unreachable: asicdv formal, k-induction k=8 (asicdv formal crc32 --task bins)"
+    }
+    assert (point["bins"], point["hit"], point["holes"]) == (2, 1, ["idle"])
+    assert Path(point["witnesses"]["idle"]["trace"]).name == "trace.yw"

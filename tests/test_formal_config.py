@@ -126,6 +126,7 @@ def test_formal_entry_plans_one_run_per_task_and_parameter_set(tmp_path):
         ("sha256d.formal.fifo-FIFO_DEPTH3", None),
         ("sha256d.formal.fifo-FIFO_DEPTH16", 5),
         ("crc32.formal.handshake", None),
+        ("crc32.formal.bins", None),
     ]
     assert specs[1].reproduce() == "asicdv formal sha256d --task fifo --param FIFO_DEPTH=16 --depth 5"
     sims = config.plan(entries, 1)
@@ -155,3 +156,19 @@ def test_bad_formal_entry_exits_2_with_one_line(tmp_path, capsys, entry, message
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert re.search(message, err), err
+
+
+def test_reach_task_needs_bins_and_only_it_has_them(tmp_path):
+    block = dataclasses.replace(get_block("crc32"), path=tmp_path / "block.yaml")
+    (tmp_path / "formal").mkdir()
+    spec = "tasks:\n  - {name: b, top: crc32_core, sources: block, mode: %s%s}\n"
+    for mode, extra, message in [
+        ("reach", "", "a reach task needs bins"),
+        ("prove", ", bins: {p: {x: 'next'}}", "a reach task needs bins"),
+        ("reach", ", bins: {p: {x: ''}}", "each condition a Verilog expression"),
+    ]:
+        (tmp_path / "formal" / "formal.yaml").write_text(spec % (mode, extra))
+        with pytest.raises(UserError, match=message):
+            formal.load_tasks(block)
+    (tmp_path / "formal" / "formal.yaml").write_text(spec % ("reach", ", bins: {p: {x: 'next && ready'}}"))
+    assert formal.load_tasks(block)[0].bins == {"p": {"x": "next && ready"}}

@@ -86,7 +86,7 @@ def formal_rule(formal: dict | None, min_depth: int | None) -> tuple[str, str, b
             bad.append(f"{r['key']} failed at step {r['depth']} (replay: {r['replay'] or r['reproduce']})")
         elif r["status"] == "fail":
             bad.append(f"{r['key']} {r['verdict']}: {(r['location'] or '').splitlines()[0] if r['location'] else ''}")
-        elif min_depth and r["verdict"] == "bounded" and r["depth"] < min_depth:
+        elif min_depth and r["verdict"] == "bounded" and r["kind"] != "bin" and r["depth"] < min_depth:
             bad.append(f"{r['key']} bounded to {r['depth']} only (need >= {min_depth}; reproduce: {r['reproduce']})")
     bad += [f"{run} has no result" for run in formal["missing"]]
     if bad:

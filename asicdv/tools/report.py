@@ -312,10 +312,11 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <h2>Functional coverage</h2>
 {% if s.functional_coverage %}
 <p>total <b id="functional-coverage">{{ '%.2f' % s.functional_coverage.percent }}%</b> of bins hit</p>
-<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th></tr>
+<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th><th>excluded (proved unreachable)</th></tr>
 {% for name, p in s.functional_coverage.coverpoints|dictsort %}<tr><td>{{ name }}</td>
 <td class="num">{{ p.hit }}/{{ p.bins }}</td><td class="num">{{ '%.1f' % p.percent }}</td>
-<td>{{ p.holes|join(', ') }}</td></tr>{% endfor %}</table>
+<td>{% for h in p.holes %}{{ h }}{% if p.witnesses and p.witnesses[h] %} (<a href="{{ p.witnesses[h].link }}">reachable: witness</a>){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{% for b, why in (p.excluded or {})|dictsort %}<span title="{{ why }}">{{ b }}</span>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
 {% else %}<p>No run wrote coverage.json.</p>{% endif %}
 
 <h2>Code coverage</h2>

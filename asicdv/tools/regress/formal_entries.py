@@ -30,7 +30,8 @@ from asicdv.tools.regress.results import ResultStore, now
 FORMAL_KEYS = ("block", "formal", "tasks", "variants", "parameters", "depth", "timeout_s")
 FORMAL_ONLY = ("tasks", "depth")
 FORMAL_DEFAULTS = ("timeout_s",)  # the file's defaults that also apply to its formal entries
-PASSING = ("proved", "bounded", "covered", "not_covered")  # a cover not reached is a bound, not a failure
+# Not failures: a cover not reached is a bound; a coverage bin's reachability is a finding.
+PASSING = ("proved", "bounded", "covered", "not_covered", "unreachable", "reachable")
 STORE = "formal.jsonl"
 
 
@@ -263,6 +264,10 @@ def describe(r: dict) -> str:
         return f"bounded ({depth})"
     if verdict == "failed":
         return f"failed at step {depth}" + (f", counterexample {r['counterexample']}" if r["counterexample"] else "")
+    if verdict == "unreachable":
+        return f"unreachable (proved, k={depth})"
+    if verdict == "reachable":
+        return f"reachable at step {depth}, witness {r['counterexample']}"
     if verdict == "error":
         return f"error: {r['location'].splitlines()[0] if r['location'] else 'the tools failed'}"
     return f"{verdict} ({depth})"
