@@ -7,7 +7,7 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
       - name: fifo                      # one SymbiYosys run per parameter set
         top: sha256d_fifo_formal        # a harness that instantiates the DUT and holds the properties
         sources: [rtl/sha256d/sha256d_fifo.v, tb/sha256d/formal/sha256d_fifo_formal.sv]
-        mode: prove                     # prove (k-induction) | bmc (bounded) | cover
+        mode: prove                     # prove (k-induction) | bmc (bounded) | cover | reach (bins:)
         depth: 4                        # induction length / BMC depth (--depth overrides)
         bmc_depth: 2*FIFO_DEPTH+4       # prove: when induction does not close, look this deep for a
                                         # real counterexample (an expression of the parameters)
@@ -17,6 +17,11 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
           - {wire: t_count, signal: dut.count}           #  hierarchical references: connected
           - {wire: t_mem, memory: dut.mem, words: FIFO_DEPTH, width: 8}  # after flattening)
         quick: true                     # part of the quick subset (`make test`, CI)
+      - name: bins                      # reach: coverage bins mapped to conditions on the DUT's ports,
+        top: crc32_core                 #  each proved unreachable or given a witness trace
+        sources: block
+        mode: reach
+        bins: {crc32.message.last_word_bytes: {"4": "next && ready && nbytes == 3'd4"}}
 
 Parameter values: --param wins, then the variant's, then every legal value the block declares
 (block.yaml `parameters:`), so a task sweeps each legal value the variant leaves open.
