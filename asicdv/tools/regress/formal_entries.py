@@ -206,21 +206,14 @@ def run_one(spec: FormalSpec, blocks: dict[str, Block], out: Path) -> dict:
             out_root=out / "formal" / spec.block,
             timeout_s=spec.timeout_s,
         )
-    except UserError as exc:  # e.g. a depth expression that does not evaluate: this run's error
+    except Exception as exc:  # noqa: BLE001 - one run's error (e.g. a depth that does not evaluate), not the regression's
+        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
         records = [
             formal.Record(
-                spec.block,
-                spec.variant,
-                dict(spec.parameters),
-                spec.task,
-                "(task)",
-                "assert",
-                "error",
-                0,
-                0.0,
-                str(exc),
+                spec.block, spec.variant, dict(spec.parameters), spec.task, "(task)", "assert", "error", 0, 0.0
             )
         ]
+        records[0].location = message
     with _results_lock:
         formal.write_results(records, formal.results_dir() / spec.block / "results.json")
     rows = [row(spec, r, out) for r in records]
