@@ -147,8 +147,8 @@ class Record:
     parameters: dict[str, int]
     task: str
     property: str
-    kind: str  # assert | cover
-    verdict: str  # proved | bounded | failed | covered | unreachable | error
+    kind: str  # assert | cover | bin (a reach task's coverage bin)
+    verdict: str  # proved | bounded | failed | covered | not_covered | unreachable | reachable | error
     depth: int  # proved: induction length; bounded: steps without failure; failed: the failing step
     seconds: float  # the run's wall time (its properties are checked together)
     location: str = ""
