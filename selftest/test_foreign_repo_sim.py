@@ -225,7 +225,9 @@ def test_foreign_repo_from_the_wheel(tmp_path_factory):
     broken = _run(["asicdv", "test", "mac", "--test", "ModelTest"], repo, env, expect=1)
     failure = _failure(broken.stdout, "ModelTest")
     assert "mismatch" in failure and "expected: {y: " in failure, failure
-    (line,) = re.findall(r"^reproduce: (.*?)(?:   \(add --waves.*)?$", broken.stdout, re.M)
+    lines = set(re.findall(r"^reproduce: (.*?)(?:   \(add --waves.*)?$", broken.stdout, re.M))
+    assert len(lines) == 1, f"expected one reproduce line:\n{broken.stdout[-6000:]}"
+    (line,) = lines
     assert line.startswith("asicdv test mac --test ModelTest --seed ") and "--variant default" in line, line
     rerun = _run(line, repo, env, expect=1)
     assert _failure(rerun.stdout, "ModelTest") == failure

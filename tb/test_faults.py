@@ -86,6 +86,14 @@ def parent_of(pid: int) -> int:
         return int(stream.read().rsplit(")", 1)[1].split()[1])
 
 
+def starter_of(simulator: int) -> int:
+    """The process that started a simulator: past the simulator server that forked the run."""
+    parent = parent_of(simulator)
+    if os.readlink(f"/proc/{parent}/exe") == os.readlink(f"/proc/{simulator}/exe"):
+        parent = parent_of(parent)
+    return parent
+
+
 def marked(faults: Path, kind: str) -> list[int]:
     """Pids of the simulators that left a `kind` marker (tb/fault_fixtures.py)."""
     return [int(p.name.rsplit(".", 1)[1]) for p in faults.glob(f"{kind}.*")]
@@ -159,7 +167,7 @@ def test_sigkill_of_a_dask_worker_kills_its_simulator_and_the_result_is_a_later_
     )
     (simulator,) = wait_for(lambda: marked(faults, "sleeping"), 180, "the simulator on the worker")
     killed_folder = Path(os.readlink(f"/proc/{simulator}/cwd"))
-    worker = parent_of(simulator)
+    worker = starter_of(simulator)
     assert worker != proc.pid  # the Dask worker process started it
     os.kill(worker, signal.SIGKILL)
     wait_for(lambda: not alive(simulator), 5, "the simulator to die with its worker")
@@ -246,10 +254,11 @@ def fill(folder: Path) -> Path:
 
 def test_a_full_disk_is_one_clear_error_and_nothing_unrun_is_reported_passed(tmp_path, faults):
     seeds = list(range(1, 11))
-    path = regression(tmp_path, fixture("Passes", seeds))
+    # Runs of a second each: a batched run of `Passes` takes milliseconds, all ten would end first.
+    path = regression(tmp_path, fixture("SleepsThenPasses", seeds))
     with tmpfs(tmp_path / "disk", "8m") as disk:
         out = disk / "out"
-        env = environment(faults)
+        env = environment(faults, ASICDV_FAULT_SLEEP=1)
         proc = start(command(path, "--out", out, "-j", "2"), env)
         wait_for(lambda: (out / "results.jsonl").exists() and len(records(out)) >= 2, 180, "two results")
         filler = fill(disk)

@@ -19,6 +19,8 @@
 
 #include <libgen.h>  // basename
 #include <stdio.h>   // stderr, fprintf
+#include <stdlib.h>  // on_exit
+#include <unistd.h>  // _exit
 
 #include <algorithm>
 #include <cstring>
@@ -353,6 +355,37 @@ const char *asicdv_stream_violation(int id) { return streams_.at(id).violation.c
 }  // extern "C"
 
 // ---------------------------------------------------------------------------------------------
+// Fork server (asicdv.testbench.fork_server): a run forked from a started simulator gets a model of
+// its own, built after its seed is set, so registers without a reset start from that run's values
+// exactly as in a fresh process started with +verilator+seed+<seed>.
+
+static std::unique_ptr<Vtop> top_;
+#if VM_TRACE
+static bool tracing_ = false;
+#endif
+
+// A forked run leaves with _exit once its output is flushed: the context's destructor would wait for
+// the worker threads of Verilator's pool, which a fork does not copy.
+static void leave_forked_run(int status, void *) {
+    fflush(nullptr);
+    _exit(status);
+}
+
+extern "C" int asicdv_fork_reseed(int seed) {
+    on_exit(leave_forked_run, nullptr);  // runs before the static destructors registered earlier
+#if VM_TRACE
+    if (tracing_) return -1;  // the dump is tied to the model: a waves build serves one run, its own seed
+#endif
+#if VM_COVERAGE
+    Verilated::threadContextp()->coveragep()->clear();  // the old model's points go with it
+#endif
+    top_.reset();
+    Verilated::threadContextp()->randSeed(seed);
+    top_.reset(new Vtop(""));
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The main loop (cocotb's, with the native clock as one more source of events)
 
 static inline bool settle_value_callbacks() {
@@ -434,14 +467,15 @@ int main(int argc, char **argv) {
 #if VM_COVERAGE
     coverage_per_instance = coveragePerInstance;
 #endif
-    std::unique_ptr<Vtop> top(new Vtop(""));
+    top_.reset(new Vtop(""));
     Verilated::fatalOnVpiError(false);  // otherwise it will fail on systemtf
 
 #if VM_TRACE
     Verilated::traceEverOn(true);
     if (traceOn) {
         tfp = new verilated_trace_t;
-        top->trace(tfp, 99);
+        tracing_ = true;
+        top_->trace(tfp, 99);
         tfp->open(traceFile);
     }
 #endif
@@ -456,7 +490,7 @@ int main(int argc, char **argv) {
             // We must evaluate whole design until we process all 'events' for
             // this time step
             do {
-                top->eval_step();
+                top_->eval_step();
                 VerilatedVpi::clearEvalNeeded();
                 VerilatedVpi::doInertialPuts();
                 settle_value_callbacks();
@@ -468,7 +502,7 @@ int main(int argc, char **argv) {
             settle_value_callbacks();
         } while (VerilatedVpi::evalNeeded());
 
-        top->eval_end_step();
+        top_->eval_end_step();
 
         // Call ReadOnly callbacks
         VerilatedVpi::callCbs(cbReadOnlySynch);
@@ -483,7 +517,7 @@ int main(int argc, char **argv) {
 #endif
         // Next event: a cocotb timer (cbAfterDelay), a --timing delay, or the native clock.
         vluint64_t next_time = VerilatedVpi::cbNextDeadline();
-        if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
+        if (top_->eventsPending()) next_time = std::min(next_time, top_->nextTimeSlot());
 
         // Quiet clock edges: while only the native clock is due and Python waits on nothing but
         // value changes, an edge is the native harness's step plus the value-change check before
@@ -506,7 +540,7 @@ int main(int argc, char **argv) {
         // there, none watches the clock, and none can be added until Python runs again, so the
         // rest of this quiet run skips that check.
         bool clock_unwatched = false;
-        while (clock_.next < next_time && !(top->eventsPending() && top->nextTimeSlot() <= clock_.next)) {
+        while (clock_.next < next_time && !(top_->eventsPending() && top_->nextTimeSlot() <= clock_.next)) {
             main_time = clock_.next;
             // Before a rising edge's evaluation Python must see the registers' old values; a
             // falling edge changes no register, so one check after its evaluation is enough.
@@ -518,12 +552,12 @@ int main(int argc, char **argv) {
                 }
                 clock_unwatched = true;
             }
-            top->eval_step();
+            top_->eval_step();
             if (VerilatedVpi::callValueCbs()) {
                 woke = true;
                 break;
             }
-            top->eval_end_step();
+            top_->eval_end_step();
 #if VM_TRACE
             if (tfp) tfp->dump(main_time);
 #endif
@@ -537,7 +571,7 @@ int main(int argc, char **argv) {
         if (Verilated::gotFinish()) break;
 
         next_time = VerilatedVpi::cbNextDeadline();
-        if (top->eventsPending()) next_time = std::min(next_time, top->nextTimeSlot());
+        if (top_->eventsPending()) next_time = std::min(next_time, top_->nextTimeSlot());
         next_time = std::min(next_time, clock_.next);
         if (next_time == NEVER) break;
         main_time = next_time;
@@ -555,7 +589,7 @@ int main(int argc, char **argv) {
         settle_value_callbacks();
     }
 
-    top->final();
+    top_->final();
 
     wrap_up();
 
@@ -565,6 +599,8 @@ int main(int argc, char **argv) {
         tfp = nullptr;
     }
 #endif
+
+    top_.reset();  // as cocotb's main: the model goes before the context
 
     // Fail the sim if any assertion/error fired during the run.
     if (Verilated::threadContextp()->errorCount() > 0) {

@@ -3,8 +3,9 @@
 A build is keyed by (block, top, parameters, flags, source contents, tool
 versions) and kept in build/<block>/<variant>-<key>; every test and seed reuses
 it, and a changed source or flag gives a new key, so a new build. Each run is a
-fresh simulator process with one seed, a wall-clock timeout and its own log, so
-a hung or crashed simulation is one failed run with its log, never a hung suite.
+simulator process of its own (forked from a started one, asicdv.tools.run_server)
+with one seed, a wall-clock timeout and its own log, so a hung or crashed
+simulation is one failed run with its log, never a hung suite.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import cocotb_tools.config as config
 
 from asicdv import UserError, testbench
-from asicdv.tools import toolchain
+from asicdv.tools import run_server, toolchain
 from asicdv.tools.blocks import Block
 
 SIMULATORS = ("verilator", "icarus")
@@ -415,7 +416,7 @@ def run(
     timeout_s: float | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> RunResult:
-    """Run one cocotb test in a fresh simulator process.
+    """Run one cocotb test in a simulator process of its own.
 
     `request` (JSON) is handed to the test through ASICDV_REQUEST and the test's
     answer read back from ASICDV_RESPONSE: how the CLI asks the RTL something.
@@ -479,35 +480,11 @@ def run(
         request_path = run_dir / "request.json"
         request_path.write_text(json.dumps(request))
         env["ASICDV_REQUEST"] = str(request_path)
-    cmd = build_.command(seed)
     timeout_s = timeout_s or block.timeout_s
 
     start = time.monotonic()
-    with open(log_path, "w") as log:
-        # Own process group so a timeout kills the simulator and anything it started.
-        # It dies with the thread that started it (PR_SET_PDEATHSIG): a SIGKILL of the regression or of a
-        # Dask worker leaves no simulator behind.
-        proc = subprocess.Popen(
-            cmd,
-            cwd=run_dir,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=_die_with_parent(os.getpid()),
-        )
-        with _live_lock:
-            _live_groups.add(proc.pid)
-        try:
-            returncode = proc.wait(timeout=timeout_s)
-            timed_out = False
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            returncode, timed_out = -9, True
-        finally:
-            with _live_lock:
-                _live_groups.discard(proc.pid)
+    log_path.write_text("")
+    returncode, timed_out = _run_on_server(build_, env, seed, run_dir, log_path, timeout_s)
     wall = time.monotonic() - start
 
     result = RunResult(
@@ -544,6 +521,43 @@ def run(
         result.passed = False
         result.message = f"test passed but the simulator exited with code {returncode}\n{_tail(log_path, 15)}"
     return result
+
+
+def _run_on_server(build_: Build, env: dict[str, str], seed: int, run_dir: Path, log: Path, timeout_s: float):
+    """Run once on a simulator server: this thread's idle one for the build, or a new one (which
+    serves only this run for waves and Icarus builds, and with ASICDV_BATCH=0). Returns the exit
+    code and whether the run was killed for its wall-clock timeout."""
+    reusable = run_server.batching() and build_.simulator == "verilator" and not build_.waves
+    if not reusable:  # a fresh process: started in the run folder with this run's seed
+        server = _start_server(build_.command(seed), env, run_dir, log)
+        try:
+            outcome = server.run(env, run_dir, log, verilator_seed(seed), timeout_s)
+        except run_server.ServerLost:
+            outcome = run_server.Outcome(server.proc.wait(), timed_out=False)
+        finally:
+            server.close()
+        return outcome.returncode, outcome.timed_out
+    server_env = {k: v for k, v in env.items() if k not in run_server.PER_RUN_KEYS}
+    cmd = build_.command(1)  # each run rebuilds the model with its own seed
+    key = run_server.server_key(cmd, server_env)
+    for attempt in range(2):  # a server that died idle is replaced once; the run had not started
+        server = run_server.take(key) or _start_server(cmd, server_env, build_.directory, log)
+        try:
+            outcome = server.run(env, run_dir, log, verilator_seed(seed), timeout_s)
+        except run_server.ServerLost:
+            server.close()
+            if attempt == 1:
+                return server.proc.returncode, False
+            continue
+        run_server.give_back(key, server)
+        return outcome.returncode, outcome.timed_out
+    raise AssertionError("unreachable")
+
+
+def _start_server(cmd: list[str], env: dict[str, str], cwd: Path, log: Path) -> run_server.Server:
+    # Own process group so a stop kills it; it dies with the thread that started it
+    # (PR_SET_PDEATHSIG): a SIGKILL of the regression or of a Dask worker leaves no simulator behind.
+    return run_server.Server(cmd, env, cwd, log, _die_with_parent(os.getpid()), _live_groups, _live_lock)
 
 
 def _read_results(path: Path, test: str) -> tuple[bool, str, float | None] | None:

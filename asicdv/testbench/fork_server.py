@@ -1,0 +1,85 @@
+"""Simulator side of batched runs: a started, imported simulator forks one child per run.
+
+`serve` is the first of cocotb's PYGPI_USERS entry points (asicdv.tools.run_server starts the
+simulator so). It imports what every run imports (cocotb, the test module with cocotb's assertion
+rewriting, pyuvm, hypothesis, numpy), then reads one request a line: the run's environment, folder,
+log and seed. For each it forks; the child takes the run's environment, folder and log, gets a
+Verilator model of its own built with the run's seed, and returns, so cocotb's own entry points
+start that run as in a fresh process. The server waits for the child and reports its exit status.
+A crash or a hang ends the child only; a fork gives every run the same state to start from, so
+nothing a run does (module state, tasks left running, the DUT) reaches the next one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import importlib
+import json
+import os
+import signal
+import sys
+
+REQUESTS = "ASICDV_FORK_REQUESTS"  # the pipe this server reads requests from (a file descriptor)
+REPLIES = "ASICDV_FORK_REPLIES"  # the pipe it writes each child's pid and exit status to
+PR_SET_PDEATHSIG = 1
+
+
+def serve() -> None:
+    if REQUESTS not in os.environ:
+        return  # a plain simulator process: cocotb's entry points run the one run
+    requests = os.fdopen(int(os.environ.pop(REQUESTS)), "r")
+    replies = os.fdopen(int(os.environ.pop(REPLIES)), "w", buffering=1)
+    _preload()
+    gc.collect()
+    gc.freeze()  # what every run shares stays out of each child's collections (and its pages shared)
+    for line in requests:
+        request = json.loads(line)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            replies.close()
+            _become_run(request)
+            return  # cocotb's entry points run this child's test
+        replies.write(json.dumps({"pid": pid}) + "\n")
+        _, status = os.waitpid(pid, 0)
+        replies.write(json.dumps({"pid": pid, "status": os.waitstatus_to_exitcode(status)}) + "\n")
+    os._exit(0)  # the host closed the pipe: no more runs (the server's own simulation never starts)
+
+
+def _preload() -> None:
+    """Import, before any fork, what cocotb's entry points and the test module will import."""
+    for name in ("cocotb_tools._coverage", "cocotb.logging", "cocotb._init", "cocotb.regression"):
+        importlib.import_module(name)
+    from cocotb.regression import RegressionManager
+
+    RegressionManager.setup_pytest_assertion_rewriting()  # as cocotb does before importing tests
+    # Installed once here; each run's regression would build a pytest config again for nothing.
+    RegressionManager.setup_pytest_assertion_rewriting = classmethod(lambda cls: None)
+    sys.path.insert(0, "")  # as cocotb's regression does: test modules import from the run folder
+    try:
+        for module in filter(None, os.environ.get("COCOTB_TEST_MODULES", "").split(",")):
+            importlib.import_module(module.strip())
+    except BaseException:  # noqa: BLE001 - each run imports it again and reports the error itself
+        pass
+    finally:
+        sys.path.remove("")
+
+
+def _become_run(request: dict) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if sys.platform.startswith("linux"):
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the run dies with its server
+    os.setpgid(0, 0)  # its own group: the host kills the run (and what it started) on a timeout
+    os.chdir(request["cwd"])
+    log = os.open(request["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    os.dup2(log, 1)
+    os.dup2(log, 2)
+    os.close(log)
+    os.environ.clear()
+    os.environ.update(request["env"])
+    with contextlib.suppress(AttributeError):  # Icarus: no Verilator model to rebuild
+        libc.asicdv_fork_reseed(ctypes.c_int(request["verilator_seed"]))
