@@ -133,3 +133,13 @@ def test_a_coverage_hole_proved_unreachable_is_excluded_and_a_reachable_one_gets
     }
     assert (point["bins"], point["hit"], point["holes"]) == (2, 1, ["idle"])
     assert Path(point["witnesses"]["idle"]["trace"]).name == "trace.yw"
+
+
+def test_a_formal_run_past_its_timeout_is_an_error_row_that_fails_the_gate(yowasp_warm, tmp_path, capsys):
+    status, out = regress(tmp_path, "{block: crc32, formal: true, tasks: [handshake], timeout_s: 0.5}")
+    assert status == 1
+    (row,) = json.loads((out / "summary.json").read_text())["formal"]["properties"]
+    assert (row["verdict"], row["location"]) == ("error", "timed out after 0.5 s (stopped)")
+    status, text = gate(out, tmp_path, "complete: true\n", capsys)
+    assert status == 1
+    assert "FAIL  formal                 crc32/formal/handshake/(task) error: timed out after 0.5 s (stopped)" in text
