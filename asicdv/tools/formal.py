@@ -843,7 +843,8 @@ def replay(
 def miter_task(block: Block, original: Path, mutated: Path, params: dict[str, int], root: Path) -> Task:
     """The miter of a mutant: every source copied with each module renamed `<name>_mutant` (the
     mutated file in place of `original`), the original design beside it, same inputs after a
-    common reset, every output of the top asserted equal (`same_<output>`)."""
+    common reset, every output of the top asserted equal (`same_<output>`; an output stream's
+    payload while its valid is high)."""
     if not any(s.resolve() == original.resolve() for s in block.sources):
         raise UserError(f"{original}: not a source of {block.name}")
     texts = {s: (mutated if s.resolve() == original.resolve() else s).read_text() for s in block.sources}
@@ -862,6 +863,9 @@ def miter_task(block: Block, original: Path, mutated: Path, params: dict[str, in
     decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
     pset = " #(" + ", ".join(f".{k}({v})" for k, v in params.items()) + ")" if params else ""
     outs = [(n, w) for n, d, w in ports if d == "output"]
+    # An output stream's payload means something only while its valid is high (unreset datapath
+    # registers may differ before): compared then; valid itself and every other output always.
+    payload_of = {d: st.valid for st in parse_streams(block) if st.direction == "out" for d in st.data}
     conn = lambda sfx: ", ".join(f".{n}({n}{sfx if d == 'output' else ''})" for n, d, _ in ports)  # noqa: E731
     miter = "\n".join(
         [
@@ -879,7 +883,11 @@ def miter_task(block: Block, original: Path, mutated: Path, params: dict[str, in
             f"    always @(*) if (!f_past_valid) assume ({in_reset});",
             "`endif",
             f"    always @(*) if (f_past_valid && !({in_reset})) begin",
-            *[f"        same_{n}: assert ({n}_gold == {n}_gate);" for n, _ in outs],
+            *[
+                f"        same_{n}: assert ({'!' + payload_of[n] + '_gold || ' if n in payload_of else ''}"
+                f"{n}_gold == {n}_gate);"
+                for n, _ in outs
+            ],
             "    end",
             "endmodule",
             "`default_nettype wire",
