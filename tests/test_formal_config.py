@@ -2,12 +2,13 @@
 
 import dataclasses
 import json
+import re
 
 import pytest
 
 from asicdv import UserError, project
 from asicdv.tools import formal
-from asicdv.tools.blocks import get_block, load_block
+from asicdv.tools.blocks import all_blocks, get_block, load_block
 from asicdv.tools.cli import main
 
 ROOT = project.current().root
@@ -98,3 +99,76 @@ def test_every_formal_task_file_loads():
         block = get_block(name)
         assert formal.formal_file(block).is_relative_to(ROOT)
         assert formal.load_tasks(block)
+
+
+# ---- formal entries of a regression (planned without the tools) ---------------------------------
+
+
+def _regression(tmp_path, *entries: str) -> str:
+    path = tmp_path / "r.yaml"
+    path.write_text("entries:\n" + "".join(f"  - {e}\n" for e in entries))
+    return str(path)
+
+
+def test_formal_entry_plans_one_run_per_task_and_parameter_set(tmp_path):
+    from asicdv.tools.regress import config, formal_entries
+
+    path = _regression(
+        tmp_path,
+        "{block: sha256d, formal: true, tasks: [fifo], parameters: {FIFO_DEPTH: 3}}",
+        "{block: sha256d, formal: true, tasks: [fifo], parameters: {FIFO_DEPTH: 16}, depth: 5}",
+        "{block: crc32, formal: true}",
+        "{block: crc32, tests: smoke, reseeds: 1}",
+    )
+    _, entries = config.load(config.resolve(path))
+    specs = formal_entries.plan(entries, all_blocks())
+    assert [(s.id, s.depth) for s in specs] == [
+        ("sha256d.formal.fifo-FIFO_DEPTH3", None),
+        ("sha256d.formal.fifo-FIFO_DEPTH16", 5),
+        ("crc32.formal.handshake", None),
+        ("crc32.formal.bins", None),
+    ]
+    assert specs[1].reproduce() == "asicdv formal sha256d --task fifo --param FIFO_DEPTH=16 --depth 5"
+    sims = config.plan(entries, 1)
+    assert {s.block for s in sims} == {"crc32"}  # formal entries plan no simulation run
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("{block: crc32, formal: maybe}", r"entry 1: formal: 'maybe' is not of type 'boolean'"),
+        ("{block: crc32, formal: true, tests: all}", r"entry 1: a formal entry \(formal: true\) takes no 'tests'"),
+        (
+            "{block: crc32, formal: true, tasks: [nope]}",
+            r"entry 1: unknown formal task 'nope' for crc32; known: handshake",
+        ),
+        ("{block: crc32, tasks: [handshake]}", r"entry 1: 'tasks' belong to formal entries \(add formal: true\)"),
+        (
+            "{block: sha256d, formal: true, tasks: [fifo], parameters: {FIFO_DEPTH: 4}}",
+            r"entry 1: FIFO_DEPTH=4 is not a legal value for sha256d",
+        ),
+        ("{block: crc32, formal: true, depth: 0}", r"entry 1: depth: 0 is less than the minimum of 1"),
+    ],
+)
+def test_bad_formal_entry_exits_2_with_one_line(tmp_path, capsys, entry, message):
+    path = _regression(tmp_path, entry)
+    assert main(["regress", path, "--out", str(tmp_path / "out"), "--no-history"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert re.search(message, err), err
+
+
+def test_reach_task_needs_bins_and_only_it_has_them(tmp_path):
+    block = dataclasses.replace(get_block("crc32"), path=tmp_path / "block.yaml")
+    (tmp_path / "formal").mkdir()
+    spec = "tasks:\n  - {name: b, top: crc32_core, sources: block, mode: %s%s}\n"
+    for mode, extra, message in [
+        ("reach", "", "a reach task needs bins"),
+        ("prove", ", bins: {p: {x: 'next'}}", "a reach task needs bins"),
+        ("reach", ", bins: {p: {x: ''}}", "each condition a Verilog expression"),
+    ]:
+        (tmp_path / "formal" / "formal.yaml").write_text(spec % (mode, extra))
+        with pytest.raises(UserError, match=message):
+            formal.load_tasks(block)
+    (tmp_path / "formal" / "formal.yaml").write_text(spec % ("reach", ", bins: {p: {x: 'next && ready'}}"))
+    assert formal.load_tasks(block)[0].bins == {"p": {"x": "next && ready"}}

@@ -7,7 +7,7 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
       - name: fifo                      # one SymbiYosys run per parameter set
         top: sha256d_fifo_formal        # a harness that instantiates the DUT and holds the properties
         sources: [rtl/sha256d/sha256d_fifo.v, tb/sha256d/formal/sha256d_fifo_formal.sv]
-        mode: prove                     # prove (k-induction) | bmc (bounded) | cover
+        mode: prove                     # prove (k-induction) | bmc (bounded) | cover | reach (bins:)
         depth: 4                        # induction length / BMC depth (--depth overrides)
         bmc_depth: 2*FIFO_DEPTH+4       # prove: when induction does not close, look this deep for a
                                         # real counterexample (an expression of the parameters)
@@ -17,6 +17,11 @@ solver. A block's formal tasks are in tb/<block>/formal/formal.yaml, beside its 
           - {wire: t_count, signal: dut.count}           #  hierarchical references: connected
           - {wire: t_mem, memory: dut.mem, words: FIFO_DEPTH, width: 8}  # after flattening)
         quick: true                     # part of the quick subset (`make test`, CI)
+      - name: bins                      # reach: coverage bins mapped to conditions on the DUT's ports,
+        top: crc32_core                 #  each proved unreachable or given a witness trace
+        sources: block
+        mode: reach
+        bins: {crc32.message.last_word_bytes: {"4": "next && ready && nbytes == 3'd4"}}
 
 Parameter values: --param wins, then the variant's, then every legal value the block declares
 (block.yaml `parameters:`), so a task sweeps each legal value the variant leaves open.
@@ -32,10 +37,12 @@ checker that failed in the proof fails in simulation.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -61,7 +68,7 @@ def results_dir() -> Path:
     return projects.current().results / "formal"
 
 
-MODES = ("prove", "bmc", "cover")
+MODES = ("prove", "bmc", "cover", "reach")  # reach: coverage bins proved unreachable or given a witness
 TASK_KEYS = {
     "name",
     "top",
@@ -76,6 +83,7 @@ TASK_KEYS = {
     "variants",
     "description",
     "streams",
+    "bins",
 }
 
 
@@ -127,6 +135,7 @@ class Task:
     variants: tuple[str, ...] | None = None  # None: the task does not depend on the variant
     description: str = ""
     streams: bool = False  # the harness is generated from block.yaml `streams:` (top = the DUT)
+    bins: dict[str, dict[str, str]] = field(default_factory=dict)  # reach: coverpoint -> bin -> condition
 
 
 @dataclass
@@ -138,8 +147,8 @@ class Record:
     parameters: dict[str, int]
     task: str
     property: str
-    kind: str  # assert | cover
-    verdict: str  # proved | bounded | failed | covered | unreachable | error
+    kind: str  # assert | cover | bin (a reach task's coverage bin)
+    verdict: str  # proved | bounded | failed | covered | not_covered | unreachable | reachable | error
     depth: int  # proved: induction length; bounded: steps without failure; failed: the failing step
     seconds: float  # the run's wall time (its properties are checked together)
     location: str = ""
@@ -204,9 +213,23 @@ def load_tasks(block: Block) -> list[Task]:
                 variants=tuple(variants) if variants is not None else None,
                 description=str(entry.get("description", "")),
                 streams=bool(entry.get("streams", False)),
+                bins=_bins(path, entry),
             )
         )
     return tasks
+
+
+def _bins(path: Path, entry: dict) -> dict[str, dict[str, str]]:
+    """A reach task's `bins:` {coverpoint: {bin: Verilog condition on the DUT's ports}}."""
+    bins = entry.get("bins") or {}
+    where = f"{path}: task {entry['name']}"
+    if (entry.get("mode") == "reach") != bool(bins):
+        raise UserError(f"{where}: a reach task needs bins: {{coverpoint: {{bin: condition}}}} (and only it has them)")
+    if not isinstance(bins, dict) or not all(
+        isinstance(b, dict) and b and all(isinstance(c, str) and c.strip() for c in b.values()) for b in bins.values()
+    ):
+        raise UserError(f"{where}: bins is {{coverpoint: {{bin: condition}}}}, each condition a Verilog expression")
+    return {str(point): {str(name): cond for name, cond in b.items()} for point, b in bins.items()}
 
 
 @dataclass(frozen=True)
@@ -262,6 +285,68 @@ def dut_ports(task: Task, params: dict[str, int], sources: tuple[Path, ...]) -> 
     return [(n, p["direction"], len(p["bits"])) for n, p in top["ports"].items()]
 
 
+def _in_reset(block: Block) -> str:
+    return block.reset.name if block.reset.active_high else f"!{block.reset.name}"
+
+
+def _wrapper(block: Block, task: Task, params: dict[str, int], ports, module: str, what: str) -> list[str]:
+    """The start of a generated harness: the DUT's inputs as free ports, its outputs as wires, the
+    DUT itself, and reset assumed in the first step."""
+    decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
+    return [
+        f"// Generated by asicdv.tools.formal from {_rel(block.path)} {what}; do not edit.",
+        "`default_nettype none",
+        f"module {module} (",
+        ",\n".join(f"    input wire {decl(w)}{n}" for n, d, w in ports if d == "input"),
+        ");",
+        *[f"    wire {decl(w)}{n};" for n, d, w in ports if d == "output"],
+        f"    {task.top}"
+        + (" #(" + ", ".join(f".{k}({v})" for k, v in params.items()) + ")" if params else "")
+        + " dut ("
+        + ", ".join(f".{n}({n})" for n, _, _ in ports)
+        + ");",
+        "    reg f_past_valid = 1'b0;",
+        f"    always @(posedge {block.clock}) f_past_valid <= 1'b1;",
+        f"    always @(*) if (!f_past_valid) assume ({_in_reset(block)});",
+    ]
+
+
+def reach_harness(block: Block, task: Task, params: dict[str, int], ports, condition: str) -> str:
+    """One coverage bin as a proof obligation: `bin_unreachable: assert (!(condition))` outside
+    reset. Proved = the bin is unreachable; failed = reachable, the counterexample its witness.
+    (A prove of the negation, not SBY's cover mode: no cover-mode handling of initial values.)"""
+    lines = _wrapper(block, task, params, ports, f"asicdv_reach_{task.top}", "a reach task's `bins:`")
+    lines += [
+        f"    always @(*) if (f_past_valid && !({_in_reset(block)})) bin_unreachable: assert (!({condition}));",
+        "endmodule",
+        "`default_nettype wire",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def run_reach(block, task, variant, params, depth, root: Path, sources, timeout_s) -> list[Record]:
+    """Every bin of a reach task, one k-induction run each (a failed assertion ends a run, so bins
+    are not checked together). Verdicts: unreachable (proved), reachable (a witness trace: the
+    directed stimulus that fills the bin), bounded (neither within the depth)."""
+    srcs = tuple(sources or task.sources)
+    ports = dut_ports(task, params, srcs)
+    records = []
+    for point, bins in task.bins.items():
+        for name, condition in bins.items():
+            label = re.sub(r"\W+", "_", f"{point}_{name}").strip("_")
+            harness = root / f"{label}.sv"
+            root.mkdir(parents=True, exist_ok=True)
+            harness.write_text(reach_harness(block, task, params, ports, condition))
+            reach = replace(task, top=f"asicdv_reach_{task.top}")
+            (rec,) = _sby_run(block, reach, variant, params, depth, root / label, (*srcs, harness), "prove", timeout_s)[
+                :1
+            ]
+            verdict = {"proved": "unreachable", "failed": "reachable"}.get(rec.verdict, rec.verdict)
+            records.append(replace(rec, property=f"{point}[{name}]", kind="bin", verdict=verdict, task=task.name))
+    return records
+
+
 def streams_harness(block: Block, task: Task, params: dict[str, int], sources: tuple[Path, ...]) -> str:
     """A harness for the DUT's streams: each rule asserted on the DUT's outputs, assumed on its
     inputs. Verilog, readable by Yosys and Verilator (--assert) alike, so a rule is written once."""
@@ -274,25 +359,9 @@ def streams_harness(block: Block, task: Task, params: dict[str, int], sources: t
         for sig in (st.valid, st.ready, *st.data):
             if sig is not None and sig not in known:
                 raise UserError(f"{block.path}: stream {st.name}: {task.top} has no port {sig!r}")
-    rst, clk = block.reset.name, block.clock
-    in_reset = rst if block.reset.active_high else f"!{rst}"
-    decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
-    lines = [
-        f"// Generated by asicdv.tools.formal from {_rel(block.path)} `streams:`; do not edit.",
-        "`default_nettype none",
-        f"module asicdv_streams_{task.top} (",
-        ",\n".join(f"    input wire {decl(w)}{n}" for n, d, w in ports if d == "input"),
-        ");",
-        *[f"    wire {decl(w)}{n};" for n, d, w in ports if d == "output"],
-        f"    {task.top}"
-        + (" #(" + ", ".join(f".{k}({v})" for k, v in params.items()) + ")" if params else "")
-        + " dut ("
-        + ", ".join(f".{n}({n})" for n, _, _ in ports)
-        + ");",
-        "    reg f_past_valid = 1'b0;",
-        f"    always @(posedge {clk}) f_past_valid <= 1'b1;",
-        f"    always @(*) if (!f_past_valid) assume ({in_reset});",
-    ]
+    clk = block.clock
+    in_reset = _in_reset(block)
+    lines = _wrapper(block, task, params, ports, f"asicdv_streams_{task.top}", "`streams:`")
     for st in streams:
         check = "assert" if st.direction == "out" else "assume"
         payload = "{" + ", ".join(st.data) + "}" if st.data else None
@@ -430,14 +499,18 @@ def run_task(
     *,
     out_root: Path | None = None,
     sources: tuple[Path, ...] | None = None,
+    timeout_s: float | None = None,
 ) -> list[Record]:
     """One SymbiYosys run: the task at one parameter set. `sources` replaces the task's own (tests
     put a broken copy of a DUT file in its place). A prove whose induction does not close is
     followed by a BMC to the task's bmc_depth, which either finds a real counterexample or
-    leaves every property bounded to that depth."""
+    leaves every property bounded to that depth. `timeout_s` bounds each SymbiYosys call (a
+    timed-out run is one `error` record)."""
     where = f"{block.name} task {task.name}"
     depth = depth or eval_depth(task.depth, params, where)
     root = (out_root or results_dir() / block.name) / run_dir_name(task, variant, params)
+    if task.mode == "reach":
+        return run_reach(block, task, variant, params, depth, root, sources, timeout_s)
     if task.streams:  # generated harness: it becomes the task's top
         srcs = tuple(sources or task.sources)
         root.mkdir(parents=True, exist_ok=True)
@@ -445,10 +518,11 @@ def run_task(
         harness.write_text(streams_harness(block, task, params, srcs))
         sources = (*srcs, harness)
         task = replace(task, top=f"asicdv_streams_{task.top}", streams=False)
-    records = _sby_run(block, task, variant, params, depth, root, sources, task.mode)
+    records = _sby_run(block, task, variant, params, depth, root, sources, task.mode, timeout_s)
     if task.mode == "prove" and task.bmc_depth is not None and all(r.verdict == "bounded" for r in records):
         deeper = eval_depth(task.bmc_depth, params, where)
-        bmc = _sby_run(block, task, variant, params, deeper, root.with_name(root.name + "-bmc"), sources, "bmc")
+        bmc_root = root.with_name(root.name + "-bmc")
+        bmc = _sby_run(block, task, variant, params, deeper, bmc_root, sources, "bmc", timeout_s)
         spent = sum({r.seconds for r in records})
         for r in bmc:
             r.seconds = round(r.seconds + spent, 2)
@@ -457,25 +531,61 @@ def run_task(
     return records
 
 
-def _sby_run(block, task, variant, params, depth, root: Path, sources, mode: str) -> list[Record]:
+def _run_sby(cfg: Path, timeout_s: float | None) -> tuple[str, bool]:
+    """SymbiYosys in its own process group (smtbmc and z3 are its children), registered with the
+    simulator's live groups so a regression's Ctrl-C kills it too. Returns (output, timed out)."""
+    from asicdv.tools import simulator as sim
+
+    proc = subprocess.Popen(
+        [_sby(), "-f", str(cfg)],
+        cwd=cfg.parent,
+        env=tool_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    with sim._live_lock:
+        sim._live_groups.add(proc.pid)
+    try:
+        out, _ = proc.communicate(timeout=timeout_s)
+        return out, False
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        return out, True
+    finally:
+        with sim._live_lock:
+            sim._live_groups.discard(proc.pid)
+
+
+def _sby_run(block, task, variant, params, depth, root: Path, sources, mode: str, timeout_s=None) -> list[Record]:
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
     cfg = root / "task.sby"
     cfg.write_text(sby_config(task, params, depth, sources or task.sources, mode))
     start = time.monotonic()
-    proc = subprocess.run(
-        [_sby(), "-f", str(cfg)],
-        cwd=root,
-        env=tool_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    log, timed_out = _run_sby(cfg, timeout_s)
     seconds = time.monotonic() - start
     workdir = root / "task"
-    (root / "sby.log").write_text(proc.stdout + proc.stderr)
-    return _records(block, task, variant, params, depth, seconds, workdir, proc.stdout, mode)
+    (root / "sby.log").write_text(log)
+    if timed_out:
+        base = dict(block=block.name, variant=variant, parameters=dict(params), task=task.name, mode=mode)
+        return [
+            Record(
+                property="(task)",
+                kind="assert",
+                verdict="error",
+                depth=0,
+                seconds=round(seconds, 2),
+                location=f"timed out after {timeout_s:g} s (stopped)",
+                workdir=_rel(workdir),
+                **base,
+            )
+        ]
+    return _records(block, task, variant, params, depth, seconds, workdir, log, mode)
 
 
 def _records(block, task, variant, params, depth, seconds, workdir: Path, log: str, mode: str) -> list[Record]:
@@ -557,9 +667,39 @@ def _fmt_params(params: dict[str, int]) -> str:
     return " ".join(f"{k}={v}" for k, v in params.items()) or "-"
 
 
+def command_line(
+    block: str,
+    task: str,
+    variant: str | None,
+    params: dict[str, int],
+    depth: int | None = None,
+    *,
+    replay: bool = False,
+) -> str:
+    """The `asicdv formal` command that reruns one task at one parameter set (replay: that runs the
+    last counterexample it left through cocotb)."""
+    return " ".join(
+        [
+            f"asicdv formal {block} --task {task}",
+            *(f"--param {k}={v}" for k, v in params.items()),
+            *([f"--variant {variant}"] if variant else []),
+            *([f"--depth {depth}"] if depth and not replay else []),
+            *(["--replay"] if replay else []),
+        ]
+    )
+
+
+def equiv_command(block: str, mutated: Path, params: dict[str, int]) -> str:
+    """The command that proves a mutant equivalent again or replays its distinguishing trace."""
+    rel = _rel(mutated.resolve()) if mutated.is_absolute() else str(mutated)
+    return " ".join(
+        [f"asicdv formal {block} --equiv {rel}", *(f"--param {k}={v}" for k, v in params.items()), "--replay"]
+    )
+
+
 def print_records(records: list[Record], out=sys.stdout) -> None:
     for r in records:
-        extra = f"  cex {r.counterexample}" if r.verdict == "failed" else ""
+        extra = {"failed": f"  cex {r.counterexample}", "reachable": f"  witness {r.counterexample}"}.get(r.verdict, "")
         depth = f"depth {r.depth}" if r.verdict != "error" else ""
         print(
             f"{r.block:8} {r.task:10} {r.variant or '-':10} {_fmt_params(r.parameters):22} "
@@ -645,25 +785,28 @@ def replay_block(block: Block, task: Task, params: dict[str, int], sources: tupl
     )
 
 
-def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: Path | None = None):
-    """Run a failed record's witness through cocotb on the Verilator build of its harness. Returns
-    the simulator RunResult; a failed proof gives a failed run whose message names the first
-    violation, its cycle, the signals and the command that reproduces it."""
+def replay(
+    record: Record,
+    *,
+    sources: tuple[Path, ...] | None = None,
+    run_dir: Path | None = None,
+    task: Task | None = None,
+    command: str | None = None,
+):
+    """Run a failed record's witness through cocotb on the Verilator build of its harness (the
+    record's task, or `task`: a generated miter). Returns the simulator RunResult; a failed proof
+    gives a failed run whose message names the first violation, its cycle, the signals and the
+    command that reproduces it."""
     from asicdv.tools import simulator as sim
 
     if record.verdict != "failed" or not record.counterexample:
         raise UserError(f"{record.task}/{record.property}: no counterexample to replay (verdict {record.verdict})")
     block = get_block(record.block)
-    task = next(t for t in load_tasks(block) if t.name == record.task)
+    task = task or next(t for t in load_tasks(block) if t.name == record.task)
     build = sim.build(replay_block(block, task, record.parameters, sources), "replay")
     witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
-    command = (
-        f"asicdv formal {record.block} --task {record.task} "
-        + " ".join(f"--param {k}={v}" for k, v in record.parameters.items())
-        + (f" --variant {record.variant}" if record.variant else "")
-        + " --replay"
-    )
+    command = command or command_line(record.block, record.task, record.variant, record.parameters, replay=True)
     request = {"clock": "clk", "inputs": inputs, "steps": steps, "witness": str(witness), "command": command}
     result = sim.run(
         build,
@@ -697,37 +840,32 @@ def replay(record: Record, *, sources: tuple[Path, ...] | None = None, run_dir: 
 # ---- Mutant equivalence (as mcy does) ------------------------------------------------------------
 
 
-def equivalence(
-    block: Block,
-    original: Path,
-    mutated: Path,
-    *,
-    depth: int = 12,
-    params: dict[str, int] | None = None,
-    out_root: Path | None = None,
-) -> Record:
-    """Is a mutant of the block's top file equivalent to the original at the ports? A generated
-    miter instantiates both (the mutant's module renamed), drives them with the same inputs after
-    a common reset, and asserts every output equal. Verdicts: `proved` (equivalent: induction
-    closed), `bounded` (no difference within `depth` cycles of reset: equivalent to that depth),
-    `failed` (not equivalent: the counterexample is a distinguishing trace)."""
-    params = dict(params or {})
-    top = block.top
-    text = mutated.read_text()
-    if not re.search(rf"\bmodule\s+{re.escape(top)}\b", text):
-        raise UserError(f"{mutated}: the mutant must be of the top module's file ({top}); got another file")
-    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+def miter_task(block: Block, original: Path, mutated: Path, params: dict[str, int], root: Path) -> Task:
+    """The miter of a mutant: every source copied with each module renamed `<name>_mutant` (the
+    mutated file in place of `original`), the original design beside it, same inputs after a
+    common reset, every output of the top asserted equal (`same_<output>`; an output stream's
+    payload while its valid is high)."""
+    if not any(s.resolve() == original.resolve() for s in block.sources):
+        raise UserError(f"{original}: not a source of {block.name}")
+    texts = {s: (mutated if s.resolve() == original.resolve() else s).read_text() for s in block.sources}
+    modules = sorted({m for t in texts.values() for m in re.findall(r"\bmodule\s+(\w+)", t)}, key=len, reverse=True)
+    rename = re.compile(r"\b(" + "|".join(map(re.escape, modules)) + r")\b")
     root.mkdir(parents=True, exist_ok=True)
-    gate_file = root / f"{top}_mutant.v"
-    gate_file.write_text(re.sub(rf"\bmodule\s+{re.escape(top)}\b", f"module {top}_mutant", text, count=1))
-    others = tuple(s for s in block.sources if s.resolve() != original.resolve())
-    task0 = Task(name="equiv", top=top, sources=(original, *others))
-    ports = dut_ports(task0, params, task0.sources)
+    gates = []
+    for src, text in texts.items():
+        gate = root / f"{src.stem}_mutant{src.suffix}"  # another name: SymbiYosys copies files by name
+        gate.write_text(rename.sub(lambda m: f"{m.group(1)}_mutant", text))
+        gates.append(gate)
+    top = block.top
+    ports = dut_ports(Task(name="equiv", top=top, sources=block.sources), params, block.sources)
     rst, clk = block.reset.name, block.clock
     in_reset = rst if block.reset.active_high else f"!{rst}"
     decl = lambda w: f"[{w - 1}:0] " if w > 1 else ""  # noqa: E731
     pset = " #(" + ", ".join(f".{k}({v})" for k, v in params.items()) + ")" if params else ""
     outs = [(n, w) for n, d, w in ports if d == "output"]
+    # An output stream's payload means something only while its valid is high (unreset datapath
+    # registers may differ before): compared then; valid itself and every other output always.
+    payload_of = {d: st.valid for st in parse_streams(block) if st.direction == "out" for d in st.data}
     conn = lambda sfx: ", ".join(f".{n}({n}{sfx if d == 'output' else ''})" for n, d, _ in ports)  # noqa: E731
     miter = "\n".join(
         [
@@ -741,9 +879,15 @@ def equivalence(
             f"    {top}_mutant{pset} gate ({conn('_gate')});",
             "    reg f_past_valid = 1'b0;",
             f"    always @(posedge {clk}) f_past_valid <= 1'b1;",
+            "`ifndef ASICDV_REPLAY  // in a replay the witness drives the reset (time-0 inputs are not its)",
             f"    always @(*) if (!f_past_valid) assume ({in_reset});",
+            "`endif",
             f"    always @(*) if (f_past_valid && !({in_reset})) begin",
-            *[f"        same_{n}: assert ({n}_gold == {n}_gate);" for n, _ in outs],
+            *[
+                f"        same_{n}: assert ({'!' + payload_of[n] + '_gold || ' if n in payload_of else ''}"
+                f"{n}_gold == {n}_gate);"
+                for n, _ in outs
+            ],
             "    end",
             "endmodule",
             "`default_nettype wire",
@@ -752,8 +896,28 @@ def equivalence(
     )
     miter_file = root / "asicdv_miter.sv"
     miter_file.write_text(miter)
-    task = Task(name="equiv", top="asicdv_miter", sources=(original, *others, gate_file, miter_file), mode="prove")
-    records = _sby_run(block, task, None, {}, depth, root / "run", None, "prove")
+    return Task(name="equiv", top="asicdv_miter", sources=(*block.sources, *gates, miter_file), mode="prove")
+
+
+def equivalence(
+    block: Block,
+    original: Path,
+    mutated: Path,
+    *,
+    depth: int = 12,
+    params: dict[str, int] | None = None,
+    out_root: Path | None = None,
+    timeout_s: float | None = None,
+) -> Record:
+    """Is a mutant of one of the block's files equivalent to the original at the top's ports?
+    A generated miter (miter_task) runs both from a common reset on the same inputs. Verdicts:
+    `proved` (equivalent: induction closed), `bounded` (no difference within `depth` cycles of
+    reset: equivalent to that depth), `failed` (not equivalent: the counterexample is a
+    distinguishing trace; equivalence_replay runs it through cocotb), `error`."""
+    params = dict(params or {})
+    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+    task = miter_task(block, original, mutated, params, root)
+    records = _sby_run(block, task, None, {}, depth, root / "run", None, "prove", timeout_s)
     verdicts = {r.verdict for r in records}
     failed = [r for r in records if r.verdict == "failed"]
     rec = failed[0] if failed else records[0]
@@ -764,6 +928,24 @@ def equivalence(
         parameters=params,
     )
     return rec
+
+
+def equivalence_replay(
+    block: Block,
+    original: Path,
+    mutated: Path,
+    record: Record,
+    command: str,
+    *,
+    out_root: Path | None = None,
+):
+    """The distinguishing trace of a failed equivalence as a cocotb test on the Verilator build of
+    the miter: it fails (the mutant's output differs) with the first differing output, its cycle
+    and `command` as the reproduce line. Returns the simulator's RunResult."""
+    root = (out_root or results_dir() / block.name / "equiv") / mutated.stem
+    task = miter_task(block, original, mutated, record.parameters, root)
+    # The miter fixes the parameters itself: its Verilator build takes none.
+    return replay(replace(record, parameters={}), task=task, command=command, run_dir=root / "replay")
 
 
 # ---- CLI ---------------------------------------------------------------------------------------
@@ -790,10 +972,16 @@ def main(args: argparse.Namespace) -> int:
             raise UserError(f"--equiv {mutated}: {block.name} has no source file named {mutated.name}")
         rec = equivalence(block, original, mutated, depth=args.depth or 12, params=overrides)
         meaning = {"proved": "equivalent (proved)", "bounded": f"equivalent to depth {rec.depth} (bounded)"}
+        if rec.verdict == "error":
+            print(f"{mutated}: undecided, the tools failed: {rec.location}")
+            return 1
         print(
             f"{mutated}: {meaning.get(rec.verdict, 'not equivalent')}"
             + (f"; distinguishing trace {rec.counterexample} (cycle {rec.depth})" if rec.verdict == "failed" else "")
         )
+        if rec.verdict == "failed" and args.replay:
+            result = equivalence_replay(block, original, mutated, rec, equiv_command(block.name, mutated, overrides))
+            print(result.message or f"replay passed: the trace did not distinguish the mutant (log {result.log})")
         return 1 if rec.verdict == "failed" else 0
     if args.replay:
         if args.block == "all":
@@ -838,5 +1026,10 @@ def register(subparsers) -> None:
     p.add_argument("--task", action="append", help="run only this task (repeatable)")
     p.add_argument("--quick", action="store_true", help="only the tasks marked quick (the CI subset)")
     p.add_argument("--replay", action="store_true", help="replay the last failed counterexample through cocotb")
-    p.add_argument("--equiv", metavar="MUTANT.v", help="prove a mutated copy of the top's file equivalent (miter)")
+    p.add_argument(
+        "--equiv",
+        metavar="MUTANT.v",
+        help="prove a mutated copy of one of the block's files equivalent (miter); with --replay, "
+        "replay a distinguishing trace through cocotb",
+    )
     p.set_defaults(handler=main)

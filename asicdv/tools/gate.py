@@ -2,7 +2,9 @@
 
 Rules come from the project's `gates` file (default `regressions/gates.yaml`, else the rules shipped
 in the package, asicdv/resources/gates.yaml; or --config): every planned run has a result, a minimum pass
-rate, no new failure against a baseline, a wall-time budget, and coverage minima when coverage is present.
+rate, no new failure against a baseline, a wall-time budget, coverage minima when coverage is present,
+and (when the regression has formal entries) every formal property proved or bounded to at least
+`formal_min_depth`.
 Each rule prints its figure and PASS/FAIL; the exit code is 1 when any rule fails.
 """
 
@@ -30,6 +32,7 @@ SCHEMA = {
         "no_new_failures": {"type": "boolean"},
         "baseline": {"type": "string"},
         "max_wall_s": {"type": "number", "exclusiveMinimum": 0},
+        "formal_min_depth": {"type": "integer", "minimum": 1},
         "functional_coverage": {
             "type": "object",
             "additionalProperties": False,
@@ -70,6 +73,30 @@ def _load_summary(path: Path, what: str) -> dict:
         raise UserError(f"{summary}: not a summary asicdv wrote ({exc})") from None
 
 
+def formal_rule(formal: dict | None, min_depth: int | None) -> tuple[str, str, bool]:
+    """Every formal property proved, or bounded to at least min_depth; a failed property, a tool
+    error, a bound below the minimum or a formal run without a result fails it, naming the first."""
+    name = "formal" + (f" (>= {min_depth})" if min_depth else "")
+    if not formal:
+        return name, "no formal entry in this regression (formal_min_depth needs one)", False
+    rows = formal["properties"]
+    bad = []
+    for r in rows:
+        if r["verdict"] == "failed":
+            bad.append(f"{r['key']} failed at step {r['depth']} (replay: {r['replay'] or r['reproduce']})")
+        elif r["status"] == "fail":
+            bad.append(f"{r['key']} {r['verdict']}: {(r['location'] or '').splitlines()[0] if r['location'] else ''}")
+        elif min_depth and r["verdict"] == "bounded" and r["kind"] != "bin" and r["depth"] < min_depth:
+            bad.append(f"{r['key']} bounded to {r['depth']} only (need >= {min_depth}; reproduce: {r['reproduce']})")
+    bad += [f"{run} has no result" for run in formal["missing"]]
+    if bad:
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        return name, f"{bad[0]}{more}", False
+    verdicts = ", ".join(f"{n} {v}" for v, n in sorted(formal["counts"]["verdicts"].items()))
+    shallowest = f", shallowest bound {formal['min_bounded_depth']}" if formal["min_bounded_depth"] else ""
+    return name, f"{len(rows)} properties: {verdicts}{shallowest}", True
+
+
 def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[str, str, bool]]:
     """[(rule, figure, passed)] for every rule the config asks for."""
     rules = []
@@ -84,7 +111,7 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
         )
         lost = counts.get("infrastructure", 0)
         rules.append(("infrastructure", f"{lost} run(s) lost to the farm (neither passed nor failed)", lost == 0))
-    if "min_pass_rate" in config:
+    if "min_pass_rate" in config and not (counts["planned"] == 0 and summary.get("formal")):
         rules.append(
             (
                 "pass rate",
@@ -105,6 +132,8 @@ def evaluate(summary: dict, config: dict, baseline: dict | None) -> list[tuple[s
                 summary["wall_s"] <= config["max_wall_s"],
             )
         )
+    if summary.get("formal") or "formal_min_depth" in config:
+        rules.append(formal_rule(summary.get("formal"), config.get("formal_min_depth")))
     functional = config.get("functional_coverage")
     if functional:
         merged = summary.get("functional_coverage")

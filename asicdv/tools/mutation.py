@@ -20,7 +20,10 @@ so (sources, seed, index) always gives the same mutant. Each mutant is built onc
 build cache key: the mutated source) and run on the block's smoke tests, fastest first,
 stopping at the first failure. A build error or a hang (timeout: 3x the unmutated run) counts
 as killed and is reported apart. Equivalent mutants are judged by hand in
-rtl/<block>/mutation_equivalents.yaml (file, line, original, replacement, reason).
+rtl/<block>/mutation_equivalents.yaml (file, line, original, replacement, reason); every other
+survivor then goes to a formal equivalence check (asicdv.tools.mutation_formal; --no-equiv skips
+it): proved equivalent leaves the score's denominator, not equivalent comes with a distinguishing
+trace replayed as a cocotb test. The score is printed before and after that check.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ import yaml
 
 from asicdv import UserError
 from asicdv import project as projects
+from asicdv.tools import mutation_formal
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, get_block
 from asicdv.tools.coverage_run import smoke_seed, smoke_tests
@@ -365,11 +369,15 @@ def load_equivalents(block: Block) -> list[Judgement]:
 @dataclass
 class Outcome:
     mutant: Mutant
-    status: str  # killed | survived | equivalent | build_error | hang
+    status: str  # killed | survived | equivalent (by hand) | proved_equivalent (formal) | build_error | hang
     killed_by: str = ""  # the variant:test that failed
     tests_run: list[str] = field(default_factory=list)
     detail: str = ""
     seconds: float = 0.0
+    formal: str = ""  # a survivor's equivalence check: proved | not_equivalent | bounded | undecided
+    formal_detail: str = ""
+    killing_test: str = ""  # not equivalent: the command replaying the distinguishing trace
+    formal_seconds: float = 0.0
 
     def as_dict(self) -> dict:
         m = self.mutant
@@ -386,6 +394,10 @@ class Outcome:
             "tests_run": self.tests_run,
             "detail": self.detail[:2000],
             "seconds": round(self.seconds, 1),
+            "formal": self.formal,
+            "formal_detail": self.formal_detail,
+            "killing_test": self.killing_test,
+            "formal_seconds": self.formal_seconds,
             "diff": m.diff(),
         }
 
@@ -462,8 +474,8 @@ def mutate(args: argparse.Namespace) -> int:
     variants = [args.variant] if args.variant else list(block.variants)
     for v in variants:
         block.variant(v)
-    if args.n < 0 or args.jobs < 1:
-        raise UserError("-n must be >= 0 and -j >= 1")
+    if args.n < 0 or args.jobs < 1 or args.equiv_depth < 1:
+        raise UserError("-n must be >= 0, -j >= 1 and --equiv-depth >= 1")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
     print(
         f"mutate {block.name}: seed {seed} (reproduce: asicdv mutate {block.name} -n {args.n} --seed {seed}"
@@ -508,6 +520,28 @@ def mutate(args: argparse.Namespace) -> int:
     start = time.monotonic()
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = list(pool.map(one, mutants))
+    survivors = [o for o in outcomes if o.status == "survived"]
+    if survivors and not args.no_equiv:
+        print(f"before automatic equivalence: {score_line(summarize(block.name, seed, outcomes, walls, 0))}")
+        print(f"{len(survivors)} survivor(s): formal equivalence check (miter, depth {args.equiv_depth})", flush=True)
+
+        def decide(outcome: Outcome) -> None:
+            mutant = outcome.mutant
+            mutation_formal.decide(
+                block,
+                outcome,
+                variants_of(mutant, block, variants, present),
+                out_dir,
+                args.equiv_depth,
+                args.equiv_timeout,
+            )
+            with lock:
+                print(
+                    f"{mutant.name:40} {mutation_formal.describe(outcome)} ({outcome.formal_seconds:.0f} s)", flush=True
+                )
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            list(pool.map(decide, survivors))
     report = summarize(block.name, seed, outcomes, walls, time.monotonic() - start)
     report["baseline_failures"] = baseline_failures  # tests left out: they fail without a mutant
     (out_dir / "report.json").write_text(json.dumps(report, indent=1))
@@ -517,32 +551,50 @@ def mutate(args: argparse.Namespace) -> int:
     return 0
 
 
+STATUSES = ("killed", "build_error", "hang", "survived", "equivalent", "proved_equivalent")
+
+
 def summarize(block: str, seed: int, outcomes: list[Outcome], walls: dict, seconds: float) -> dict:
-    counts = {
-        s: sum(o.status == s for o in outcomes) for s in ("killed", "build_error", "hang", "survived", "equivalent")
-    }
-    non_equivalent = len(outcomes) - counts["equivalent"]
+    counts = {s: sum(o.status == s for o in outcomes) for s in STATUSES}
     killed_total = counts["killed"] + counts["build_error"] + counts["hang"]
+    before = len(outcomes) - counts["equivalent"]  # the hand-judged ones only
+    after = before - counts["proved_equivalent"]
     return {
         "block": block,
         "seed": seed,
         "mutants": len(outcomes),
         "counts": counts,
-        "kill_rate": round(100.0 * killed_total / non_equivalent, 1) if non_equivalent else None,
+        "kill_rate": round(100.0 * killed_total / after, 1) if after else None,
+        "kill_rate_before_formal": round(100.0 * killed_total / before, 1) if before else None,
+        "not_equivalent_with_trace": sum(o.formal == "not_equivalent" for o in outcomes),
         "tests": {v: sorted(w) for v, w in walls.items()},
         "seconds": round(seconds),
         "outcomes": [o.as_dict() for o in outcomes],
     }
 
 
+def score_line(report: dict, key: str = "kill_rate") -> str:
+    c = report["counts"]
+    killed = c["killed"] + c["build_error"] + c["hang"]
+    rate = "n/a" if report[key] is None else f"{report[key]:.1f}%"
+    denominator = report["mutants"] - c["equivalent"] - (c["proved_equivalent"] if key == "kill_rate" else 0)
+    return f"kill rate {rate} ({killed} of {denominator} non-equivalent mutants)"
+
+
 def headline(report: dict) -> str:
     c = report["counts"]
-    rate = "n/a" if report["kill_rate"] is None else f"{report['kill_rate']:.1f}%"
-    return (
+    proved = c.get("proved_equivalent", 0)
+    line = (
         f"{report['block']}: {report['mutants']} mutants: killed {c['killed']} + build errors {c['build_error']} "
-        f"+ hangs {c['hang']}, survived {c['survived']}, equivalent {c['equivalent']}; "
-        f"kill rate {rate} of non-equivalent mutants (gate: >= 95%)"
+        f"+ hangs {c['hang']}, survived {c['survived']}, equivalent {c['equivalent']} (by hand) + {proved} (proved); "
+        f"{score_line(report)} (gate: >= 95%)"
     )
+    if "kill_rate_before_formal" in report and (proved or report.get("not_equivalent_with_trace")):
+        line += (
+            f"; before automatic equivalence {score_line(report, 'kill_rate_before_formal')}; "
+            f"{report['not_equivalent_with_trace']} survivor(s) with a killing trace"
+        )
+    return line
 
 
 def markdown(report: dict) -> str:
@@ -561,7 +613,7 @@ def markdown(report: dict) -> str:
     if left_out:
         lines[4:4] = [f"**Left out (fail on the unmutated design):** {left_out}", ""]
     for o in report["outcomes"]:
-        why = o["killed_by"] or (o["detail"] if o["status"] == "equivalent" else "")
+        why = o["killed_by"] or (o["detail"] if o["status"] == "equivalent" else "") or o.get("formal_detail", "")
         lines.append(f"| {o['name']} `{o['original']}` → `{o['replacement']}` | {o['status']} | {why} |")
     for o in report["outcomes"]:
         if o["status"] == "survived":
@@ -571,6 +623,8 @@ def markdown(report: dict) -> str:
                 "",
                 f"Tests run: {', '.join(o['tests_run'])}",
                 "",
+                *([f"Formal: {o['formal']}: {o['formal_detail']}", ""] if o.get("formal") else []),
+                *([f"Killing test: `{o['killing_test']}`", ""] if o.get("killing_test") else []),
                 "```diff",
                 o["diff"].rstrip(),
                 "```",
@@ -588,4 +642,14 @@ def register(subparsers) -> None:
     parser.add_argument("--test", help="only this test (default: the block's smoke tests)")
     parser.add_argument("--only", type=int, nargs="+", metavar="INDEX", help="run only these mutant indices")
     parser.add_argument("--out", help="report folder (default results/mutate/BLOCK)")
+    parser.add_argument("--no-equiv", action="store_true", help="no formal equivalence check of the survivors")
+    parser.add_argument(
+        "--equiv-depth", type=int, default=12, help="induction length of the survivors' equivalence check (default 12)"
+    )
+    parser.add_argument(
+        "--equiv-timeout",
+        type=float,
+        default=600,
+        help="seconds per equivalence check; past it the survivor stays undecided (default 600)",
+    )
     parser.set_defaults(handler=mutate)

@@ -94,9 +94,43 @@ def write_junit(path: Path, summary: dict) -> None:
             message="no result: the regression was stopped before this run",
         )
     root = ET.Element("testsuites")
-    root.append(suite)
+    if counts["planned"] or not summary.get("formal"):  # a formal-only regression: no empty suite
+        root.append(suite)
+    if summary.get("formal"):
+        root.append(formal_suite(summary["regression"], summary["formal"]))
     ET.indent(root)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+
+
+def formal_suite(regression: str, formal: dict) -> ET.Element:
+    """One testcase per formal property (a bounded one passes: its depth is a property, and the
+    gate's formal_min_depth judges it); formal runs without a result are skipped testcases."""
+    rows = formal["properties"]
+    suite = ET.Element(
+        "testsuite",
+        name=f"asicdv.{regression}.formal",
+        tests=str(len(rows) + formal["counts"]["missing"]),
+        failures=str(sum(r["verdict"] == "failed" for r in rows)),
+        errors=str(sum(r["status"] == "fail" and r["verdict"] != "failed" for r in rows)),
+        skipped=str(formal["counts"]["missing"]),
+        time=f"{formal['wall_s']:.3f}",
+    )
+    for r in rows:
+        case = ET.SubElement(suite, "testcase", classname=r["run"], name=r["property"], time=f"{r['seconds']:.3f}")
+        props = ET.SubElement(case, "properties")
+        for name in ("verdict", "depth", "mode", "location", "counterexample", "waves", "reproduce", "replay"):
+            if r.get(name) is not None:
+                ET.SubElement(props, "property", name=name, value=str(r[name]))
+        if r["verdict"] == "failed":
+            failure = ET.SubElement(case, "failure", message=f"failed at step {r['depth']}")
+            failure.text = f"counterexample {r['counterexample']}\nreplay: {r['replay']}"
+        elif r["status"] == "fail":
+            error = ET.SubElement(case, "error", message=f"{r['verdict']}: the formal tools failed")
+            error.text = r["location"]
+    for run_id in formal["missing"]:
+        case = ET.SubElement(suite, "testcase", classname="missing", name=run_id, time="0")
+        ET.SubElement(case, "skipped", message="no result: the regression was stopped before this formal run")
+    return suite
 
 
 def duration_svg(runs: list[dict]) -> str:
@@ -247,6 +281,22 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
  {% if row.more %}and {{ row.more }} more (failures first; every run is in the run pages){% endif %}</td></tr>{% endfor %}
 </table>
 
+<h2>Formal properties</h2>
+{% if s.formal %}{% set f = s.formal %}
+<p id="formal-counts">{{ f.counts.properties }} properties from {{ f.counts.done }} of {{ f.counts.planned }} formal runs:
+{% for v, n in f.counts.verdicts|dictsort %}{{ n }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
+{% if f.min_bounded_depth is not none %}&middot; shallowest bound {{ f.min_bounded_depth }}{% endif %}</p>
+{% if f.missing %}<p class="fail">{{ f.missing|length }} formal run(s) have no result: {{ f.missing|join(', ') }}</p>{% endif %}
+<table id="formal"><thead><tr><th>run</th><th>property</th><th>verdict</th><th>depth</th><th>s</th><th>links</th>
+<th>reproduce</th></tr></thead><tbody>
+{% for r in f.properties|sort(attribute='status') %}<tr class="property" data-verdict="{{ r.verdict }}"><td>{{ r.run }}</td>
+<td>{{ r.property }}</td><td class="{{ r.status }}">{{ r.verdict }}</td><td class="num">{{ r.depth }}</td>
+<td class="num">{{ '%.1f' % r.seconds }}</td><td>{% if r.links.counterexample %}<a href="{{ r.links.counterexample }}">counterexample</a>{% endif %}
+{% if r.links.waves %}<a href="{{ r.links.waves }}">waves</a>{% endif %}</td>
+<td><code>{{ r.replay or r.reproduce }}</code>{% if r.verdict == 'error' %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
+</tbody></table>
+{% else %}<p>No formal entry (<code>formal: true</code>) in this regression.</p>{% endif %}
+
 <h2>Every run</h2>
 {% include "runs" %}
 
@@ -262,10 +312,11 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <h2>Functional coverage</h2>
 {% if s.functional_coverage %}
 <p>total <b id="functional-coverage">{{ '%.2f' % s.functional_coverage.percent }}%</b> of bins hit</p>
-<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th></tr>
+<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th><th>excluded (proved unreachable)</th></tr>
 {% for name, p in s.functional_coverage.coverpoints|dictsort %}<tr><td>{{ name }}</td>
 <td class="num">{{ p.hit }}/{{ p.bins }}</td><td class="num">{{ '%.1f' % p.percent }}</td>
-<td>{{ p.holes|join(', ') }}</td></tr>{% endfor %}</table>
+<td>{% for h in p.holes %}{{ h }}{% if p.witnesses and p.witnesses[h] %} (<a href="{{ p.witnesses[h].link }}">reachable: witness</a>){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{% for b, why in (p.excluded or {})|dictsort %}<span title="{{ why }}">{{ b }}</span>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
 {% else %}<p>No run wrote coverage.json.</p>{% endif %}
 
 <h2>Code coverage</h2>

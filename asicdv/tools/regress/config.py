@@ -18,6 +18,7 @@ from asicdv import project as projects
 from asicdv.tools import inputfile
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, all_blocks
+from asicdv.tools.regress import formal_entries
 
 SEED_LIMIT = 2**31 - 1
 MAX_TIMEOUT_S = 7 * 24 * 3600  # a run's wall-clock limit: finite, positive, at most a week
@@ -59,8 +60,16 @@ ENTRY_PROPERTIES = {
     "replay": {"type": "boolean"},
     "simulator": {"enum": ["verilator", "icarus"]},
     "module": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$", "maxLength": 200},
+    # A formal entry (formal: true) runs the block's formal tasks instead of tests (formal_entries).
+    "formal": {"type": "boolean"},
+    "tasks": {"type": "array", "items": {"type": "string", "pattern": NAME, "maxLength": 200}, "minItems": 1},
+    "depth": {"type": "integer", "minimum": 1, "maximum": 10_000},
 }
-DEFAULT_PROPERTIES = {k: v for k, v in ENTRY_PROPERTIES.items() if k not in ("block", "tests", "seeds", "module")}
+DEFAULT_PROPERTIES = {
+    k: v
+    for k, v in ENTRY_PROPERTIES.items()
+    if k not in ("block", "tests", "seeds", "module", "formal", "tasks", "depth")
+}
 
 # JSON schema of a regression file (checked with jsonschema before anything runs).
 SCHEMA = {
@@ -221,7 +230,11 @@ def load(
             raise UserError(f"{path}: more than {MAX_ENTRIES} entries once includes are read")
     defaults = data.get("defaults", {})
     for index, entry in enumerate(data.get("entries", []), 1):
-        entries.append((path, index, {**defaults, **entry}))
+        if formal_entries.is_formal(entry):  # the simulation defaults (reseeds, waves...) are not theirs
+            applied = {k: v for k, v in defaults.items() if k in formal_entries.FORMAL_DEFAULTS}
+        else:
+            applied = defaults
+        entries.append((path, index, {**applied, **entry}))
     return data, entries
 
 
@@ -232,6 +245,7 @@ def build_accepts(option: str) -> bool:
 def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -> None:
     """The checks a schema cannot make: names against the blocks' own files."""
     where = f"{path}: entry {index}"
+    formal_entries.check_entry(where, entry)
     if entry["block"] not in blocks:
         raise UserError(f"{where}: unknown block {entry['block']!r}; known blocks: {', '.join(blocks)}")
     block = blocks[entry["block"]]
@@ -312,9 +326,12 @@ def plan(
     than the project's [limits] max_runs, or none at all."""
     blocks = blocks or all_blocks()
     project = projects.current()
+    formal_runs = formal_entries.plan(entries, blocks)  # checks the formal entries; they run no simulation
     runs: dict[str, RunSpec] = {}
     expanded = []
     for path, index, entry in entries:
+        if formal_entries.is_formal(entry):
+            continue  # planned by formal_entries.plan
         if entry["block"] != "all":
             expanded.append((path, index, entry))
             continue
@@ -381,7 +398,7 @@ def plan(
                             module=entry.get("module"),
                         ),
                     )
-    if not runs:
+    if not runs and not formal_runs:
         raise UserError(f"{entries[0][0] if entries else 'regression'}: the regression plans no runs")
     return list(runs.values())
 

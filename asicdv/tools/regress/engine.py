@@ -22,7 +22,7 @@ from asicdv import project as projects
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import Block, all_blocks
 from asicdv.tools.farm import is_infrastructure
-from asicdv.tools.regress import folder
+from asicdv.tools.regress import folder, formal_entries
 from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan, resolve
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
 from asicdv.tools.regress.progress import Progress
@@ -150,6 +150,9 @@ class Regression:
         self.seed = None
         self.session = secrets.token_hex(4)
         self.write_error: OSError | None = None  # the results folder could not be written: stop, say so
+        self.formal_specs: list[formal_entries.FormalSpec] = []  # the formal entries' runs (planned)
+        self.formal_todo: list[formal_entries.FormalSpec] = []
+        self.formal_store = ResultStore(self.out, formal_entries.STORE)
 
     # -- planning
 
@@ -159,9 +162,11 @@ class Regression:
         if seed is None:
             seed = random.SystemRandom().randrange(1, SEED_LIMIT)
         specs = plan(entries, seed, self.blocks)
+        self.formal_specs = formal_entries.plan(entries, self.blocks)
         if self.options.filter:
             specs = [s for s in specs if matches(s, self.options.filter)]
-            if not specs:
+            self.formal_specs = [s for s in self.formal_specs if formal_entries.matches(s, self.options.filter)]
+            if not specs and not self.formal_specs:
                 raise UserError(f"--filter {self.options.filter!r} selects no run of regression {self.name}")
         if self.options.changed_since:
             specs = self._affected(specs, seed)
@@ -198,6 +203,7 @@ class Regression:
             raise UserError(
                 f"{self.out} holds regression {saved['regression']!r}, not {self.name!r}: nothing to resume"
             )
+        self.formal_specs = [formal_entries.FormalSpec(**f) for f in saved.get("formal", [])]
         return specs, saved["seed"]
 
     def prepare(self) -> tuple[list[RunSpec], list[RunSpec], int]:
@@ -211,8 +217,16 @@ class Regression:
                 todo = [s for s in specs if records.get(s.id, {}).get("status") == "fail"]
             if self.options.filter:
                 todo = [s for s in todo if matches(s, self.options.filter)]
+            done = self.formal_store.load()
+            self.formal_todo = [
+                s
+                for s in self.formal_specs
+                if (s.id not in done if self.options.resume else done.get(s.id, {}).get("status") == "fail")
+                and (not self.options.filter or formal_entries.matches(s, self.options.filter))
+            ]
             return specs, todo, seed
         specs, seed = self._fresh_plan()
+        self.formal_todo = list(self.formal_specs)
         return specs, list(specs), seed
 
     def _start_session(self, specs: list[RunSpec], seed: int, mode: str) -> None:
@@ -236,11 +250,12 @@ class Regression:
                         "seed": seed,
                         "created": now(),
                         "runs": [asdict(s) for s in specs],
+                        "formal": [asdict(s) for s in self.formal_specs],
                     },
                     indent=1,
                 ),
             )
-        for store in (self.store, self.sessions):
+        for store in (self.store, self.sessions, self.formal_store):
             cut = store.repair()
             if cut:
                 self.log(f"{store.path.name}: removed a cut last line ({cut} bytes) a killed writer left")
@@ -302,9 +317,12 @@ class Regression:
             self._start_session(specs, seed, mode)
         except OSError as exc:
             raise folder.folder_error(self.out, exc) from None
+        formal_note = (
+            f", {len(self.formal_specs)} formal runs ({len(self.formal_todo)} to run)" if self.formal_specs else ""
+        )
         self.log(
-            f"regression {self.name}: {len(specs)} runs planned, {len(todo)} to run ({mode}), seed {seed}, "
-            f"executor {self.options.executor}, -j {self.options.jobs}, results in {self.out}"
+            f"regression {self.name}: {len(specs)} runs planned, {len(todo)} to run ({mode}){formal_note}, "
+            f"seed {seed}, executor {self.options.executor}, -j {self.options.jobs}, results in {self.out}"
         )
         start = time.monotonic()
         interrupted = False
@@ -325,6 +343,10 @@ class Regression:
             finally:
                 if executor:
                     executor.close()
+            if self.formal_todo and not stop.requested.is_set():  # local, after the simulations (2 cores)
+                formal_entries.run_all(
+                    self.formal_todo, self.blocks, self.out, self.options.jobs, stop.requested.is_set, self.log
+                )
             interrupted = stop.requested.is_set()
         wall = time.monotonic() - start
         with contextlib.suppress(OSError):  # a full disk: the session stays 'running', read as interrupted
@@ -361,6 +383,17 @@ class Regression:
                 f"  [{bucket['count']}x] {first_line(bucket['message'])}\n      tests: {tests}\n"
                 f"      reproduce: {first['reproduce']}"
             )
+        formal = summary.get("formal")
+        if formal:
+            verdicts = ", ".join(f"{n} {v}" for v, n in sorted(formal["counts"]["verdicts"].items()))
+            self.log(
+                f"formal: {formal['counts']['properties']} properties ({verdicts or 'none'}) from "
+                f"{formal['counts']['done']} of {formal['counts']['planned']} formal runs"
+            )
+            for r in (r for r in formal["properties"] if r["status"] == "fail"):
+                self.log(
+                    f"  {r['key']}: {formal_entries.describe(r)}\n      reproduce: {r['replay'] or r['reproduce']}"
+                )
         resume = shlex.join(["asicdv", "regress", self.regression_arg, "--out", str(self.out), "--resume"])
         if self.write_error is not None:
             raise UserError(
@@ -375,6 +408,8 @@ class Regression:
             )
             return 130
         clean = summary["counts"]["failed"] == 0 and summary["counts"]["infrastructure"] == 0 and done == planned
+        if formal:
+            clean = clean and formal["counts"]["failed"] == 0 and formal["counts"]["missing"] == 0
         return 0 if clean else 1
 
     def _executor(self):

@@ -21,8 +21,8 @@ from asicdv.tools.regress.results import now
 MARKER = ".asicdv-results"
 LOCK = ".asicdv-lock"
 # What a regression writes in its folder: the only names a fresh regression deletes.
-OUTPUT_FILES = ("results.jsonl", "sessions.jsonl", "builds.json", "junit.xml", "report.html")
-OUTPUT_FOLDERS = ("runs", "codecov")  # hypothesis/ stays: replay uses it
+OUTPUT_FILES = ("results.jsonl", "sessions.jsonl", "builds.json", "junit.xml", "report.html", "formal.jsonl")
+OUTPUT_FOLDERS = ("runs", "codecov", "formal")  # hypothesis/ stays: replay uses it
 
 
 def owned(out: Path) -> bool:

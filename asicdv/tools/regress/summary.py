@@ -9,14 +9,34 @@ from datetime import datetime
 from pathlib import Path
 
 from asicdv.tools.blocks import Block
+from asicdv.tools.regress import formal_entries
 from asicdv.tools.regress.config import RunSpec
 from asicdv.tools.regress.results import ResultStore, now, write_atomic
 
 # ---------------------------------------------------------------- summary
 
 
-def merge_functional_coverage(records: list[dict]) -> dict | None:
-    """Sum every run's coverage.json per block/coverpoint: hits per bin, % of bins hit, holes."""
+def bin_verdicts(formal: dict | None) -> dict[str, dict[str, dict]]:
+    """The formal rows of reach tasks by block/coverpoint and bin: {verdict, reason or witness}."""
+    found: dict[str, dict[str, dict]] = {}
+    for r in (formal or {}).get("properties", []):
+        if r["kind"] != "bin" or "[" not in r["property"]:
+            continue
+        point, _, name = r["property"][:-1].partition("[")
+        if r["verdict"] == "unreachable":
+            note = {"reason": f"proved unreachable: asicdv formal, k-induction k={r['depth']} ({r['reproduce']})"}
+        elif r["verdict"] == "reachable":
+            note = {"witness": {"trace": r["counterexample"], "link": r["links"].get("counterexample")}}
+        else:
+            continue
+        found.setdefault(f"{r['block']}/{point}", {})[name] = {"verdict": r["verdict"], **note}
+    return found
+
+
+def merge_functional_coverage(records: list[dict], formal_bins: dict | None = None) -> dict | None:
+    """Sum every run's coverage.json per block/coverpoint: hits per bin, % of bins hit, holes. A hole
+    that formal proved unreachable (formal_bins, from bin_verdicts) is excluded with the proof as
+    its reason; a hole formal reached keeps its witness trace (the stimulus that fills it)."""
     merged: dict[str, dict[str, int]] = {}
     for record in records:
         for point, bins in (record.get("functional_coverage") or {}).items():
@@ -27,13 +47,23 @@ def merge_functional_coverage(records: list[dict]) -> dict | None:
         return None
     points = {}
     for point, bins in sorted(merged.items()):
-        hit = sum(1 for hits in bins.values() if hits > 0)
+        proofs = (formal_bins or {}).get(point, {})
+        excluded = {
+            name: proofs[name]["reason"]
+            for name, hits in bins.items()
+            if hits == 0 and proofs.get(name, {}).get("verdict") == "unreachable"
+        }
+        counted = {name: hits for name, hits in bins.items() if name not in excluded}
+        hit = sum(1 for hits in counted.values() if hits > 0)
+        holes = sorted(name for name, hits in counted.items() if hits == 0)
         points[point] = {
-            "bins": len(bins),
+            "bins": len(counted),
             "hit": hit,
-            "percent": round(100.0 * hit / len(bins), 2) if bins else 100.0,
-            "holes": sorted(name for name, hits in bins.items() if hits == 0),
+            "percent": round(100.0 * hit / len(counted), 2) if counted else 100.0,
+            "holes": holes,
             "hits": bins,
+            "excluded": excluded,
+            "witnesses": {n: proofs[n]["witness"] for n in holes if proofs.get(n, {}).get("verdict") == "reachable"},
         }
     total_bins = sum(p["bins"] for p in points.values())
     total_hit = sum(p["hit"] for p in points.values())
@@ -164,6 +194,7 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
     passed = sum(r["status"] == "pass" for r in runs)
     lost = sum(r["status"] == "infrastructure" for r in runs)  # the farm lost them: judged neither way
     judged = len(runs) - lost
+    formal = formal_entries.summarize(out, saved.get("formal", []))
     summary = {
         "regression": saved["regression"],
         "invocation": saved.get("invocation", saved["regression"]),
@@ -194,8 +225,9 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
         "missing": missing,
         "buckets": buckets(runs),
         "builds": json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {},
-        "functional_coverage": merge_functional_coverage(runs),
+        "functional_coverage": merge_functional_coverage(runs, bin_verdicts(formal)),
         "code_coverage": _code_coverage(out, specs, runs) if write else None,
+        "formal": formal,
         "previous": (
             {
                 "written": previous.get("written"),

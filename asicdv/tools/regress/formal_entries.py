@@ -1,0 +1,293 @@
+"""Formal entries of a regression (`formal: true`): the plan, the runs and their property rows.
+
+    entries:
+      - {block: crc32, formal: true}                                   # every task, every legal value
+      - {block: sha256d, formal: true, tasks: [fifo], parameters: {FIFO_DEPTH: 3}, depth: 4}
+
+A formal entry names formal tasks (tb/<block>/formal/formal.yaml) instead of tests; it has no seeds
+and no simulator build: one `asicdv formal` run (FormalSpec) per task and parameter set, each giving
+one row per property (proved / bounded to N / failed with a counterexample). Rows go to
+OUT/formal.jsonl (one line per run) and, as `asicdv formal` writes them, to
+results/formal/<block>/results.json, so the replay line of a failed row works as printed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from asicdv import UserError
+from asicdv import project as projects
+from asicdv.tools import formal
+from asicdv.tools.blocks import Block
+from asicdv.tools.regress.results import ResultStore, now
+
+FORMAL_KEYS = ("block", "formal", "tasks", "variants", "parameters", "depth", "timeout_s")
+FORMAL_ONLY = ("tasks", "depth")
+FORMAL_DEFAULTS = ("timeout_s",)  # the file's defaults that also apply to its formal entries
+# Not failures: a cover not reached is a bound; a coverage bin's reachability is a finding.
+PASSING = ("proved", "bounded", "covered", "not_covered", "unreachable", "reachable")
+STORE = "formal.jsonl"
+
+
+@dataclass(frozen=True)
+class FormalSpec:
+    """One planned formal run: a task at one variant and parameter set."""
+
+    id: str
+    block: str
+    variant: str | None
+    parameters: dict
+    task: str
+    depth: int | None = None  # None: the task's own
+    timeout_s: float | None = None
+
+    @property
+    def key(self) -> str:
+        """How runs compare across regressions (block/formal/task-variant-parameters)."""
+        return f"{self.block}/formal/{self.task}{_suffix(self.variant, self.parameters)}"
+
+    def reproduce(self) -> str:
+        return formal.command_line(self.block, self.task, self.variant, self.parameters, self.depth)
+
+
+def _suffix(variant: str | None, parameters: dict) -> str:
+    return (f"-{variant}" if variant else "") + "".join(f"-{k}{v}" for k, v in sorted(parameters.items()))
+
+
+def is_formal(entry: dict) -> bool:
+    return entry.get("formal") is True
+
+
+def check_entry(where: str, entry: dict) -> None:
+    """The keys a formal entry takes, and the formal-only keys an ordinary entry may not have."""
+    if is_formal(entry):
+        extra = [k for k in entry if k not in FORMAL_KEYS]
+        if extra:
+            raise UserError(
+                f"{where}: a formal entry (formal: true) takes no {', '.join(map(repr, extra))} "
+                f"(it runs formal tasks, not tests; keys: {', '.join(FORMAL_KEYS)})"
+            )
+    else:
+        given = [k for k in FORMAL_ONLY if k in entry]
+        if given:
+            raise UserError(f"{where}: {', '.join(map(repr, given))} belong to formal entries (add formal: true)")
+
+
+def _check_parameters(where: str, block: Block, parameters: dict) -> None:
+    known = set(block.parameters) | {p for values in block.variants.values() for p in values}
+    for name, value in parameters.items():
+        if name not in known:
+            raise UserError(
+                f"{where}: unknown parameter {name!r} for block {block.name}; known: {', '.join(sorted(known))}"
+            )
+        legal = block.parameters.get(name)
+        if legal is not None and value not in legal:
+            raise UserError(f"{where}: {name}={value} is not a legal value for {block.name} (legal: {list(legal)})")
+
+
+def plan_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -> list[FormalSpec]:
+    """Every formal run of one entry (`block: all` = every block with formal tasks)."""
+    where = f"{path}: entry {index}"
+    check_entry(where, entry)
+    if entry["block"] == "all":
+        named = [k for k in ("tasks", "variants", "parameters") if k in entry]
+        if named:
+            raise UserError(f"{where}: block: all takes no {', '.join(named)} (name one block)")
+        chosen = [b for b in blocks.values() if formal.formal_file(b).is_file()]
+        return [s for b in chosen for s in _plan_block(where, b, {**entry, "block": b.name})]
+    if entry["block"] not in blocks:
+        raise UserError(f"{where}: unknown block {entry['block']!r}; known blocks: {', '.join(blocks)}")
+    block = blocks[entry["block"]]
+    if not formal.formal_file(block).is_file():
+        raise UserError(f"{where}: block {block.name} has no formal tasks ({formal.formal_file(block)} does not exist)")
+    specs = _plan_block(where, block, entry)
+    if not specs:
+        raise UserError(f"{where}: plans no formal run (no task runs on the variants named)")
+    return specs
+
+
+def _plan_block(where: str, block: Block, entry: dict) -> list[FormalSpec]:
+    tasks = formal.load_tasks(block)
+    names = entry.get("tasks")
+    if names is not None:
+        known = [t.name for t in tasks]
+        for name in names:
+            if name not in known:
+                raise UserError(f"{where}: unknown formal task {name!r} for {block.name}; known: {', '.join(known)}")
+        tasks = [t for t in tasks if t.name in names]
+    variants = entry.get("variants", "all")
+    for name in variants if isinstance(variants, list) else []:
+        if name not in block.variants:
+            raise UserError(
+                f"{where}: unknown variant {name!r} for block {block.name}; known: {', '.join(block.variants)}"
+            )
+    parameters = entry.get("parameters", {})
+    _check_parameters(where, block, parameters)
+    specs = []
+    for task in tasks:
+        for variant in [None] if variants == "all" else variants:
+            for v, params in formal.parameter_sets(block, task, variant, parameters):
+                suffix = _suffix(v, params)
+                specs.append(
+                    FormalSpec(
+                        id=f"{block.name}.formal.{task.name}{suffix}",
+                        block=block.name,
+                        variant=v,
+                        parameters=params,
+                        task=task.name,
+                        depth=entry.get("depth"),
+                        timeout_s=entry.get("timeout_s"),
+                    )
+                )
+    return specs
+
+
+def plan(entries: list[tuple[Path, int, dict]], blocks: dict[str, Block]) -> list[FormalSpec]:
+    """Every formal run of the regression, in file order, duplicates dropped."""
+    runs: dict[str, FormalSpec] = {}
+    for path, index, entry in entries:
+        if is_formal(entry):
+            for spec in plan_entry(path, index, entry, blocks):
+                runs.setdefault(spec.id, spec)
+    return list(runs.values())
+
+
+def matches(spec: FormalSpec, pattern: str) -> bool:
+    """--filter: a glob on the task name, the key or the run id."""
+    return any(fnmatch.fnmatchcase(text, pattern) for text in (spec.task, spec.key, spec.id))
+
+
+def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
+    """One property's result row: asicdv formal's record (paths from the project's root) plus the
+    regression's view of it (links from the results folder, where the report is)."""
+    failed = record.verdict not in PASSING
+    root = projects.current().root
+    links = {
+        name: os.path.relpath(root / getattr(record, name), out)
+        for name in ("counterexample", "waves")
+        if getattr(record, name)
+    }
+    return {
+        "links": links,
+        **asdict(record),
+        "run": spec.id,
+        "key": f"{spec.key}/{record.property}",
+        "status": "fail" if failed else "pass",
+        "reproduce": spec.reproduce(),
+        "replay": (
+            formal.command_line(spec.block, spec.task, spec.variant, spec.parameters, replay=True)
+            if record.verdict == "failed" and record.counterexample
+            else None
+        ),
+    }
+
+
+_results_lock = threading.Lock()  # results/formal/<block>/results.json is read, merged, rewritten
+
+
+def run_one(spec: FormalSpec, blocks: dict[str, Block], out: Path) -> dict:
+    """One formal run -> its formal.jsonl record (the property rows inside)."""
+    block = blocks[spec.block]
+    task = next(t for t in formal.load_tasks(block) if t.name == spec.task)
+    start = time.monotonic()
+    try:
+        records = formal.run_task(
+            block,
+            task,
+            spec.variant,
+            spec.parameters,
+            spec.depth,
+            out_root=out / "formal" / spec.block,
+            timeout_s=spec.timeout_s,
+        )
+    except Exception as exc:  # noqa: BLE001 - one run's error (e.g. a depth that does not evaluate), not the regression's
+        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        records = [
+            formal.Record(
+                spec.block, spec.variant, dict(spec.parameters), spec.task, "(task)", "assert", "error", 0, 0.0
+            )
+        ]
+        records[0].location = message
+    with _results_lock:
+        formal.write_results(records, formal.results_dir() / spec.block / "results.json")
+    rows = [row(spec, r, out) for r in records]
+    return {
+        "id": spec.id,
+        "key": spec.key,
+        "finished": now(),
+        "wall_s": round(time.monotonic() - start, 2),
+        "status": "fail" if any(r["status"] == "fail" for r in rows) else "pass",
+        "properties": rows,
+    }
+
+
+def run_all(specs: list[FormalSpec], blocks: dict[str, Block], out: Path, jobs: int, stopped, log) -> None:
+    """Run the formal runs `jobs` at a time, appending each to formal.jsonl as it ends; `stopped()`
+    true (a signal) leaves the rest without a result (--resume runs them)."""
+    store = ResultStore(out, STORE)
+
+    def one(spec: FormalSpec) -> None:
+        if stopped():
+            return
+        record = run_one(spec, blocks, out)
+        if stopped():  # killed by the stop: not a verdict
+            return
+        store.append(record)
+        for r in record["properties"]:
+            log(f"formal {spec.id} {r['property']}: {describe(r)} ({r['seconds']:.1f} s)")
+            if r["replay"]:
+                log(f"  replay: {r['replay']}")
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        list(pool.map(one, specs))
+
+
+def describe(r: dict) -> str:
+    """A row's verdict as people read it: proved (k=4), bounded (8), failed at step 3, ..."""
+    verdict, depth = r["verdict"], r["depth"]
+    if verdict == "proved":
+        return f"proved (k={depth})"
+    if verdict == "bounded":
+        return f"bounded ({depth})"
+    if verdict == "failed":
+        return f"failed at step {depth}" + (f", counterexample {r['counterexample']}" if r["counterexample"] else "")
+    if verdict == "unreachable":
+        return f"unreachable (proved, k={depth})"
+    if verdict == "reachable":
+        return f"reachable at step {depth}, witness {r['counterexample']}"
+    if verdict == "error":
+        return f"error: {r['location'].splitlines()[0] if r['location'] else 'the tools failed'}"
+    return f"{verdict} ({depth})"
+
+
+def summarize(out: Path, planned: list[dict]) -> dict | None:
+    """summary.json's `formal` section: counts by verdict and every property row (None: no formal entry)."""
+    if not planned:
+        return None
+    records = ResultStore(out, STORE).load()
+    done = [records[s["id"]] for s in planned if s["id"] in records]
+    rows = [p for r in done for p in r["properties"]]
+    verdicts: dict[str, int] = {}
+    for r in rows:
+        verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    bounded = [r["depth"] for r in rows if r["verdict"] == "bounded"]
+    return {
+        "counts": {
+            "planned": len(planned),
+            "done": len(done),
+            "missing": len(planned) - len(done),
+            "properties": len(rows),
+            "failed": sum(r["status"] == "fail" for r in rows),
+            "verdicts": verdicts,
+        },
+        "min_bounded_depth": min(bounded) if bounded else None,
+        "wall_s": round(sum(r["wall_s"] for r in done), 2),
+        "missing": [s["id"] for s in planned if s["id"] not in records],
+        "properties": rows,
+    }
