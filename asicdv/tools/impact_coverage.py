@@ -37,7 +37,8 @@ def resolve(root: Path, revision: str) -> str:
     return result.stdout.strip()
 
 
-def _choose(name: str, block, files: list[str], index: dict, root: Path, ref: str, new: str | None) -> BlockChoice:
+def choose(name: str, block, files: list[str], index: dict, root: Path, lines_of) -> BlockChoice:
+    """One block's choice; `lines_of(path)`: the changed lines of an RTL file, numbered as in the coverage."""
     sources = {p.relative_to(root).as_posix() for p in block.sources if p.is_relative_to(root)}
     commit = index["commit"]
     choice = BlockChoice()
@@ -50,7 +51,7 @@ def _choose(name: str, block, files: list[str], index: dict, root: Path, ref: st
         points = set(index["points"].get(path, ()))
         if not points or not diff_hunks.exists_at(root, commit, path):
             return BlockChoice(f"{path}: the coverage (at {commit[:10]}) does not know this file")
-        lines = diff_hunks.lines_at_coverage(root, ref, commit, new, path)
+        lines = lines_of(path)
         if not lines:
             choice.comments_only.append(path)
             continue
@@ -72,8 +73,12 @@ def refine(
     """Per selected block, whether it runs whole (and why) or which tests reach which changed lines.
     `new`: the revision the change ends at (None: the working tree)."""
     ref_commit = resolve(root, ref)
+
+    def lines_of(path: str) -> set[int]:
+        return diff_hunks.lines_at_coverage(root, ref_commit, index["commit"], new, path)
+
     return {
-        name: _choose(name, blocks[name], selection.reasons.get(name, []), index, root, ref_commit, new)
+        name: choose(name, blocks[name], selection.reasons.get(name, []), index, root, lines_of)
         if not selection.everything_because
         else BlockChoice(f"{selection.everything_because} is in no block's files")
         for name in sorted(selection.blocks)

@@ -1,0 +1,125 @@
+"""Test-impact selection measured on real commits of this repository (docs/farm-and-history.md).
+
+For each RTL-changing commit C (parent P): how many of the nightly's runs `--changed-since P` selects
+as if the checkout were at C, at the block level and with `--coverage-from` (the per-test line
+coverage of a smoke-coverage regression), with --sample 0. Then, for each test-only broken variant of
+tb/test_broken_variants.py, the real RTL lines its wrapper stands in for, and whether the test that
+catches it is still selected.
+
+    .venv/bin/python scripts/impact_figures.py [--coverage-from DIR] [COMMIT ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from asicdv import UserError, project
+from asicdv.tools import impact, impact_coverage, test_reach
+from asicdv.tools.blocks import all_blocks
+from asicdv.tools.regress.config import load, plan, resolve
+
+# The real RTL lines each broken wrapper's expression stands in for (as a one-line RTL edit would).
+BUG_LINES = {
+    "sha256 chaining": ("rtl/sha256/sha256_core.v", [78, 79], "chain/working <= in_chain (the wrapper feeds H0)"),
+    "sha256 one length": ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
+    "sha256 protocol": ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
+    "sha256d midstate 3": ("rtl/sha256d/sha256d_miner.v", [222], ".rd_valid(res_valid), .rd_ready(res_ready)"),
+    "sha256d last nonce": ("rtl/sha256d/sha256d_miner.v", [223], ".rd_data({..., res_nonce})"),
+    "kpu saturation": ("rtl/kpu/kpu_top.v", [273], ".out_data(res_data)"),
+}
+
+
+def git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def sources_of(block, root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in block.sources if p.is_relative_to(root)}
+
+
+def rtl_only(selection: impact.Selection, blocks: dict, root: Path) -> impact.Selection:
+    """The selection as if the commit had changed only its blocks' RTL files."""
+    reasons = {}
+    for name, files in selection.reasons.items():
+        rtl = [f for f in files if f in sources_of(blocks[name], root)]
+        if rtl:
+            reasons[name] = rtl
+    return impact.Selection(frozenset(reasons), reasons, selection.changed)
+
+
+def count(specs, selection, chosen=None) -> int:
+    return len(impact.apply(specs, selection, 0, 1, chosen)[0])
+
+
+def by_coverage(choices: dict, index: dict):
+    return lambda spec: impact_coverage.keeps(spec, choices.get(spec.block), index) is not None
+
+
+def commit_rows(commits, specs, blocks, index, root):
+    print("| commit | change | files | block level | block level, RTL files only | coverage level | nightly |")
+    print("|---|---|---|---|---|---|---|")
+    notes = []
+    for commit in commits:
+        parent = git(root, "rev-parse", f"{commit}^")
+        subject = git(root, "log", "-1", "--format=%s", commit)[:60]
+        everything = impact.select(blocks, root, parent, new=commit)
+        rtl = rtl_only(everything, blocks, root)
+        choices = impact_coverage.refine(rtl, blocks, index, root, parent, new=commit)
+        print(
+            f"| {commit} | {subject} | {len(everything.changed)} | {count(specs, everything)} | "
+            f"{count(specs, rtl)} | {count(specs, rtl, by_coverage(choices, index))} | {len(specs)} |"
+        )
+        for line in impact_coverage.explain(specs, choices, index):
+            notes.append(f"{commit} {line}")
+    print()
+    for note in notes:
+        print(note)
+
+
+def bug_rows(specs, blocks, index, root):
+    from tb.test_broken_variants import CASES
+
+    print("\n| broken variant | caught by | stands in for | coverage-level selection | caught |")
+    print("|---|---|---|---|---|")
+    for case, (block, _top, variant, _bug, test, _expect) in CASES.items():
+        path, lines, what = BUG_LINES[case]
+        choice = impact_coverage.choose(block, blocks[block], [path], index, root, lambda _p, n=lines: set(n))
+        catcher = SimpleNamespace(block=block, variant=variant, parameters={}, test=test)
+        caught = impact_coverage.keeps(catcher, choice, index) is not None
+        runs = [s for s in specs if s.block == block]
+        kept = sum(impact_coverage.keeps(s, choice, index) is not None for s in runs)
+        how = f"whole block ({choice.whole_because})" if choice.whole_because else f"{kept} of {len(runs)} runs"
+        where = ", ".join(f"{path}:{n}" for n in lines)
+        print(f"| {case} | {test} | {where} `{what}` | {how} | {'yes' if caught else 'NO'} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("commits", nargs="*", help="commits to measure (default: the last 6 non-merge RTL commits)")
+    parser.add_argument("--coverage-from", type=Path, help="default: results/regress/smoke-coverage")
+    args = parser.parse_args()
+    proj = project.current()
+    root, blocks = proj.root, all_blocks(proj)
+    known = {f for b in blocks.values() for f in sources_of(b, root)}
+    folder = args.coverage_from or proj.results / "regress" / "smoke-coverage"
+    try:
+        index = test_reach.load(folder.resolve(), root, known)
+        specs = plan(load(resolve("nightly"))[1], 1, blocks)
+        commits = args.commits or git(root, "log", "--no-merges", "--format=%h", "-n", "6", "--", "rtl/").split()
+        print(
+            f"coverage: {folder} at {index['commit'][:10]}, {len(index['tests'])} tests; nightly: {len(specs)} runs\n"
+        )
+        commit_rows(commits, specs, blocks, index, root)
+        bug_rows(specs, blocks, index, root)
+    except UserError as exc:
+        print(f"impact_figures: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
