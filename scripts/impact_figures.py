@@ -22,14 +22,31 @@ from asicdv.tools import impact, impact_coverage, test_reach
 from asicdv.tools.blocks import all_blocks
 from asicdv.tools.regress.config import load, plan, resolve
 
-# The real RTL lines each broken wrapper's expression stands in for (as a one-line RTL edit would).
+# Each broken wrapper as a one-line edit of the real RTL: at the line its expression stands in for
+# (a port or an assign: no coverage point, so the whole block runs), and at the nearest statement
+# inside an always block that the same bug could be written in (where coverage decides).
 BUG_LINES = {
-    "sha256 chaining": ("rtl/sha256/sha256_core.v", [78, 79], "chain/working <= in_chain (the wrapper feeds H0)"),
-    "sha256 one length": ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
-    "sha256 protocol": ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
-    "sha256d midstate 3": ("rtl/sha256d/sha256d_miner.v", [222], ".rd_valid(res_valid), .rd_ready(res_ready)"),
-    "sha256d last nonce": ("rtl/sha256d/sha256d_miner.v", [223], ".rd_data({..., res_nonce})"),
-    "kpu saturation": ("rtl/kpu/kpu_top.v", [273], ".out_data(res_data)"),
+    "sha256 chaining": [("rtl/sha256/sha256_core.v", [78, 79], "chain/working <= in_chain (fed H0)")],
+    "sha256 one length": [
+        ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
+        ("rtl/sha256/sha256_core.v", [89], "digest <= sum"),
+    ],
+    "sha256 protocol": [
+        ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
+        ("rtl/sha256/sha256_core.v", [89], "digest <= sum"),
+    ],
+    "sha256d midstate 3": [
+        ("rtl/sha256d/sha256d_miner.v", [222], ".rd_valid(res_valid), .rd_ready(res_ready)"),
+        ("rtl/sha256d/sha256d_fifo.v", [53], "mem[wr_ptr] <= wr_data"),
+    ],
+    "sha256d last nonce": [
+        ("rtl/sha256d/sha256d_miner.v", [223], ".rd_data({..., res_nonce})"),
+        ("rtl/sha256d/sha256d_fifo.v", [53], "mem[wr_ptr] <= wr_data"),
+    ],
+    "kpu saturation": [
+        ("rtl/kpu/kpu_top.v", [273], ".out_data(res_data)"),
+        ("rtl/kpu/kpu_post.v", [217], "s3_data <= ... data_new"),
+    ],
 }
 
 
@@ -86,15 +103,15 @@ def bug_rows(specs, blocks, index, root):
     print("\n| broken variant | caught by | stands in for | coverage-level selection | caught |")
     print("|---|---|---|---|---|")
     for case, (block, _top, variant, _bug, test, _expect) in CASES.items():
-        path, lines, what = BUG_LINES[case]
-        choice = impact_coverage.choose(block, blocks[block], [path], index, root, lambda _p, n=lines: set(n))
-        catcher = SimpleNamespace(block=block, variant=variant, parameters={}, test=test)
-        caught = impact_coverage.keeps(catcher, choice, index) is not None
-        runs = [s for s in specs if s.block == block]
-        kept = sum(impact_coverage.keeps(s, choice, index) is not None for s in runs)
-        how = f"whole block ({choice.whole_because})" if choice.whole_because else f"{kept} of {len(runs)} runs"
-        where = ", ".join(f"{path}:{n}" for n in lines)
-        print(f"| {case} | {test} | {where} `{what}` | {how} | {'yes' if caught else 'NO'} |")
+        for path, lines, what in BUG_LINES[case]:
+            choice = impact_coverage.choose(block, blocks[block], [path], index, root, lambda _p, n=lines: set(n))
+            catcher = SimpleNamespace(block=block, variant=variant, parameters={}, test=test)
+            caught = impact_coverage.keeps(catcher, choice, index) is not None
+            runs = [s for s in specs if s.block == block]
+            kept = sum(impact_coverage.keeps(s, choice, index) is not None for s in runs)
+            how = "whole block (no coverage point)" if choice.whole_because else f"{kept} of {len(runs)} runs"
+            where = ", ".join(f"{path}:{n}" for n in lines)
+            print(f"| {case} | {test} | {where} `{what}` | {how} | {'yes' if caught else 'NO'} |")
 
 
 def main() -> int:

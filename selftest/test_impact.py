@@ -42,6 +42,13 @@ def test_hunks_parse_and_touch_the_right_lines():
     # Old side: the replaced lines, both lines around an insertion; the comment edit touches nothing.
     assert diff_hunks.touched(hunks, "old") == {3, 7, 8, 10, 11}
     assert diff_hunks.touched(hunks, "new") == {3, 8, 9, 11, 12}
+    # Given the old side's text, comment and blank lines among them drop out, unless nothing else is left.
+    text = ["code;"] * 20
+    text[6] = "  // before the insertion"
+    text[9] = ""
+    assert diff_hunks.touched(hunks, "old", text) == {3, 8, 11}
+    text[7] = "// after it"
+    assert diff_hunks.touched(hunks, "old", text) == {3, 7, 8, 11}
 
 
 def git(root, *args):

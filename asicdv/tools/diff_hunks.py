@@ -68,9 +68,20 @@ def parse(diff_text: str) -> list[Hunk]:
     return hunks
 
 
-def touched(hunks: list[Hunk], side: str) -> set[int]:
-    """Every line of one side that a behaviour-changing hunk touches."""
-    return set().union(*(h.lines(side) for h in hunks if not h.comments_only))
+def touched(hunks: list[Hunk], side: str, text: list[str] | None = None) -> set[int]:
+    """Every line of one side that a behaviour-changing hunk touches. With that side's text, the
+    comment and blank lines among them are left out, unless a hunk touches no other line (code
+    inserted between comments: the comment lines stand for it)."""
+    found: set[int] = set()
+    for hunk in hunks:
+        if hunk.comments_only:
+            continue
+        lines = hunk.lines(side)
+        if text is not None:
+            code = {n for n in lines if n <= len(text) and not _COMMENT_OR_BLANK.match(text[n - 1])}
+            lines = code or lines
+        found |= lines
+    return found
 
 
 def git_diff(root: Path, old: str, new: str | None, path: str) -> list[Hunk]:
@@ -80,6 +91,11 @@ def git_diff(root: Path, old: str, new: str | None, path: str) -> list[Hunk]:
     if result.returncode != 0:
         raise UserError(f"git diff {old} {new or ''} -- {path}: {result.stderr.strip() or 'failed'}")
     return parse(result.stdout)
+
+
+def text_at(root: Path, revision: str, path: str) -> list[str] | None:
+    result = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=root, capture_output=True, text=True)
+    return result.stdout.splitlines() if result.returncode == 0 else None
 
 
 def exists_at(root: Path, revision: str, path: str) -> bool:
@@ -94,7 +110,8 @@ def lines_at_coverage(root: Path, ref: str, coverage_commit: str, new: str | Non
     the old side of coverage->new; lines that differ between ref and coverage (changes since ref
     the coverage already contains) are the new side of ref->coverage. Their union holds every line
     the change since ref touches (and, when the coverage is older than ref, some more)."""
-    lines = touched(git_diff(root, coverage_commit, new, path), "old")
+    text = text_at(root, coverage_commit, path)
+    lines = touched(git_diff(root, coverage_commit, new, path), "old", text)
     if ref != coverage_commit:
-        lines |= touched(git_diff(root, ref, coverage_commit, path), "new")
+        lines |= touched(git_diff(root, ref, coverage_commit, path), "new", text)
     return lines
