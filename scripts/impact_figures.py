@@ -18,34 +18,35 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from asicdv import UserError, project
-from asicdv.tools import impact, impact_coverage, test_reach
+from asicdv.tools import diff_hunks, impact, impact_coverage, test_reach
 from asicdv.tools.blocks import all_blocks
 from asicdv.tools.regress.config import load, plan, resolve
 
 # Each broken wrapper as a one-line edit of the real RTL: at the line its expression stands in for
 # (a port or an assign: no coverage point, so the whole block runs), and at the nearest statement
-# inside an always block that the same bug could be written in (where coverage decides).
+# inside an always block that the same bug could be written in (where coverage decides). The text is
+# a piece of the first line, checked against the coverage's revision.
 BUG_LINES = {
-    "sha256 chaining": [("rtl/sha256/sha256_core.v", [78, 79], "chain/working <= in_chain (fed H0)")],
+    "sha256 chaining": [("rtl/sha256/sha256_core.v", [78, 79], "chain   <= in_chain")],
     "sha256 one length": [
         ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
-        ("rtl/sha256/sha256_core.v", [89], "digest <= sum"),
+        ("rtl/sha256/sha256_core.v", [85], "digest <= sum"),
     ],
     "sha256 protocol": [
         ("rtl/sha256/sha256_core.v", [46], "assign out_digest = digest"),
-        ("rtl/sha256/sha256_core.v", [89], "digest <= sum"),
+        ("rtl/sha256/sha256_core.v", [85], "digest <= sum"),
     ],
     "sha256d midstate 3": [
         ("rtl/sha256d/sha256d_miner.v", [222], ".rd_valid(res_valid), .rd_ready(res_ready)"),
         ("rtl/sha256d/sha256d_fifo.v", [53], "mem[wr_ptr] <= wr_data"),
     ],
     "sha256d last nonce": [
-        ("rtl/sha256d/sha256d_miner.v", [223], ".rd_data({..., res_nonce})"),
+        ("rtl/sha256d/sha256d_miner.v", [223], ".rd_data({res_job_id"),
         ("rtl/sha256d/sha256d_fifo.v", [53], "mem[wr_ptr] <= wr_data"),
     ],
     "kpu saturation": [
-        ("rtl/kpu/kpu_top.v", [273], ".out_data(res_data)"),
-        ("rtl/kpu/kpu_post.v", [217], "s3_data <= ... data_new"),
+        ("rtl/kpu/kpu_top.v", [273], ".out_data   (res_data)"),
+        ("rtl/kpu/kpu_post.v", [217], "s3_data <= s2_pool_acc"),
     ],
 }
 
@@ -104,6 +105,11 @@ def bug_rows(specs, blocks, index, root):
     print("|---|---|---|---|---|")
     for case, (block, _top, variant, _bug, test, _expect) in CASES.items():
         for path, lines, what in BUG_LINES[case]:
+            text = diff_hunks.text_at(root, index["commit"], path) or []
+            if len(text) < lines[0] or what not in text[lines[0] - 1]:
+                raise UserError(
+                    f"{case}: {path}:{lines[0]} is not `{what}` at {index['commit'][:10]}: update BUG_LINES"
+                )
             choice = impact_coverage.choose(block, blocks[block], [path], index, root, lambda _p, n=lines: set(n))
             catcher = SimpleNamespace(block=block, variant=variant, parameters={}, test=test)
             caught = impact_coverage.keeps(catcher, choice, index) is not None
