@@ -120,6 +120,22 @@ def bug_rows(specs, blocks, index, root):
             print(f"| {case} | {test} | {where} `{what}` | {how} | {'yes' if caught else 'NO'} |")
 
 
+def line_rows(specs, blocks, index, root):
+    """Per block, a one-line edit of each statement line: the runs coverage selects, on average."""
+    print("\n| block | statement lines | runs selected by a one-line edit: mean (min-max) | block's runs |")
+    print("|---|---|---|---|")
+    for name, block in sorted(blocks.items()):
+        runs = [s for s in specs if s.block == name]
+        counts = []
+        for path in sorted(sources_of(block, root)):
+            for line in index["points"].get(path, ()):
+                choice = impact_coverage.choose(name, block, [path], index, root, lambda _p, n=line: {n})
+                counts.append(sum(impact_coverage.keeps(s, choice, index) is not None for s in runs))
+        if counts:
+            mean = sum(counts) / len(counts)
+            print(f"| {name} | {len(counts)} | {mean:.0f} ({min(counts)}-{max(counts)}) | {len(runs)} |")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("commits", nargs="*", help="commits to measure (default: the last 6 non-merge RTL commits)")
@@ -137,6 +153,7 @@ def main() -> int:
             f"coverage: {folder} at {index['commit'][:10]}, {len(index['tests'])} tests; nightly: {len(specs)} runs\n"
         )
         commit_rows(commits, specs, blocks, index, root)
+        line_rows(specs, blocks, index, root)
         bug_rows(specs, blocks, index, root)
     except UserError as exc:
         print(f"impact_figures: error: {exc}", file=sys.stderr)
