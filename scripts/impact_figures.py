@@ -78,7 +78,7 @@ def by_coverage(choices: dict, index: dict):
 
 
 def commit_rows(commits, specs, blocks, index, root):
-    print("| commit | change | files | block level | block level, RTL files only | coverage level | nightly |")
+    print("| commit | change | files | block level | block level, its RTL sources only | coverage level | nightly |")
     print("|---|---|---|---|---|---|---|")
     notes = []
     for commit in commits:
@@ -138,7 +138,9 @@ def line_rows(specs, blocks, index, root):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("commits", nargs="*", help="commits to measure (default: the last 6 non-merge RTL commits)")
+    parser.add_argument(
+        "commits", nargs="*", help="commits to measure (default: the last 8 non-merge commits changing rtl/*/*.v)"
+    )
     parser.add_argument("--coverage-from", type=Path, help="default: results/regress/smoke-coverage")
     args = parser.parse_args()
     proj = project.current()
@@ -148,7 +150,7 @@ def main() -> int:
     try:
         index = test_reach.load(folder.resolve(), root, known)
         specs = plan(load(resolve("nightly"))[1], 1, blocks)
-        commits = args.commits or git(root, "log", "--no-merges", "--format=%h", "-n", "6", "--", "rtl/").split()
+        commits = args.commits or git(root, "log", "--no-merges", "--format=%h", "-n", "8", "--", "rtl/*/*.v").split()
         print(
             f"coverage: {folder} at {index['commit'][:10]}, {len(index['tests'])} tests; nightly: {len(specs)} runs\n"
         )

@@ -58,7 +58,7 @@ def choose(name: str, block, files: list[str], index: dict, root: Path, lines_of
         for line in sorted(lines):
             where = f"{path}:{line}"
             if line not in points:
-                return BlockChoice(f"{where} changed and is no coverage point (a declaration, an assign, a port)")
+                return BlockChoice(f"{where} changed and is no coverage point (not a statement in an always block)")
             reach = [key for key, hit in tests.items() if line in hit.get(path, ())]
             if not reach:
                 return BlockChoice(f"{where} changed and no test with coverage reaches it")
