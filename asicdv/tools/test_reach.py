@@ -44,8 +44,10 @@ def build(out: Path, root: Path, known_files: set[str]) -> dict:
     plan_path = out / "plan.json"
     try:
         plan = json.loads(plan_path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"--coverage-from {out}: no plan.json, not a regression's results folder") from None
     except (OSError, ValueError) as exc:
-        raise UserError(f"--coverage-from {out}: no plan.json of a regression there ({exc})") from None
+        raise UserError(f"--coverage-from {out}: cannot read its plan.json ({exc})") from None
     covered_ids = {run["id"] for run in plan.get("runs", []) if run.get("coverage")}
     if not covered_ids:
         raise UserError(f"--coverage-from {out}: regression {plan.get('regression')!r} has no coverage runs")
