@@ -1,6 +1,7 @@
 """Code coverage builds, the Icarus simulator and a mutant, each with a real simulator run on
 the fixture project's slowinc block."""
 
+import json
 from pathlib import Path
 
 from asicdv import project
@@ -52,3 +53,24 @@ def test_a_dropped_data_update_is_killed(tmp_path):
     assert outcome.status == "killed", outcome.detail
     assert outcome.killed_by == "default:DirectedTest" and outcome.tests_run == ["default:DirectedTest"]
     assert not (tmp_path / "src" / f"m{mutant.index:03d}").exists()  # its sources were cleaned up
+
+
+def test_per_test_line_index_from_real_coverage(tmp_path):
+    """The --coverage-from index read from a real coverage.dat: the directed test reaches the
+    counter's decrement, a line that is a coverage point, with the file relative to the project."""
+    from asicdv.tools import test_reach
+
+    build = sim.build(slowinc(), coverage=True)
+    run_dir = tmp_path / "runs" / "r1" / "attempt-1"
+    result = sim.run(build, "DirectedTest", SEED, run_dir=run_dir)
+    assert result.passed, result.message
+    run = {"id": "r1", "block": "slowinc", "variant": "default", "parameters": {}, "test": "DirectedTest"}
+    (tmp_path / "plan.json").write_text(
+        json.dumps({"regression": "r", "commit": "c0ffee", "runs": [{**run, "coverage": True}]})
+    )
+    log = str(result.log.relative_to(tmp_path))
+    (tmp_path / "results.jsonl").write_text(json.dumps({**run, "seed": SEED, "log": log}) + "\n")
+    index = test_reach.build(tmp_path, FIXTURE.root, {"rtl/slowinc/slowinc.v"})
+    reached = index["tests"]["slowinc/default/DirectedTest"]["lines"]["rtl/slowinc/slowinc.v"]
+    assert 39 in reached and 39 in index["points"]["rtl/slowinc/slowinc.v"]
+    assert index["commit"] == "c0ffee" and index["tests"]["slowinc/default/DirectedTest"]["seeds"] == [SEED]

@@ -276,6 +276,11 @@ def test_coverage_entry_merges_code_coverage_and_the_gate_judges_it(tmp_path, ca
     figures = next(iter(summary["code_coverage"]["summary"].values()))
     assert 0 < figures["line"] <= 100 and (out / summary["code_coverage"]["html"]).exists()
     assert [s for s in summary["builds"]] == ["sha256[default] coverage"]
+    # The per-test line index for a later --changed-since --coverage-from, at the checkout's commit.
+    reach = json.loads((out / "test-reach.json").read_text())
+    assert sorted(reach["tests"]) == ["sha256/default/FipsExamplesTest", "sha256/default/NistShortMsgTest"]
+    assert reach["commit"] == json.loads((out / "plan.json").read_text())["commit"] and reach["commit"]
+    assert reach["tests"]["sha256/default/FipsExamplesTest"]["lines"]["rtl/sha256/sha256_core.v"]
     rules = tmp_path / "gates.yaml"
     rules.write_text("code_coverage: {line: 100}\n")
     capsys.readouterr()

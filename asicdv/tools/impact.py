@@ -5,7 +5,8 @@ A block is affected when a file it is built or tested from changed since the git
 the project modules its testbench imports, such as `models/<name>.py`). A changed file that no
 block owns and that is in no run (documentation, tests/, bench/, scripts/) could affect anything, so every
 block is selected and the reason says which file did it. A random sample of the other runs
-(seeded by the regression's seed) still runs, so nothing goes untested for long.
+(seeded by the regression's seed) still runs, so nothing goes untested for long. With
+--coverage-from, asicdv.tools.impact_coverage narrows each block to the tests that reach a changed line.
 """
 
 from __future__ import annotations
@@ -33,14 +34,22 @@ class Selection:
     everything_because: str | None = None  # a changed file no block owns
 
 
-def changed_files(root: Path, ref: str) -> list[str]:
-    """Files that differ between REF and the working tree (committed or not), relative to root."""
+def changed_files(root: Path, ref: str, new: str | None = None) -> list[str]:
+    """Files that differ between REF and the working tree (committed or not; or the revision `new`),
+    relative to root."""
     check = subprocess.run(
         ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], cwd=root, capture_output=True, text=True
     )
     if check.returncode != 0:
         raise UserError(f"--changed-since {ref!r}: not a git revision of {root}")
-    diff = subprocess.run(["git", "diff", "--name-only", ref, "--", "."], cwd=root, capture_output=True, text=True)
+    diff = subprocess.run(
+        ["git", "diff", "--name-only", ref, *([new] if new else []), "--", "."],
+        cwd=root,
+        capture_output=True,
+        text=True,
+    )
+    if new:
+        return sorted(diff.stdout.split())
     untracked = subprocess.run(
         ["git", "ls-files", "--others", "--exclude-standard"], cwd=root, capture_output=True, text=True
     )
@@ -69,8 +78,8 @@ def owned_files(block, root: Path) -> set[str]:
     return files | _imported_project_files(folder, root)
 
 
-def select(blocks: dict, root: Path, ref: str) -> Selection:
-    changed = changed_files(root, ref)
+def select(blocks: dict, root: Path, ref: str, new: str | None = None) -> Selection:
+    changed = changed_files(root, ref, new)
     owners = {name: owned_files(block, root) for name, block in blocks.items()}
     reasons: dict[str, list[str]] = {}
     everything = None
@@ -84,14 +93,15 @@ def select(blocks: dict, root: Path, ref: str) -> Selection:
     return Selection(chosen, reasons, tuple(changed), everything)
 
 
-def apply(specs: list, selection: Selection, sample_percent: float, seed: int) -> tuple[list, int]:
-    """The runs of the selected blocks plus a seeded sample of the rest; returns (runs, sampled)."""
+def apply(specs: list, selection: Selection, sample_percent: float, seed: int, chosen=None) -> tuple[list, int]:
+    """The runs of the selected blocks (or those `chosen(spec)` is true for) plus a seeded sample of
+    the rest; returns (runs, sampled)."""
     if not 0 <= sample_percent <= 100:
         raise UserError(f"--sample {sample_percent}: a percentage from 0 to 100")
     rng = random.Random(f"impact-sample:{seed}")
     kept, sampled = [], 0
     for spec in specs:
-        if spec.block in selection.blocks:
+        if chosen(spec) if chosen else spec.block in selection.blocks:
             kept.append(spec)
         elif rng.random() * 100 < sample_percent:
             kept.append(spec)

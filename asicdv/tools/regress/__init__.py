@@ -22,7 +22,7 @@ A regression file selects runs from the blocks' own test lists (`tb/<block>/bloc
 Every run seed is derived from the master seed, so `--seed N` replays a whole regression. Results go to
 OUT (default `results/regress/<name>`): `plan.json`, `results.jsonl` (appended as each run ends, the
 last line per run wins), `runs/<run id>/`, `hypothesis/` (failing examples), `summary.json`,
-`junit.xml`, `report.html`.
+`junit.xml`, `report.html`; with coverage runs, `test-reach.json` (per-test lines, for `--coverage-from`).
 
 
 The package, in the order a regression goes through it:

@@ -23,6 +23,8 @@ def command(args: argparse.Namespace) -> int:
         raise UserError(f"--seed {args.seed}: must be between 0 and {SEED_LIMIT}")
     if args.farm and (args.executor == "dask" or args.scheduler):
         raise UserError("--farm starts its own cluster: leave out --executor dask and --scheduler")
+    if args.coverage_from and not args.changed_since:
+        raise UserError("--coverage-from refines --changed-since: give both")
     if args.max_waves < 0:
         raise UserError(f"--max-waves {args.max_waves}: must be 0 or more")
     options = RegressionOptions(
@@ -38,6 +40,7 @@ def command(args: argparse.Namespace) -> int:
         farm=args.farm,
         changed_since=args.changed_since,
         sample_percent=args.sample,
+        coverage_from=args.coverage_from,
         history_url=args.db,
         record_history=not args.no_history,
     )
@@ -109,6 +112,13 @@ def register(subparsers) -> None:
         default=10.0,
         metavar="PERCENT",
         help="with --changed-since: a seeded random sample of the other runs (default 10)",
+    )
+    parser.add_argument(
+        "--coverage-from",
+        type=Path,
+        metavar="DIR",
+        help="with --changed-since: a coverage regression's results folder; within a changed block, only the "
+        "tests its per-test line coverage shows reaching a changed RTL line",
     )
     parser.add_argument("--db", metavar="URL", help="results database (default: the project's; see asicdv history)")
     parser.add_argument("--no-history", action="store_true", help="do not record this regression in the database")

@@ -20,6 +20,7 @@ from pathlib import Path
 from asicdv import UserError
 from asicdv import project as projects
 from asicdv.tools import simulator as sim
+from asicdv.tools import test_reach
 from asicdv.tools.blocks import Block, all_blocks
 from asicdv.tools.farm import is_infrastructure
 from asicdv.tools.regress import folder, formal_entries
@@ -46,6 +47,7 @@ class RegressionOptions:
     farm: str | None = None  # slurm, lsf, pbs, sge, htcondor: asicdv starts and stops the cluster
     changed_since: str | None = None  # a git revision: only the runs the change can affect
     sample_percent: float = 10.0  # of the other runs, with changed_since
+    coverage_from: Path | None = None  # a coverage regression's folder: per-test selection in a block
     history_url: str | None = None  # results database (default: the project's)
     record_history: bool = True
     quiet: bool = False
@@ -177,11 +179,12 @@ class Regression:
 
         ref = self.options.changed_since
         selection = impact.select(self.blocks, self.project.root, ref)
-        kept, sampled = impact.apply(specs, selection, self.options.sample_percent, seed)
         if selection.everything_because:
             self.log(f"changed since {ref}: {selection.everything_because} is in no block's files: every block runs")
         for block, files in sorted(selection.reasons.items()):
             self.log(f"changed since {ref}: {block} ({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})")
+        chosen = self._by_coverage(specs, selection, ref) if self.options.coverage_from else None
+        kept, sampled = impact.apply(specs, selection, self.options.sample_percent, seed, chosen)
         self.log(f"changed since {ref}: {len(kept) - sampled} affected runs + {sampled} sampled of {len(specs)}")
         if not kept:
             raise UserError(
@@ -189,6 +192,31 @@ class Regression:
                 f"since {ref}, and the {self.options.sample_percent:g}% sample drew none: nothing to check"
             )
         return kept
+
+    def _known_sources(self) -> set[str]:
+        root = self.project.root
+        return {
+            p.relative_to(root).as_posix() for b in self.blocks.values() for p in b.sources if p.is_relative_to(root)
+        }
+
+    def _by_coverage(self, specs: list[RunSpec], selection, ref: str):
+        """Which runs of the changed blocks reach a changed line; logs why, per block."""
+        from asicdv.tools import impact_coverage
+
+        root = self.project.root
+        known = {
+            p.relative_to(root).as_posix() for b in self.blocks.values() for p in b.sources if p.is_relative_to(root)
+        }
+        index = test_reach.load(Path(self.options.coverage_from).resolve(), root, known)
+        if index["commit"] != impact_coverage.resolve(root, ref):
+            self.log(
+                f"coverage measured at {index['commit'][:10]}, not at {ref}: changed lines are those that differ "
+                f"from the coverage's revision, plus those {ref} -> {index['commit'][:10]} changed"
+            )
+        choices = impact_coverage.refine(selection, self.blocks, index, root, ref)
+        for line in impact_coverage.explain(specs, choices, index):
+            self.log(f"changed since {ref}: {line}")
+        return lambda spec: impact_coverage.keeps(spec, choices.get(spec.block), index) is not None
 
     def _saved_plan(self) -> tuple[list[RunSpec], int]:
         plan_path = self.out / "plan.json"
@@ -249,6 +277,8 @@ class Regression:
                         "file": str(self.source),
                         "seed": seed,
                         "created": now(),
+                        # The coverage's line numbers are this commit's (unless its RTL was edited).
+                        **test_reach.revision_now(self.project.root),
                         "runs": [asdict(s) for s in specs],
                         "formal": [asdict(s) for s in self.formal_specs],
                     },
@@ -361,6 +391,8 @@ class Regression:
             )
         from asicdv.tools import report
 
+        if any(s.coverage for s in specs) and not interrupted:
+            test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
         try:
             summary = summarize(self.out, self.blocks)
             if self.options.record_history:

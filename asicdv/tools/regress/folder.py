@@ -21,7 +21,15 @@ from asicdv.tools.regress.results import now
 MARKER = ".asicdv-results"
 LOCK = ".asicdv-lock"
 # What a regression writes in its folder: the only names a fresh regression deletes.
-OUTPUT_FILES = ("results.jsonl", "sessions.jsonl", "builds.json", "junit.xml", "report.html", "formal.jsonl")
+OUTPUT_FILES = (
+    "results.jsonl",
+    "sessions.jsonl",
+    "builds.json",
+    "junit.xml",
+    "report.html",
+    "formal.jsonl",
+    "test-reach.json",
+)
 OUTPUT_FOLDERS = ("runs", "codecov", "formal")  # hypothesis/ stays: replay uses it
 
 
