@@ -129,7 +129,6 @@ def run(report) -> None:
     )
 
 
-
 def run_overhead(ctx: bench.Context) -> dict:
     """The per-run overhead taken apart; the trivially short run is this service on one block
     (the smallest service start-up of the blocks)."""
