@@ -48,6 +48,7 @@ def test_a_run_starts_from_the_same_state_batched_or_alone(build, tmp_path, monk
 
     assert batched == alone  # power-up values, stimulus, module state, the DUT's answer
     assert batched[5]["module_state"] is None, "a test module's state leaked from an earlier run"
+    assert batched[5]["seed_at_import"] == "5", "the test module was imported before the run's environment"
     # Registers without a reset start from the seed's values, as in a fresh process.
     assert batched[5]["before_reset"] != batched[6]["before_reset"]
     assert batched[5]["draws"] != batched[6]["draws"]

@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import sys
+from pathlib import Path
 
 REQUESTS = "ASICDV_FORK_REQUESTS"  # the pipe this server reads requests from (a file descriptor)
 REPLIES = "ASICDV_FORK_REPLIES"  # the pipe it writes each child's pid and exit status to
@@ -67,6 +68,26 @@ def _preload() -> None:
         pass
     finally:
         sys.path.remove("")
+    # The project's own modules (tests, env, models) are imported again by each run: they may read
+    # the run's environment (its seed) when imported. What they import stays: libraries, asicdv.
+    for name in _project_modules():
+        del sys.modules[name]
+
+
+def _project_modules() -> list[str]:
+    import sysconfig
+
+    import asicdv
+
+    kept = {Path(sysconfig.get_paths()[key]).resolve() for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    kept.add(Path(asicdv.__file__).resolve().parent)
+    found = []
+    for name, module in list(sys.modules.items()):
+        places = [getattr(module, "__file__", None)] + list(getattr(module, "__path__", None) or [])
+        places = [Path(p).resolve() for p in places if isinstance(p, str)]
+        if places and not any(place.is_relative_to(root) for place in places for root in kept):
+            found.append(name)
+    return found
 
 
 def _become_run(request: dict) -> None:
