@@ -123,7 +123,9 @@ def test_killed_regression_resumes_with_no_run_done_twice(tmp_path):
     path = regression(
         tmp_path,
         # Forty runs: batched runs take a tenth of a second, the regression must still be running.
-        "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [%s]}" % ", ".join(map(str, range(1, 21))),
+        "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: ["
+        + ", ".join(map(str, range(1, 21)))
+        + "]}",
     )
     out = tmp_path / "out"
     command = [

@@ -43,6 +43,7 @@ import numpy as np
 
 from asicdv import UserError, resource
 from asicdv import project as projects
+from asicdv.testbench.property_rate import parse_rates
 from asicdv.tools import bench_goals, bench_native, bench_regress, bench_sections, toolchain
 from asicdv.tools import simulator as sim
 from asicdv.tools.blocks import all_blocks, get_block
@@ -356,20 +357,18 @@ def rate(fn: Callable[[], int], min_s: float = 1.0) -> float:
     return done / elapsed
 
 
-EXAMPLES_RE = re.compile(r"(\d+) examples passed in ([\d.]+) s \((\d+) examples/s")
-
-
 def hypothesis_rates(folder: Path) -> dict:
-    """examples/s of every hypothesis property in a regression's run logs (asicdv.testbench.properties logs it)."""
+    """examples/s of every hypothesis property in a regression's run logs (the line
+    asicdv.testbench.property_rate writes); the first property of each run."""
     out = {}
     for log_path in sorted(folder.rglob("*.log")):
-        match = EXAMPLES_RE.search(log_path.read_text(errors="replace"))
-        if match:
+        rates = parse_rates(log_path.read_text(errors="replace"))
+        if rates:
             name = str(log_path.parent.relative_to(folder))
             out[name] = {
-                "examples": int(match.group(1)),
-                "seconds": float(match.group(2)),
-                "examples_per_s": int(match.group(3)),
+                "examples": rates[0].examples,
+                "seconds": rates[0].seconds,
+                "examples_per_s": rates[0].examples_per_s,
             }
     return out
 
