@@ -18,6 +18,7 @@ import signal
 import subprocess
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +92,7 @@ class Server:
         os.close(replies_write)
         self._buffer = b""
         self.runs = 0
-        with lock:
-            live.add(self.proc.pid)
+        _every_server.add(self)
 
     def run(self, env: dict[str, str], cwd: Path, log: Path, verilator_seed: int, timeout_s: float) -> Outcome:
         request = {"env": env, "cwd": str(cwd), "log": str(log), "verilator_seed": verilator_seed}
@@ -155,14 +155,29 @@ class Server:
         except subprocess.TimeoutExpired:
             _kill_group(self.proc.pid)
             self.proc.wait()
-        with self._lock:
-            self._live.discard(self.proc.pid)
+        _every_server.discard(self)
 
 
 def _kill_group(pid: int) -> None:
     for kill in (os.killpg, os.kill):  # its group, and itself if it had not made the group yet
         with contextlib.suppress(ProcessLookupError, PermissionError):
             kill(pid, signal.SIGKILL)
+
+
+_every_server: weakref.WeakSet[Server] = weakref.WeakSet()  # of every thread (a stop kills them all)
+
+
+def kill_servers() -> int:
+    """SIGKILL every live server of this process (idle or serving); returns how many. A server that
+    died already (with its thread) is reaped, never signalled: its pid may be another process's."""
+    killed = 0
+    for server in list(_every_server):
+        if server.proc.poll() is None:
+            _kill_group(server.proc.pid)
+            killed += 1
+        else:
+            _every_server.discard(server)
+    return killed
 
 
 class _Servers(threading.local):

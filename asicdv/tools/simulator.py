@@ -47,13 +47,14 @@ _live_lock = threading.RLock()  # re-entrant: a second Ctrl-C may land inside ki
 
 
 def kill_live_simulations() -> int:
-    """SIGKILL every simulator process group this process is running; returns how many."""
+    """SIGKILL every simulator this process is running (runs in flight, simulator servers, formal
+    tools); returns how many process groups."""
     with _live_lock:
         groups = list(_live_groups)
     for group in groups:
         with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
             os.killpg(group, signal.SIGKILL)
-    return len(groups)
+    return len(groups) + run_server.kill_servers()
 
 
 def _prctl():
