@@ -13,12 +13,9 @@ The first call of a yowasp tool compiles Yosys's WebAssembly (about 40 s on 2 co
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import re
 from pathlib import Path
-
-import pytest
 
 from asicdv import project
 from asicdv.tools import formal
@@ -28,15 +25,6 @@ from asicdv.tools.blocks import get_block
 ROOT = project.current().root
 
 WRAP = "({p} == LAST) ? {{AW{{1'b0}}}} : {p} + 1'b1"
-
-
-@pytest.fixture(scope="session")
-def yowasp_warm():
-    lock = ROOT / "build" / ".yowasp-warm.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        formal.warm_up()
 
 
 def fifo_task():

@@ -7,12 +7,9 @@ project's own results stay those of the real RTL."""
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
-
-import pytest
 
 from asicdv import project
 from asicdv.tools import formal
@@ -22,15 +19,6 @@ from asicdv.tools.regress import formal_entries, summary
 
 ROOT = project.current().root
 EARLY_VALID = ("valid     <= remaining == 3'd1;", "valid     <= remaining == 3'd2;")
-
-
-@pytest.fixture(scope="session")
-def yowasp_warm():
-    lock = ROOT / "build" / ".yowasp-warm.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        formal.warm_up()
 
 
 def regress(tmp_path: Path, *entries: str) -> tuple[int, Path]:

@@ -16,29 +16,17 @@ build of the miter, not two mutant builds.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import re
 
-import pytest
-
 from asicdv import project
-from asicdv.tools import formal, mutation
+from asicdv.tools import mutation
 from asicdv.tools.blocks import get_block
 from asicdv.tools.cli import main
 
 ROOT = project.current().root
 SEED, COUNT = 1, 62
 EQUIVALENT, DIFFERENT = 61, 1  # indices in `asicdv mutate crc32 -n 62 --seed 1`
-
-
-@pytest.fixture(scope="session")
-def yowasp_warm():
-    lock = ROOT / "build" / ".yowasp-warm.lock"
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        formal.warm_up()
 
 
 def test_the_chosen_mutants_are_the_documented_ones():
