@@ -352,7 +352,9 @@ class Regression:
         )
         self.log(
             f"regression {self.name}: {len(specs)} runs planned, {len(todo)} to run ({mode}){formal_note}, "
-            f"seed {seed}, executor {self.options.executor}, -j {self.options.jobs}, results in {self.out}"
+            f"seed {seed}, "
+            + (f"farm {self.options.farm}" if self.options.farm else f"executor {self.options.executor}")
+            + f", -j {self.options.jobs}, results in {self.out}"
         )
         start = time.monotonic()
         interrupted = False
