@@ -1,5 +1,6 @@
 """SHA-256d miner figures for `make bench` (the harness is asicdv.tools.bench): a 2^16-nonce job
-through the cocotb service and through the native harness (native.cpp) per variant; cycles per
+through the cocotb service and through the native harness (native.cpp) per variant, and a
+2^18-nonce job on the iterative one; cycles per
 nonce over 2^20 nonces; cycles per nonce on a real target through the service (the CLI's path);
 model rates; synthesis figures. Every hit list is checked exactly."""
 
@@ -99,8 +100,8 @@ def _checked_native(variant: str, job: model.Job, expected: list[tuple[int, int]
     return native
 
 
-def _side_by_side(variant: str, ctx: bench.Context) -> dict:
-    job = miner_job(1 << 16, 8)
+def _side_by_side(variant: str, ctx: bench.Context, log2_nonces: int = 16) -> dict:
+    job = miner_job(1 << log2_nonces, 8)
     expected = miner_hits_hashlib(job)
     assert (0, NONCE_125552) in expected
     executables = bench.native_builds(sim.build(get_block("sha256d"), variant), NATIVE)
@@ -118,11 +119,14 @@ def _side_by_side(variant: str, ctx: bench.Context) -> dict:
         one = {**request, "nonce_end": job.nonce_start}
         return bench.run_cocotb("sha256d", variant, one, ctx.seed)[0].wall_s
 
-    return bench.side_by_side(f"sha256d {variant}: 2^16-nonce job", ctx.runs, cocotb, native, startup, executables)
+    name = f"sha256d {variant}: 2^{log2_nonces}-nonce job"
+    return bench.side_by_side(name, ctx.runs, cocotb, native, startup, executables)
 
 
 def overhead(ctx: bench.Context) -> list[dict]:
-    return [_side_by_side(variant, ctx) for variant in VARIANTS]
+    # The 2^18-nonce iterative job (about 2.5 s native) is the bench's workload of >= 1 s native,
+    # the one issue 18's whole-process goal is judged on.
+    return [_side_by_side(variant, ctx) for variant in VARIANTS] + [_side_by_side("iterative", ctx, 18)]
 
 
 def threads(ctx: bench.Context) -> list[dict]:
