@@ -2,6 +2,8 @@
 parameter overrides, the toolchain check, functional coverage bins. Blocks come from the
 fixture project (selftest/fixture), not from the chip."""
 
+import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -129,3 +131,12 @@ def test_functional_coverage_bins_holes_and_merge(tmp_path):
     merged = coverage.merge([first, second])
     assert merged == {"g.p": {"x": 3, "y": 3}, "g.q": {"z": 0}}
     assert coverage.summary(merged) == (2, 3) and coverage.holes(merged) == ["g.q[z]"]
+
+
+def test_host_side_cli_does_not_import_the_simulator_side():
+    """The CLI and block loading are host side (as cocotb_tools is apart from cocotb): starting
+    `asicdv` must not import cocotb or pytest (it cost every command about 0.15 s)."""
+    code = "import sys, asicdv.tools.cli, asicdv.tools.blocks; print(sorted({m.split('.')[0] for m in sys.modules}))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = set(ast.literal_eval(out))
+    assert not loaded & {"cocotb", "pytest", "hypothesis", "pyuvm", "numpy"}, loaded

@@ -9,33 +9,15 @@ ASICDV_RESET, and `Bfm` (asicdv.testbench.bfm) uses them. Defaults: `clk`, synch
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import RisingEdge, Timer
 
 from asicdv.testbench import native
+from asicdv.testbench.reset_spec import ResetSpec  # noqa: F401 (clocking.ResetSpec, as testbenches use it)
 
 PERIOD_NS = 10.0
-
-
-@dataclass(frozen=True)
-class ResetSpec:
-    name: str = "rst"
-    active_high: bool = True
-    cycles: int = 3
-
-    def to_env(self) -> str:
-        return f"{self.name},{'high' if self.active_high else 'low'},{self.cycles}"
-
-    @classmethod
-    def from_env(cls) -> ResetSpec:
-        text = os.environ.get("ASICDV_RESET")
-        if not text:
-            return cls()
-        name, active, cycles = text.split(",")
-        return cls(name, active == "high", int(cycles))
 
 
 def clock_name() -> str:
@@ -52,8 +34,9 @@ def start_clock(clk, period_ns: float = PERIOD_NS) -> Clock | None:
     return clock
 
 
-async def reset(clk, rst, spec: ResetSpec = ResetSpec(), period_ns: float = PERIOD_NS) -> None:
-    """Assert the reset for `spec.cycles` edges; returns just after release."""
+async def reset(clk, rst, spec: ResetSpec | None = None, period_ns: float = PERIOD_NS) -> None:
+    """Assert the reset for `spec.cycles` edges (default ResetSpec()); returns just after release."""
+    spec = spec or ResetSpec()
     active, inactive = (1, 0) if spec.active_high else (0, 1)
     await RisingEdge(clk)
     rst.value = active

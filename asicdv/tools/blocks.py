@@ -40,7 +40,7 @@ from pathlib import Path
 from asicdv import UserError
 from asicdv import project as projects
 from asicdv.project import Project
-from asicdv.testbench.clocking import ResetSpec
+from asicdv.testbench.reset_spec import ResetSpec
 from asicdv.tools import inputfile
 
 KEYS = {
