@@ -254,6 +254,10 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <th>still failing since night</th></tr>{% for b in s.history.buckets %}<tr><td><code>{{ b.signature }}</code></td>
 <td class="num">{{ b.first_night }}</td><td><code>{{ (b.first_commit or '-')[:10] }}</code></td>
 <td class="num">{{ b.still_failing_since }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.history.formal %}<table id="formal-history"><tr><th>formal property</th><th>first failed night</th><th>first commit</th>
+<th>still failing since night</th><th>verdict now</th></tr>{% for p in s.history.formal %}<tr><td><code>{{ p.key }}</code></td>
+<td class="num">{{ p.first_night }}</td><td><code>{{ (p.first_commit or '-')[:10] }}</code></td>
+<td class="num">{{ p.still_failing_since }}</td><td>{{ p.last_verdict }}</td></tr>{% endfor %}</table>{% endif %}
 {% if s.history.tests %}<table id="test-rates"><tr><th>test</th><th>runs</th><th>failure rate</th><th>flake rate</th></tr>
 {% for name, f in s.history.tests|dictsort %}<tr><td>{{ name }}</td><td class="num">{{ f.runs }}</td>
 <td class="num">{{ '%.1f' % f.failure_rate }}%</td><td class="num">{{ '%.1f' % f.flake_rate }}%</td></tr>{% endfor %}

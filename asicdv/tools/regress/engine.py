@@ -499,6 +499,7 @@ class Regression:
             "plot": "trends.svg",
             "nights": len(trends["trend"]),
             "buckets": [b for b in trends["buckets"] if b["still_failing_since"]],
+            "formal": [f for f in trends["formal"] if f["still_failing_since"]],
             "tests": {name: f for name, f in trends["tests"].items() if f["failures"] or f["flaky"]},
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
