@@ -107,6 +107,8 @@ def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path
     assert "formal: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) in text
     assert f"  {failed[0]['key']}: first night 1 (commit " in text
     assert f"failed), still failing since night 1; reproduce: {failed[0]['replay']}" in text
+    history_table = (out / "report.html").read_text().split('id="formal-history"')[1].split("</table>")[0]
+    assert f"<code>{failed[0]['key']}</code>" in history_table and "<td>failed</td>" in history_table
 
 
 def test_a_coverage_hole_proved_unreachable_is_excluded_and_a_reachable_one_gets_a_witness(yowasp_warm, tmp_path):

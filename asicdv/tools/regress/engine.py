@@ -424,7 +424,7 @@ class Regression:
                 f"{formal['counts']['done']} of {formal['counts']['planned']} formal runs"
                 + (f" on {', '.join(hosts)}" if hosts else "")
             )
-            for r in (r for r in formal["properties"] if r["status"] == "fail"):
+            for r in (r for r in formal["properties"] if r["status"] != "pass"):
                 self.log(
                     f"  {r['key']}: {formal_entries.describe(r)}\n      reproduce: {r['replay'] or r['reproduce']}"
                 )
