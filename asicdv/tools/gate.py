@@ -84,7 +84,7 @@ def formal_rule(formal: dict | None, min_depth: int | None) -> tuple[str, str, b
     for r in rows:
         if r["verdict"] == "failed":
             bad.append(f"{r['key']} failed at step {r['depth']} (replay: {r['replay'] or r['reproduce']})")
-        elif r["status"] == "fail":
+        elif r["status"] != "pass":  # a tool error, or infrastructure (the formal tools missing on a worker)
             bad.append(f"{r['key']} {r['verdict']}: {(r['location'] or '').splitlines()[0] if r['location'] else ''}")
         elif min_depth and r["verdict"] == "bounded" and r["kind"] != "bin" and r["depth"] < min_depth:
             bad.append(f"{r['key']} bounded to {r['depth']} only (need >= {min_depth}; reproduce: {r['reproduce']})")

@@ -4,9 +4,14 @@ Each finished regression is appended (SQLAlchemy Core): an SQLite file in the pr
 folder by default (nothing to install), or a team's shared PostgreSQL given as a URL (asicdv.toml
 `[history] url = "postgresql+psycopg://user@host/db"`, or ASICDV_HISTORY_URL, or --db). Stored per
 run: block, variant, test, seed, verdict, message signature, wall time, simulated time, functional
-coverage, git commit. `asicdv history` prints per night the pass rate, wall time and coverage
-(and plots them), for each failure bucket the first night and commit it appeared and since when it
-still fails, and per test its failure and flake rates.
+coverage, git commit; per formal property (the regression's formal entries): block, variant,
+parameters, task, property, verdict, depth, seconds, reproduce and replay commands. `asicdv history`
+prints per night the pass rate, wall time, coverage and formal verdict counts (and plots the first
+three), for each failure bucket and each failing formal property the first night and commit it
+failed and since when it still fails, and per test its failure and flake rates.
+
+An older database gains the tables added since (create_all creates what is missing, and touches no
+table that exists): its nights simply have no formal rows.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import argparse
 import json
 import os
 import subprocess
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from asicdv import UserError
@@ -66,7 +71,28 @@ def _tables():
         sa.Column("coverage", sa.Float),  # functional coverage of the run, percent of declared bins hit
         sa.Column("commit", sa.String(64)),
     )
-    return meta, nights, runs
+    formal = sa.Table(
+        "formal_properties",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("night_id", sa.Integer, sa.ForeignKey("nights.id", ondelete="CASCADE"), nullable=False, index=True),
+        sa.Column("run_id", sa.String(500), nullable=False),  # the formal run (task at one parameter set)
+        sa.Column("key", sa.String(1000), nullable=False, index=True),  # block/formal/task-params/property
+        sa.Column("block", sa.String(200), nullable=False, index=True),
+        sa.Column("variant", sa.String(200)),
+        sa.Column("parameters", sa.Text),  # JSON, keys sorted
+        sa.Column("task", sa.String(200), nullable=False),
+        sa.Column("property", sa.String(500), nullable=False),
+        sa.Column("kind", sa.String(20)),
+        sa.Column("verdict", sa.String(20), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),  # pass | fail | infrastructure
+        sa.Column("depth", sa.Integer),
+        sa.Column("seconds", sa.Float),
+        sa.Column("reproduce", sa.Text),
+        sa.Column("replay", sa.Text),
+        sa.Column("commit", sa.String(64)),
+    )
+    return meta, nights, runs, formal
 
 
 def default_url(project) -> str:
@@ -105,7 +131,7 @@ def record(summary: dict, out: Path, url: str, commit: str | None) -> int:
     """Append (or replace, for a resumed regression) this regression's night; returns its id."""
     import sqlalchemy as sa
 
-    meta, nights, runs = _tables()
+    meta, nights, runs, formal = _tables()
     engine = _engine(url)
     try:
         with engine.begin() as db:
@@ -118,6 +144,7 @@ def record(summary: dict, out: Path, url: str, commit: str | None) -> int:
             old = db.execute(sa.select(nights.c.id).where(identity)).scalar()
             if old is not None:
                 db.execute(runs.delete().where(runs.c.night_id == old))
+                db.execute(formal.delete().where(formal.c.night_id == old))
                 db.execute(nights.delete().where(nights.c.id == old))
             counts = summary["counts"]
             merged = summary.get("functional_coverage") or {}
@@ -159,6 +186,29 @@ def record(summary: dict, out: Path, url: str, commit: str | None) -> int:
             ]
             if rows:
                 db.execute(runs.insert(), rows)
+            properties = [
+                {
+                    "night_id": night,
+                    "run_id": p["run"],
+                    "key": p["key"],
+                    "block": p["block"],
+                    "variant": p.get("variant"),
+                    "parameters": json.dumps(p.get("parameters") or {}, sort_keys=True),
+                    "task": p["task"],
+                    "property": p["property"],
+                    "kind": p.get("kind"),
+                    "verdict": p["verdict"],
+                    "status": p["status"],
+                    "depth": p.get("depth"),
+                    "seconds": p.get("seconds"),
+                    "reproduce": p.get("reproduce"),
+                    "replay": p.get("replay"),
+                    "commit": commit,
+                }
+                for p in (summary.get("formal") or {}).get("properties", [])
+            ]
+            if properties:
+                db.execute(formal.insert(), properties)
             return night
     except sa.exc.OperationalError as exc:
         raise UserError(f"results database {engine.url!r}: {exc.orig}") from None
@@ -167,10 +217,11 @@ def record(summary: dict, out: Path, url: str, commit: str | None) -> int:
 
 
 def query(url: str, regression: str | None = None, block: str | None = None, test: str | None = None) -> dict:
-    """Trends per night, failure buckets across nights, and per-test failure and flake rates."""
+    """Trends per night, failure buckets and failing formal properties across nights, and per-test
+    failure and flake rates. `test` also selects the formal rows of a task of that name."""
     import sqlalchemy as sa
 
-    meta, nights, runs = _tables()
+    meta, nights, runs, formal = _tables()
     engine = _engine(url)
     try:
         with engine.connect() as db:
@@ -185,21 +236,41 @@ def query(url: str, regression: str | None = None, block: str | None = None, tes
             if test:
                 run_query = run_query.where(runs.c.test == test)
             all_runs = [dict(row._mapping) for row in db.execute(run_query)]
+            formal_query = sa.select(formal).where(formal.c.night_id.in_([n["id"] for n in all_nights]))
+            if block:
+                formal_query = formal_query.where(formal.c.block == block)
+            if test:
+                formal_query = formal_query.where(formal.c.task == test)
+            all_formal = [dict(row._mapping) for row in db.execute(formal_query.order_by(formal.c.id))]
     except sa.exc.OperationalError as exc:
         raise UserError(f"results database {engine.url!r}: {exc.orig}") from None
     finally:
         engine.dispose()
-    return summarize_history(all_nights, all_runs)
+    return summarize_history(all_nights, all_runs, all_formal)
 
 
-def summarize_history(all_nights: list[dict], all_runs: list[dict]) -> dict:
+def _still_failing_since(failed_nights: set, nights_seen: list) -> int | None:
+    """The first of the unbroken row of latest nights in which it failed (None: it passed last)."""
+    since = None
+    for night in reversed(nights_seen):
+        if night not in failed_nights:
+            break
+        since = night
+    return since
+
+
+def summarize_history(all_nights: list[dict], all_runs: list[dict], all_formal: list[dict] = ()) -> dict:
     by_night = defaultdict(list)
     for run in all_runs:
         by_night[run["night_id"]].append(run)
+    formal_by_night = defaultdict(list)
+    for row in all_formal:
+        formal_by_night[row["night_id"]].append(row)
     trend = []
     for night in all_nights:
         members = by_night.get(night["id"], [])
-        if not members:
+        properties = formal_by_night.get(night["id"], [])
+        if not members and not properties:
             continue
         judged = [r for r in members if r["verdict"] in ("pass", "fail")]
         covered = [r["coverage"] for r in members if r["coverage"] is not None]
@@ -216,6 +287,7 @@ def summarize_history(all_nights: list[dict], all_runs: list[dict]) -> dict:
                 "infrastructure": sum(r["verdict"] == "infrastructure" for r in members),
                 "wall_s": round(sum(r["wall_s"] or 0.0 for r in members), 2),
                 "coverage": round(max(covered), 2) if covered else None,
+                "formal": dict(sorted(Counter(p["verdict"] for p in properties).items())),
             }
         )
     nights_seen = [t["night"] for t in trend]
@@ -236,12 +308,7 @@ def summarize_history(all_nights: list[dict], all_runs: list[dict]) -> dict:
         bucket["nights"].add(run["night_id"])
         bucket["tests"].add(f"{run['block']}/{run['test']}")
     for bucket in buckets.values():
-        since = None
-        for night in reversed(nights_seen):  # the run of latest nights in which it failed
-            if night not in bucket["nights"]:
-                break
-            since = night
-        bucket["still_failing_since"] = since
+        bucket["still_failing_since"] = _still_failing_since(bucket["nights"], nights_seen)
         bucket["nights"], bucket["tests"] = sorted(bucket["nights"]), sorted(bucket["tests"])
     tests: dict[str, dict] = defaultdict(lambda: {"runs": 0, "failures": 0, "flaky": 0, "infrastructure": 0})
     for run in all_runs:
@@ -253,7 +320,33 @@ def summarize_history(all_nights: list[dict], all_runs: list[dict]) -> dict:
     for figures in tests.values():
         figures["failure_rate"] = round(100.0 * figures["failures"] / figures["runs"], 2)
         figures["flake_rate"] = round(100.0 * figures["flaky"] / figures["runs"], 2)
-    return {"trend": trend, "buckets": list(buckets.values()), "tests": dict(sorted(tests.items()))}
+    return {
+        "trend": trend,
+        "buckets": list(buckets.values()),
+        "tests": dict(sorted(tests.items())),
+        "formal": _failing_properties(all_formal, nights_seen),
+    }
+
+
+def _failing_properties(all_formal: list[dict], nights_seen: list) -> list[dict]:
+    """Each formal property that failed (a counterexample, a tool error, lost to the farm) on some
+    night: when first, at which commit, on which nights, since when it still fails, its last verdict."""
+    seen: dict[str, dict] = {}
+    for row in sorted(all_formal, key=lambda r: (r["night_id"], r["id"])):
+        entry = seen.setdefault(row["key"], {"key": row["key"], "nights": set(), "first_night": None})
+        entry.update(last_verdict=row["verdict"], last_depth=row["depth"], reproduce=row["replay"] or row["reproduce"])
+        if row["status"] != "pass":
+            entry["nights"].add(row["night_id"])
+            if entry["first_night"] is None:
+                entry.update(first_night=row["night_id"], first_commit=row["commit"], first_verdict=row["verdict"])
+    failing = []
+    for entry in seen.values():
+        if entry["first_night"] is None:
+            continue
+        entry["still_failing_since"] = _still_failing_since(entry["nights"], nights_seen)
+        entry["nights"] = sorted(entry["nights"])
+        failing.append(entry)
+    return failing
 
 
 def plot(history: dict, path: Path) -> Path:
@@ -300,9 +393,10 @@ def command(args: argparse.Namespace) -> int:
         rate = "-" if t["pass_rate"] is None else f"{t['pass_rate']:.1f}"
         cov = "-" if t["coverage"] is None else f"{t['coverage']:.1f}"
         commit = (t["commit"] or "-")[:10]
+        formal = ", ".join(f"{n} {verdict}" for verdict, n in t["formal"].items())
         print(
             f"{t['night']:>5}  {t['regression']:<14} {commit:<10} {t['runs']:>5} {rate:>7} "
-            f"{t['infrastructure']:>5} {t['wall_s']:>8.1f} {cov:>6}"
+            f"{t['infrastructure']:>5} {t['wall_s']:>8.1f} {cov:>6}" + (f"  formal: {formal}" if formal else "")
         )
     if history["buckets"]:
         print("failure buckets:")
@@ -315,6 +409,18 @@ def command(args: argparse.Namespace) -> int:
             print(
                 f"  first night {b['first_night']} (commit {(b['first_commit'] or '-')[:10]}), {since}: "
                 f"{b['signature'][:120]}  [{', '.join(b['tests'][:4])}]"
+            )
+    if history["formal"]:
+        print("formal properties that failed:")
+        for p in history["formal"]:
+            since = (
+                f"still failing since night {p['still_failing_since']}"
+                if p["still_failing_since"]
+                else f"not failing now ({p['last_verdict']})"
+            )
+            print(
+                f"  {p['key']}: first night {p['first_night']} (commit {(p['first_commit'] or '-')[:10]}, "
+                f"{p['first_verdict']}), {since}; reproduce: {p['reproduce']}"
             )
     worst = [(name, f) for name, f in history["tests"].items() if f["failures"] or f["flaky"]]
     if worst:
@@ -331,7 +437,7 @@ def register(subparsers) -> None:
     parser.add_argument("--db", help="database URL (default: the project's [history] url, else results/history.sqlite)")
     parser.add_argument("--regression", help="only this regression")
     parser.add_argument("--block", help="only this block's runs")
-    parser.add_argument("--test", help="only this test's runs")
+    parser.add_argument("--test", help="only this test's runs (or this formal task's properties)")
     parser.add_argument("--plot", type=Path, help="write the trend plots to this SVG file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.set_defaults(handler=command)

@@ -111,7 +111,7 @@ def formal_suite(regression: str, formal: dict) -> ET.Element:
         name=f"asicdv.{regression}.formal",
         tests=str(len(rows) + formal["counts"]["missing"]),
         failures=str(sum(r["verdict"] == "failed" for r in rows)),
-        errors=str(sum(r["status"] == "fail" and r["verdict"] != "failed" for r in rows)),
+        errors=str(sum(r["status"] != "pass" and r["verdict"] != "failed" for r in rows)),
         skipped=str(formal["counts"]["missing"]),
         time=f"{formal['wall_s']:.3f}",
     )
@@ -124,6 +124,9 @@ def formal_suite(regression: str, formal: dict) -> ET.Element:
         if r["verdict"] == "failed":
             failure = ET.SubElement(case, "failure", message=f"failed at step {r['depth']}")
             failure.text = f"counterexample {r['counterexample']}\nreplay: {r['replay']}"
+        elif r["status"] == "infrastructure":
+            error = ET.SubElement(case, "error", message="infrastructure: the formal run had no verdict")
+            error.text = r["location"]
         elif r["status"] == "fail":
             error = ET.SubElement(case, "error", message=f"{r['verdict']}: the formal tools failed")
             error.text = r["location"]
@@ -254,6 +257,10 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <th>still failing since night</th></tr>{% for b in s.history.buckets %}<tr><td><code>{{ b.signature }}</code></td>
 <td class="num">{{ b.first_night }}</td><td><code>{{ (b.first_commit or '-')[:10] }}</code></td>
 <td class="num">{{ b.still_failing_since }}</td></tr>{% endfor %}</table>{% endif %}
+{% if s.history.formal %}<table id="formal-history"><tr><th>formal property</th><th>first failed night</th><th>first commit</th>
+<th>still failing since night</th><th>verdict now</th></tr>{% for p in s.history.formal %}<tr><td><code>{{ p.key }}</code></td>
+<td class="num">{{ p.first_night }}</td><td><code>{{ (p.first_commit or '-')[:10] }}</code></td>
+<td class="num">{{ p.still_failing_since }}</td><td>{{ p.last_verdict }}</td></tr>{% endfor %}</table>{% endif %}
 {% if s.history.tests %}<table id="test-rates"><tr><th>test</th><th>runs</th><th>failure rate</th><th>flake rate</th></tr>
 {% for name, f in s.history.tests|dictsort %}<tr><td>{{ name }}</td><td class="num">{{ f.runs }}</td>
 <td class="num">{{ '%.1f' % f.failure_rate }}%</td><td class="num">{{ '%.1f' % f.flake_rate }}%</td></tr>{% endfor %}
@@ -285,7 +292,8 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 {% if s.formal %}{% set f = s.formal %}
 <p id="formal-counts">{{ f.counts.properties }} properties from {{ f.counts.done }} of {{ f.counts.planned }} formal runs:
 {% for v, n in f.counts.verdicts|dictsort %}{{ n }} {{ v }}{% if not loop.last %}, {% endif %}{% endfor %}
-{% if f.min_bounded_depth is not none %}&middot; shallowest bound {{ f.min_bounded_depth }}{% endif %}</p>
+{% if f.min_bounded_depth is not none %}&middot; shallowest bound {{ f.min_bounded_depth }}{% endif %}
+{% if f.hosts %}&middot; ran on {{ f.hosts|join(', ') }}{% endif %}</p>
 {% if f.missing %}<p class="fail">{{ f.missing|length }} formal run(s) have no result: {{ f.missing|join(', ') }}</p>{% endif %}
 <table id="formal"><thead><tr><th>run</th><th>property</th><th>verdict</th><th>depth</th><th>s</th><th>links</th>
 <th>reproduce</th></tr></thead><tbody>
@@ -293,7 +301,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td>{{ r.property }}</td><td class="{{ r.status }}">{{ r.verdict }}</td><td class="num">{{ r.depth }}</td>
 <td class="num">{{ '%.1f' % r.seconds }}</td><td>{% if r.links.counterexample %}<a href="{{ r.links.counterexample }}">counterexample</a>{% endif %}
 {% if r.links.waves %}<a href="{{ r.links.waves }}">waves</a>{% endif %}</td>
-<td><code>{{ r.replay or r.reproduce }}</code>{% if r.verdict == 'error' %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
+<td><code>{{ r.replay or r.reproduce }}</code>{% if r.verdict in ('error', 'infrastructure') %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 {% else %}<p>No formal entry (<code>formal: true</code>) in this regression.</p>{% endif %}
 

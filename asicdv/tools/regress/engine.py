@@ -300,7 +300,7 @@ class Regression:
                 "state": "running",
                 "mode": mode,
                 "started": now(),
-                "executor": self.options.executor,
+                "executor": f"farm {self.options.farm}" if self.options.farm else self.options.executor,
                 "jobs": self.options.jobs,
                 "pid": os.getpid(),
                 "host": os.uname().nodename,
@@ -365,20 +365,18 @@ class Regression:
             except OSError as exc:
                 self._folder_failed(exc, stop)
             executor = None
-            if todo and not stop.requested.is_set():
+            if (todo or self.formal_todo) and not stop.requested.is_set():
                 executor = self._executor()
             try:
-                if executor:
+                if executor and todo:
                     self._run_all(todo, builds, executor, stop, attempt_of=self.store.load())
                     if not stop.requested.is_set():
                         self._waves_reruns(executor, stop)
+                if executor and self.formal_todo and not stop.requested.is_set():  # after the simulations
+                    self._run_formal(executor, stop)
             finally:
                 if executor:
                     executor.close()
-            if self.formal_todo and not stop.requested.is_set():  # local, after the simulations (2 cores)
-                formal_entries.run_all(
-                    self.formal_todo, self.blocks, self.out, self.options.jobs, stop.requested.is_set, self.log
-                )
             interrupted = stop.requested.is_set()
         wall = time.monotonic() - start
         with contextlib.suppress(OSError):  # a full disk: the session stays 'running', read as interrupted
@@ -420,11 +418,13 @@ class Regression:
         formal = summary.get("formal")
         if formal:
             verdicts = ", ".join(f"{n} {v}" for v, n in sorted(formal["counts"]["verdicts"].items()))
+            hosts = formal["hosts"]
             self.log(
                 f"formal: {formal['counts']['properties']} properties ({verdicts or 'none'}) from "
                 f"{formal['counts']['done']} of {formal['counts']['planned']} formal runs"
+                + (f" on {', '.join(hosts)}" if hosts else "")
             )
-            for r in (r for r in formal["properties"] if r["status"] == "fail"):
+            for r in (r for r in formal["properties"] if r["status"] != "pass"):
                 self.log(
                     f"  {r['key']}: {formal_entries.describe(r)}\n      reproduce: {r['replay'] or r['reproduce']}"
                 )
@@ -443,7 +443,8 @@ class Regression:
             return 130
         clean = summary["counts"]["failed"] == 0 and summary["counts"]["infrastructure"] == 0 and done == planned
         if formal:
-            clean = clean and formal["counts"]["failed"] == 0 and formal["counts"]["missing"] == 0
+            counts = formal["counts"]
+            clean = clean and counts["failed"] == 0 and counts["infrastructure"] == 0 and counts["missing"] == 0
         return 0 if clean else 1
 
     def _executor(self):
@@ -499,6 +500,7 @@ class Regression:
             "plot": "trends.svg",
             "nights": len(trends["trend"]),
             "buckets": [b for b in trends["buckets"] if b["still_failing_since"]],
+            "formal": [f for f in trends["formal"] if f["still_failing_since"]],
             "tests": {name: f for name, f in trends["tests"].items() if f["failures"] or f["flaky"]},
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
@@ -598,6 +600,40 @@ class Regression:
                         progress.update(record, spec)
         finally:
             progress.close()
+
+    def _run_formal(self, executor, stop: StopRequest) -> None:
+        """The formal runs on the executor the simulations ran on, each appended to formal.jsonl as it
+        ends; what a stop interrupts is not recorded (--resume runs it)."""
+        pending = {
+            executor.submit(formal_entries.execute, asdict(spec), self.blocks[spec.block], str(self.out)): spec
+            for spec in self.formal_todo
+        }
+        while pending:
+            if stop.requested.is_set():
+                executor.stop(pending)
+                return
+            finished = [f for f in pending if f.done()]
+            if not finished:
+                time.sleep(0.1)
+                continue
+            for future in finished:
+                spec = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a lost worker is one run without verdict
+                    if folder_error(exc):
+                        self._folder_failed(exc, stop)
+                        continue
+                    result = formal_entries.raised(spec, exc, infrastructure=is_infrastructure(exc))
+                if stop.requested.is_set():  # killed by the stop: not a verdict
+                    return
+                try:
+                    record = formal_entries.finish(spec, result, self.out)
+                    self.formal_store.append(record)
+                except OSError as exc:
+                    self._folder_failed(exc, stop)
+                    return
+                formal_entries.log_rows(record, self.log)
 
     def _waves_reruns(self, executor, stop: StopRequest) -> None:
         """Rerun failures with waves on, at most max_waves per bucket (fewer builds, as dvsim's max-waves)."""

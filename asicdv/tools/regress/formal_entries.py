@@ -6,18 +6,20 @@
 
 A formal entry names formal tasks (tb/<block>/formal/formal.yaml) instead of tests; it has no seeds
 and no simulator build: one `asicdv formal` run (FormalSpec) per task and parameter set, each giving
-one row per property (proved / bounded to N / failed with a counterexample). Rows go to
-OUT/formal.jsonl (one line per run) and, as `asicdv formal` writes them, to
-results/formal/<block>/results.json, so the replay line of a failed row works as printed.
+one row per property (proved / bounded to N / failed with a counterexample). A run is a task of
+the regression's executor, like a simulation run: a local thread, or a worker of the Dask cluster
+or batch farm (`execute`, whose result the regression's own process turns into rows: `finish`).
+Rows go to OUT/formal.jsonl (one line per run, as it ends: --resume skips what is there) and, as
+`asicdv formal` writes them, to results/formal/<block>/results.json, so the replay line of a
+failed row works as printed.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
-import threading
+import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -166,7 +168,7 @@ def matches(spec: FormalSpec, pattern: str) -> bool:
 def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
     """One property's result row: asicdv formal's record (paths from the project's root) plus the
     regression's view of it (links from the results folder, where the report is)."""
-    failed = record.verdict not in PASSING
+    status = "pass" if record.verdict in PASSING else "infrastructure" if record.verdict == "infrastructure" else "fail"
     root = projects.current().root
     links = {
         name: os.path.relpath(root / getattr(record, name), out)
@@ -178,7 +180,7 @@ def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
         **asdict(record),
         "run": spec.id,
         "key": f"{spec.key}/{record.property}",
-        "status": "fail" if failed else "pass",
+        "status": status,
         "reproduce": spec.reproduce(),
         "replay": (
             formal.command_line(spec.block, spec.task, spec.variant, spec.parameters, replay=True)
@@ -188,64 +190,82 @@ def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
     }
 
 
-_results_lock = threading.Lock()  # results/formal/<block>/results.json is read, merged, rewritten
+def _task_record(spec: FormalSpec, verdict: str, message: str) -> dict:
+    """The one record of a run that gave no property verdict: a tool error, or infrastructure."""
+    return asdict(
+        formal.Record(
+            spec.block, spec.variant, dict(spec.parameters), spec.task, "(task)", "assert", verdict, 0, 0.0, message
+        )
+    )
 
 
-def run_one(spec: FormalSpec, blocks: dict[str, Block], out: Path) -> dict:
-    """One formal run -> its formal.jsonl record (the property rows inside)."""
-    block = blocks[spec.block]
-    task = next(t for t in formal.load_tasks(block) if t.name == spec.task)
+def execute(spec_fields: dict, block: Block, out: str) -> dict:
+    """One formal run, in a thread of this process or on a farm's worker: asicdv formal's records,
+    and where it ran. Formal tools missing on that machine is infrastructure (the worker's
+    environment, not the design); any other error of the run is its `error` record."""
+    spec = FormalSpec(**spec_fields)
     start = time.monotonic()
     try:
+        formal.check_tools()
+        task = next(t for t in formal.load_tasks(block) if t.name == spec.task)
         records = formal.run_task(
             block,
             task,
             spec.variant,
             spec.parameters,
             spec.depth,
-            out_root=out / "formal" / spec.block,
+            out_root=Path(out) / "formal" / spec.block,
             timeout_s=spec.timeout_s,
         )
+        found = [asdict(r) for r in records]
+    except formal.ToolMissing as exc:
+        found = [_task_record(spec, "infrastructure", f"{exc} (host {socket.gethostname()})")]
     except Exception as exc:  # noqa: BLE001 - one run's error (e.g. a depth that does not evaluate), not the regression's
-        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
-        records = [
-            formal.Record(
-                spec.block, spec.variant, dict(spec.parameters), spec.task, "(task)", "assert", "error", 0, 0.0
-            )
+        found = [
+            _task_record(spec, "error", str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}")
         ]
-        records[0].location = message
-    with _results_lock:
+    return {
+        "records": found,
+        "wall_s": round(time.monotonic() - start, 2),
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+    }
+
+
+def raised(spec: FormalSpec, exc: BaseException, infrastructure: bool) -> dict:
+    """What execute stands for when its task raised: the farm lost it (worker died, job cancelled:
+    infrastructure), or it could not run at all (an error)."""
+    message = f"{'lost to the farm' if infrastructure else 'run raised'}: {type(exc).__name__}: {exc}"
+    verdict = "infrastructure" if infrastructure else "error"
+    return {"records": [_task_record(spec, verdict, message)], "wall_s": 0.0, "host": None, "pid": None}
+
+
+def finish(spec: FormalSpec, result: dict, out: Path) -> dict:
+    """(In the regression's process.) A run's execute result -> its formal.jsonl record with the
+    property rows; the verdicts also go to results/formal/<block>/results.json, where `asicdv
+    formal --replay` finds a counterexample (a run that had no verdict does not replace them)."""
+    records = [formal.Record(**r) for r in result["records"]]
+    if not any(r.verdict == "infrastructure" for r in records):
         formal.write_results(records, formal.results_dir() / spec.block / "results.json")
     rows = [row(spec, r, out) for r in records]
+    statuses = {r["status"] for r in rows}
     return {
         "id": spec.id,
         "key": spec.key,
         "finished": now(),
-        "wall_s": round(time.monotonic() - start, 2),
-        "status": "fail" if any(r["status"] == "fail" for r in rows) else "pass",
+        "wall_s": result["wall_s"],
+        "host": result["host"],
+        "pid": result["pid"],
+        "status": "fail" if "fail" in statuses else "infrastructure" if "infrastructure" in statuses else "pass",
         "properties": rows,
     }
 
 
-def run_all(specs: list[FormalSpec], blocks: dict[str, Block], out: Path, jobs: int, stopped, log) -> None:
-    """Run the formal runs `jobs` at a time, appending each to formal.jsonl as it ends; `stopped()`
-    true (a signal) leaves the rest without a result (--resume runs them)."""
-    store = ResultStore(out, STORE)
-
-    def one(spec: FormalSpec) -> None:
-        if stopped():
-            return
-        record = run_one(spec, blocks, out)
-        if stopped():  # killed by the stop: not a verdict
-            return
-        store.append(record)
-        for r in record["properties"]:
-            log(f"formal {spec.id} {r['property']}: {describe(r)} ({r['seconds']:.1f} s)")
-            if r["replay"]:
-                log(f"  replay: {r['replay']}")
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(one, specs))
+def log_rows(record: dict, log) -> None:
+    for r in record["properties"]:
+        log(f"formal {record['id']} {r['property']}: {describe(r)} ({r['seconds']:.1f} s)")
+        if r["replay"]:
+            log(f"  replay: {r['replay']}")
 
 
 def describe(r: dict) -> str:
@@ -261,8 +281,8 @@ def describe(r: dict) -> str:
         return f"unreachable (proved, k={depth})"
     if verdict == "reachable":
         return f"reachable at step {depth}, witness {r['counterexample']}"
-    if verdict == "error":
-        return f"error: {r['location'].splitlines()[0] if r['location'] else 'the tools failed'}"
+    if verdict in ("error", "infrastructure"):
+        return f"{verdict}: {r['location'].splitlines()[0] if r['location'] else 'the tools failed'}"
     return f"{verdict} ({depth})"
 
 
@@ -284,9 +304,11 @@ def summarize(out: Path, planned: list[dict]) -> dict | None:
             "missing": len(planned) - len(done),
             "properties": len(rows),
             "failed": sum(r["status"] == "fail" for r in rows),
+            "infrastructure": sum(r["status"] == "infrastructure" for r in rows),
             "verdicts": verdicts,
         },
         "min_bounded_depth": min(bounded) if bounded else None,
+        "hosts": sorted({r["host"] for r in done if r.get("host")}),  # where the formal runs ran
         "wall_s": round(sum(r["wall_s"] for r in done), 2),
         "missing": [s["id"] for s in planned if s["id"] not in records],
         "properties": rows,
