@@ -33,7 +33,7 @@ from pathlib import Path
 import cocotb_tools.config as config
 
 from asicdv import UserError, testbench
-from asicdv.tools import run_server, toolchain
+from asicdv.tools import formal, run_server, toolchain
 from asicdv.tools.blocks import Block
 
 SIMULATORS = ("verilator", "icarus")
@@ -150,6 +150,7 @@ def _build_key(
         "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
         "main_loop": MAIN_LOOP.read_text() if simulator == "verilator" else None,
         "runtime_opt": RUNTIME_OPT if simulator == "verilator" else None,
+        "streams_checker": formal.streams_checker(block) if simulator == "verilator" else None,
         "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
         "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
         "cocotb": cocotb.__version__,
@@ -339,6 +340,9 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         vlt = directory / "visibility.vlt"
         vlt.write_text(f'`verilator_config\npublic_flat_rw -module "{block.top}" -var "*"\n')
         visibility = [str(vlt)]
+    checker = formal.streams_checker(block)
+    if checker:  # block.yaml's stream rules, bound into the top: the formal harness's rules, asserted
+        (directory / f"{formal.STREAMS_CHECKER}.sv").write_text(checker)
     verilator_cmd = [
         "verilator",
         "-cc",
@@ -364,6 +368,7 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         *[f"-G{name}={value}" for name, value in params.items()],
         str(MAIN_LOOP),
         *[str(source) for source in block.sources],
+        *(["--assert", str(directory / f"{formal.STREAMS_CHECKER}.sv")] if checker else []),
     ]
     make_cmd = toolchain.make_command(
         directory,
@@ -507,6 +512,8 @@ def run(
         )
         return result
     result.passed, result.message, result.sim_time_ns = outcome
+    if not result.passed and (assertion := _assertion_failure(log_path)):
+        result.message = assertion  # the HDL stopped the simulation: cocotb only says it ended early
     if result.message.startswith("Multiple exceptions"):
         # cocotb summarizes an exception group; the log has the errors themselves.
         errors = re.findall(r"\b(\w+(?:Error|Exception): .*)", log_path.read_text(errors="replace"))
@@ -515,6 +522,25 @@ def run(
         result.passed = False
         result.message = f"test passed but the simulator exited with code {returncode}\n{_tail(log_path, 15)}"
     return result
+
+
+ASSERTION_FAILED = re.compile(r"\[(\d+)\] %Error: (\S+?):(\d+): Assertion failed in (\S+?): ")
+
+
+def _assertion_failure(log_path: Path) -> str | None:
+    """The first SystemVerilog assertion that failed in the run (Verilator --assert), as a message."""
+    try:
+        match = ASSERTION_FAILED.search(log_path.read_text(errors="replace"))
+    except OSError:
+        return None
+    if not match:
+        return None
+    time_ps, file, line, path = match.groups()
+    instance, _, label = path.rpartition(".")
+    message = f"assertion {label} failed at {int(time_ps) / 1000:g} ns ({Path(file).name}:{line}, in {instance})"
+    if instance.endswith(f".{formal.STREAMS_CHECKER}"):
+        message += ": a `streams:` rule of block.yaml, the same rule `asicdv formal` proves (docs/formal.md)"
+    return message
 
 
 def _run_on_server(build_: Build, env: dict[str, str], seed: int, run_dir: Path, log: Path, timeout_s: float):
