@@ -77,8 +77,9 @@ async def FormalFillTest(dut):  # noqa: N802
     dut._log.info(f"functional coverage: {coverage.summary(points or {})[0]} bins hit; written to coverage.json")
     label = f"{target[0]}[{target[1]}]"
     if target not in first_hit:
+        cycles = len(request["steps"])
         raise AssertionError(
-            f"bin {label} not filled: its condition never held in {len(request['steps'])} simulated cycles "
+            f"bin {label} not filled: its condition never held in {cycles} simulated cycle{'s' * (cycles != 1)} "
             f"of the witness (the proof reached it at step {request['step']})\n"
             f"  witness {request['witness']}\n  reproduce: {request['command']}"
         )

@@ -868,18 +868,14 @@ def bin_of(record: Record) -> tuple[str, str]:
     return point, name
 
 
-def fill(
-    record: Record,
-    *,
-    run_dir: Path | None = None,
-    command: str | None = None,
-):
+def fill(record: Record, *, out_root: Path | None = None):
     """A reachable bin's witness as a directed cocotb test (FormalFillTest) that fills the bin: the
     witness drives the DUT's ports on the Verilator build of the task's reach harness (every bin of
     the task, nothing asserted), the simulator evaluates each bin's condition on the real RTL every
     cycle, and a bin whose condition holds is sampled in the block's functional coverage (declared
     by its test module, as in its own tests), so the run's coverage.json records the hit as a
-    normal test's does. Passes only if the record's bin was hit. Returns the simulator's RunResult."""
+    normal test's does. Passes only if the record's bin was hit. The harness and the run go under
+    `out_root` (default results/formal/<block>)/fill/<run>/. Returns the simulator's RunResult."""
     from asicdv.tools import simulator as sim
 
     if record.verdict != "reachable" or not record.counterexample:
@@ -891,7 +887,7 @@ def fill(
     bins = [(point, name) for point, names in task.bins.items() for name in names]
     if bin_of(record) not in bins:
         raise UserError(f"{record.property}: not a bin of task {record.task} any more ({_rel(formal_file(block))})")
-    root = results_dir() / record.block / "fill" / run_dir_name(task, record.variant, record.parameters)
+    root = (out_root or results_dir() / record.block) / "fill" / run_dir_name(task, record.variant, record.parameters)
     root.mkdir(parents=True, exist_ok=True)
     harness = root / f"asicdv_reach_{task.top}.sv"
     sources = task.sources
@@ -905,9 +901,7 @@ def fill(
     witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
     point, name = bin_of(record)
-    command = command or command_line(
-        record.block, record.task, record.variant, record.parameters, fill=record.property
-    )
+    command = command_line(record.block, record.task, record.variant, record.parameters, fill=record.property)
     request = {
         "clock": block.clock,
         "inputs": inputs,
@@ -926,7 +920,7 @@ def fill(
         1,
         module="asicdv.testbench.formal_replay",
         request=request,
-        run_dir=run_dir or root / label,
+        run_dir=root / label,
         timeout_s=120,
     )
 
