@@ -772,6 +772,8 @@ def read_witness(path: Path) -> tuple[list[str], list[dict[str, int]]]:
     """A Yosys witness (.yw): the top-level inputs and their value at every step (step 0 first).
     Each step's bit string holds the signals last-listed first (the first signal's bit 0 is the
     string's last character); init-only signals (initial register values) appear in step 0 only."""
+    if not path.is_file():
+        raise UserError(f"witness {path} no longer exists: rerun the formal task that left it")
     data = json.loads(path.read_text())
     signals = data["signals"]
     steps = []
@@ -887,6 +889,10 @@ def fill(record: Record, *, out_root: Path | None = None):
     bins = [(point, name) for point, names in task.bins.items() for name in names]
     if bin_of(record) not in bins:
         raise UserError(f"{record.property}: not a bin of task {record.task} any more ({_rel(formal_file(block))})")
+    witness = _root() / record.counterexample
+    if not witness.is_file():
+        rerun = command_line(record.block, record.task, record.variant, record.parameters)
+        raise UserError(f"{record.property}: its witness {witness} no longer exists: rerun `{rerun}`")
     root = (out_root or results_dir() / record.block) / "fill" / run_dir_name(task, record.variant, record.parameters)
     root.mkdir(parents=True, exist_ok=True)
     harness = root / f"asicdv_reach_{task.top}.sv"
@@ -898,7 +904,6 @@ def fill(record: Record, *, out_root: Path | None = None):
     reach = replace(task, top=f"asicdv_reach_{task.top}")
     # The harness fixes the DUT's parameters itself: its Verilator build takes none.
     build = sim.build(replay_block(block, reach, {}, (*sources, harness)), "replay")
-    witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
     point, name = bin_of(record)
     command = command_line(record.block, record.task, record.variant, record.parameters, fill=record.property)
