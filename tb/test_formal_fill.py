@@ -3,7 +3,8 @@ crc32's `last_word_bytes` bins, each reached by the reach task (k-induction, abo
 each witness replayed through cocotb on Verilator. What the fill test's coverage.json must say is
 computed apart from the simulation: the bin conditions of formal.yaml in Python, on the witness's
 inputs (.yw) and the `ready` the solver's own trace (.vcd) gives. A witness cut before the hit,
-and one whose byte count was changed, must not fill the bin."""
+and one whose byte count was changed, must not fill the bin (a regression row that fails, and
+the gate with it)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from asicdv import project
-from asicdv.tools import formal
+from asicdv.tools import formal, gate
 from asicdv.tools.blocks import get_block
 from asicdv.tools.cli import main
+from asicdv.tools.regress import formal_entries
 
 ROOT = project.current().root
 POINT = "crc32.message.last_word_bytes"
@@ -118,12 +120,25 @@ def test_a_witness_cut_before_the_hit_or_changed_does_not_fill_the_bin(reach, tm
     hit_step = record.depth
     assert steps[hit_step]["nbytes"] == 1
 
-    cut = set_input(witness, tmp_path / "cut.yw", "nbytes", 0, steps[0]["nbytes"], keep=hit_step)
-    result = formal.fill(dataclasses.replace(record, counterexample=str(cut)), out_root=tmp_path)
-    assert not result.passed
-    assert f"bin {POINT}[1] not filled: its condition never held in {hit_step} simulated cycle" in result.message
-    assert f"reproduce: asicdv formal crc32 --task bins --fill '{POINT}[1]'" in result.message
-    assert coverage_of(result)[POINT] == {"1": 0, "2": 0, "3": 0, "4": 0}
+    # Cut before the hit, as a regression's formal entry runs it: the row fails, so does the gate.
+    cut = dataclasses.replace(
+        record, counterexample=str(set_input(witness, tmp_path / "cut.yw", "nbytes", 0, steps[0]["nbytes"], hit_step))
+    )
+    fill = formal_entries.fill_bin(cut, tmp_path)
+    assert not fill["filled"]
+    assert f"bin {POINT}[1] not filled: its condition never held in {hit_step} simulated cycle" in fill["message"]
+    reproduce = f"asicdv formal crc32 --task bins --fill '{POINT}[1]'"
+    assert f"reproduce: {reproduce}" in fill["message"] and fill["reproduce"] == reproduce
+    assert fill["coverage"][POINT] == {"1": 0, "2": 0, "3": 0, "4": 0}
+    spec = formal_entries.FormalSpec("crc32.formal.bins", "crc32", None, {}, "bins")
+    row = formal_entries.row(spec, cut, tmp_path, fill)
+    assert (row["verdict"], row["status"], formal_entries.rerun(row)) == ("reachable", "fail", reproduce)
+    formal_summary = {"properties": [row], "missing": [], "counts": {"verdicts": {"reachable": 1}}}
+    name, text, passed = gate.formal_rule(formal_summary, None)
+    assert (
+        not passed
+        and text == f"crc32/formal/bins/{POINT}[1] reachable but not filled by its witness in simulation ({reproduce})"
+    )
 
     # Two bytes instead of one at the hit: the simulated RTL takes a 2-byte word, so bin 2 is hit.
     changed = set_input(witness, tmp_path / "two.yw", "nbytes", hit_step, 2)

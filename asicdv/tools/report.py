@@ -296,7 +296,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td>{{ r.property }}</td><td class="{{ r.status }}">{{ r.verdict }}</td><td class="num">{{ r.depth }}</td>
 <td class="num">{{ '%.1f' % r.seconds }}</td><td>{% if r.links.counterexample %}<a href="{{ r.links.counterexample }}">counterexample</a>{% endif %}
 {% if r.links.waves %}<a href="{{ r.links.waves }}">waves</a>{% endif %}</td>
-<td><code>{{ r.replay or r.reproduce }}</code>{% if r.verdict == 'error' %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
+<td><code>{{ r.replay or (r.fill.reproduce if r.fill and not r.fill.filled else r.reproduce) }}</code>{% if r.verdict == 'error' %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 {% else %}<p>No formal entry (<code>formal: true</code>) in this regression.</p>{% endif %}
 

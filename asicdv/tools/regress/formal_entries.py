@@ -293,6 +293,13 @@ def run_all(specs: list[FormalSpec], blocks: dict[str, Block], out: Path, jobs: 
         list(pool.map(one, specs))
 
 
+def rerun(r: dict) -> str:
+    """The command to look at a row again: its replay (failed), its fill test (a reachable bin its
+    witness did not fill), else the formal run."""
+    fill = r.get("fill")
+    return r["replay"] or (fill["reproduce"] if fill and not fill["filled"] else r["reproduce"])
+
+
 def describe(r: dict) -> str:
     """A row's verdict as people read it: proved (k=4), bounded (8), failed at step 3, ..."""
     verdict, depth = r["verdict"], r["depth"]
