@@ -31,7 +31,8 @@ depth), `bounded` (no failure up to the depth: bmc mode, or an induction that di
 `failed` (a counterexample: its .yw witness and .vcd), `error` (the tools failed). Records go to
 results/formal/<block>/results.json; `asicdv formal --replay` runs a counterexample's witness
 through cocotb on the Verilator build of the same harness (built with --assert), so the
-checker that failed in the proof fails in simulation.
+checker that failed in the proof fails in simulation; `asicdv formal --fill` runs a reachable
+coverage bin's witness as a directed cocotb test that fills the bin (fill()).
 """
 
 from __future__ import annotations
