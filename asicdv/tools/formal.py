@@ -1126,15 +1126,13 @@ def fill_main(block: Block, chosen: str | bool, tasks: list[str] | None, overrid
         and all(r.parameters.get(k) == v for k, v in overrides.items())
     ]
     if not reach:
-        raise UserError(
-            f"no reach records for {block.name} in {_rel(path)}: run `asicdv formal {block.name} --task T` on a reach task first"
-        )
+        first = f"asicdv formal {block.name} --task T"
+        raise UserError(f"no reach records for {block.name} in {_rel(path)}: run `{first}` on a reach task first")
     if chosen is not True:
+        known = ", ".join(sorted({r.property for r in reach}))
         reach = [r for r in reach if r.property == chosen]
         if not reach:
-            raise UserError(
-                f"--fill {chosen}: no such bin in {_rel(path)} (bins: {', '.join(sorted({r.property for r in records if r.kind == 'bin'}))})"
-            )
+            raise UserError(f"--fill {chosen}: no such bin in {_rel(path)} (bins: {known})")
         if reach[0].verdict != "reachable":
             raise UserError(f"--fill {chosen}: {reach[0].verdict} (depth {reach[0].depth}), no witness to fill it with")
     reachable = [r for r in reach if r.verdict == "reachable"]
@@ -1145,12 +1143,12 @@ def fill_main(block: Block, chosen: str | bool, tasks: list[str] | None, overrid
         result = fill(rec)
         command = command_line(rec.block, rec.task, rec.variant, rec.parameters, fill=rec.property)
         if result.passed:
-            print(
-                f"{rec.property}: filled by FormalFillTest from {rec.counterexample} (coverage {_rel(result.run_dir / 'coverage.json')})"
-            )
+            where = _rel(result.run_dir / "coverage.json")
+            print(f"{rec.property}: filled by FormalFillTest from {rec.counterexample} (coverage {where})")
         else:
-            print(f"{rec.property}: NOT filled: {result.message}")
-        print(f"  reproduce: {command}")
+            first = (result.message or "the test failed").splitlines()[0]
+            print(f"{rec.property}: NOT filled: {first}\n  witness {rec.counterexample}\n  log {_rel(result.log)}")
+        print(f"  reproduce: {command}", flush=True)
         status |= 0 if result.passed else 1
     return status
 
