@@ -140,3 +140,35 @@ def test_host_side_cli_does_not_import_the_simulator_side():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     loaded = set(ast.literal_eval(out))
     assert not loaded & {"cocotb", "pytest", "hypothesis", "pyuvm", "numpy"}, loaded
+
+
+def test_sample_bin_records_what_the_points_own_sampling_records():
+    """A bin hit by name (a formal witness's directed test) leaves cocotb-coverage in the state its
+    sampling function leaves: same hits, same coverage levels up the tree, the bin's callback."""
+    from cocotb_coverage.coverage import coverage_db
+
+    from asicdv.testbench import functional_coverage as coverage
+
+    for group in ("unit.sampled", "unit.named"):
+
+        @coverage.CoverPoint(f"{group}.bytes", xf=lambda n: n, bins=[1, 2, 3, 4])
+        @coverage.CoverPoint(f"{group}.kind", xf=lambda n: n % 2, bins=[0, 1], bins_labels=["even", "odd"])
+        def sample(n):
+            pass
+
+        if group == "unit.sampled":
+            sample(3)
+    called = []
+    coverage_db["unit.named.bytes"].add_bins_callback(lambda: called.append(3), 3)
+    coverage.sample_bin("unit.named.bytes", "3")
+    coverage.sample_bin("unit.named.kind", "odd")
+    points = coverage.bins()
+    for point in ("bytes", "kind"):
+        assert points[f"unit.named.{point}"] == points[f"unit.sampled.{point}"]
+        assert coverage_db[f"unit.named.{point}"].coverage == coverage_db[f"unit.sampled.{point}"].coverage
+    assert points["unit.named.bytes"] == {"1": 0, "2": 0, "3": 1, "4": 0} and called == [3]
+    assert coverage_db["unit.named"].coverage == coverage_db["unit.sampled"].coverage == 2
+    with pytest.raises(KeyError, match="has no bin '5'"):
+        coverage.sample_bin("unit.named.bytes", "5")
+    with pytest.raises(KeyError, match="no coverpoint 'unit.none'"):
+        coverage.sample_bin("unit.none", "1")

@@ -36,7 +36,9 @@ def gate(out: Path, tmp_path: Path, rules: str, capsys) -> tuple[int, str]:
     return status, capsys.readouterr().out
 
 
-def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm, tmp_path, capsys):
+def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm, tmp_path, capsys, monkeypatch):
+    # results.json too in the scratch folder: the project's must not name witnesses pytest deletes
+    monkeypatch.setattr(formal, "results_dir", lambda: tmp_path / "formal-results")
     status, out = regress(tmp_path, "{block: crc32, formal: true}")
     assert status == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -47,6 +49,18 @@ def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm,
     assert proofs[0]["reproduce"] == "asicdv formal crc32 --task handshake"
     bins = {r["property"]: r["verdict"] for r in rows if r["task"] == "bins"}
     assert bins == {f"crc32.message.last_word_bytes[{n}]": "reachable" for n in range(1, 5)}
+    # Each reachable bin's witness ran as a directed test, and filled the merged coverage's hole.
+    fills = {r["property"][-2]: r["fill"] for r in rows if r["task"] == "bins"}
+    assert {(f["test"], f["filled"]) for f in fills.values()} == {("FormalFillTest", True)}
+    point = summary["functional_coverage"]["coverpoints"]["crc32/crc32.message.last_word_bytes"]
+    assert (point["hits"], point["holes"]) == ({str(n): 1 for n in range(1, 5)}, [])
+    witnesses = {r["property"][-2]: r["counterexample"] for r in rows if r["task"] == "bins"}
+    assert {n: (f["test"], f["trace"]) for n, f in point["filled"].items()} == {
+        n: ("FormalFillTest", witnesses[n]) for n in witnesses
+    }
+    assert (
+        point["filled"]["1"]["reproduce"] == "asicdv formal crc32 --task bins --fill 'crc32.message.last_word_bytes[1]'"
+    )
 
     suite = ET.parse(out / "junit.xml").getroot().find("testsuite[@name='asicdv.formal_entries.formal']")
     cases = suite.findall("testcase")
@@ -54,6 +68,7 @@ def test_formal_entry_gives_proved_rows_in_summary_junit_and_report(yowasp_warm,
     assert cases[0].find("properties/property[@name='verdict']").get("value") == "proved"
     html = (out / "report.html").read_text()
     assert 'id="formal"' in html and "valid_exact" in html
+    assert html.count('class="filled"') == 4 and "4 by FormalFillTest from" in html
 
     status, text = gate(out, tmp_path, "formal_min_depth: 20\n", capsys)
     assert status == 0, text

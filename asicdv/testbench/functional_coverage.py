@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db
 
-__all__ = ["CoverCross", "CoverPoint", "bins", "hit_count", "holes", "merge", "summary", "write"]
+__all__ = ["CoverCross", "CoverPoint", "bins", "hit_count", "holes", "merge", "sample_bin", "summary", "write"]
 
 
 def _label(bin_) -> str:
@@ -33,6 +33,24 @@ def bins() -> dict[str, dict[str, int]]:
         for name, item in coverage_db.items()
         if isinstance(item, (CoverPoint, CoverCross))
     }
+
+
+def sample_bin(point: str, label: str) -> None:
+    """One hit of a declared coverpoint's bin, named by its coverage.json label: what the point's own
+    sampling function records when its transformation lands in that bin (the hit, the coverage
+    level up the tree, the bin's callbacks). For a stimulus that reaches a bin without a
+    transaction of the block's sampler (a formal witness replayed as a directed test)."""
+    item = coverage_db.get(point)
+    if not isinstance(item, CoverPoint):
+        raise KeyError(f"no coverpoint {point!r} declared (declared: {', '.join(sorted(bins())) or 'none'})")
+    keys = {_label(label_): key for label_, key in zip(item.detailed_coverage, item._hits, strict=True)}
+    if label not in keys:
+        raise KeyError(f"coverpoint {point} has no bin {label!r} (bins: {', '.join(keys)})")
+    before = item.coverage
+    item._hits[keys[label]] += 1  # cocotb-coverage has no public call that hits a bin by name
+    if keys[label] in item._bins_callbacks:
+        item._bins_callbacks[keys[label]]()
+    item._parent._update_coverage(item.coverage - before)
 
 
 def hit_count() -> int:

@@ -84,6 +84,8 @@ def formal_rule(formal: dict | None, min_depth: int | None) -> tuple[str, str, b
     for r in rows:
         if r["verdict"] == "failed":
             bad.append(f"{r['key']} failed at step {r['depth']} (replay: {r['replay'] or r['reproduce']})")
+        elif r.get("fill") and not r["fill"]["filled"]:
+            bad.append(f"{r['key']} reachable but not filled by its witness in simulation ({r['fill']['reproduce']})")
         elif r["status"] != "pass":  # a tool error, or infrastructure (the formal tools missing on a worker)
             bad.append(f"{r['key']} {r['verdict']}: {(r['location'] or '').splitlines()[0] if r['location'] else ''}")
         elif min_depth and r["verdict"] == "bounded" and r["kind"] != "bin" and r["depth"] < min_depth:

@@ -127,6 +127,9 @@ def formal_suite(regression: str, formal: dict) -> ET.Element:
         elif r["status"] == "infrastructure":
             error = ET.SubElement(case, "error", message="infrastructure: the formal run had no verdict")
             error.text = r["location"]
+        elif r.get("fill") and not r["fill"]["filled"]:
+            failure = ET.SubElement(case, "failure", message="reachable, but its witness did not fill the bin")
+            failure.text = f"{r['fill']['message']}\nreproduce: {r['fill']['reproduce']}"
         elif r["status"] == "fail":
             error = ET.SubElement(case, "error", message=f"{r['verdict']}: the formal tools failed")
             error.text = r["location"]
@@ -301,7 +304,7 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <td>{{ r.property }}</td><td class="{{ r.status }}">{{ r.verdict }}</td><td class="num">{{ r.depth }}</td>
 <td class="num">{{ '%.1f' % r.seconds }}</td><td>{% if r.links.counterexample %}<a href="{{ r.links.counterexample }}">counterexample</a>{% endif %}
 {% if r.links.waves %}<a href="{{ r.links.waves }}">waves</a>{% endif %}</td>
-<td><code>{{ r.replay or r.reproduce }}</code>{% if r.verdict in ('error', 'infrastructure') %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
+<td><code>{{ r.replay or (r.fill.reproduce if r.fill and not r.fill.filled else r.reproduce) }}</code>{% if r.verdict in ('error', 'infrastructure') %}<pre>{{ r.location }}</pre>{% endif %}</td></tr>{% endfor %}
 </tbody></table>
 {% else %}<p>No formal entry (<code>formal: true</code>) in this regression.</p>{% endif %}
 
@@ -320,11 +323,12 @@ pre { padding: .5em; white-space: pre-wrap; max-height: 12em; overflow: auto; }
 <h2>Functional coverage</h2>
 {% if s.functional_coverage %}
 <p>total <b id="functional-coverage">{{ '%.2f' % s.functional_coverage.percent }}%</b> of bins hit</p>
-<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th><th>excluded (proved unreachable)</th></tr>
+<table id="coverpoints"><tr><th>coverpoint</th><th>bins hit</th><th>%</th><th>holes</th><th>excluded (proved unreachable)</th><th>filled from a formal witness</th></tr>
 {% for name, p in s.functional_coverage.coverpoints|dictsort %}<tr><td>{{ name }}</td>
 <td class="num">{{ p.hit }}/{{ p.bins }}</td><td class="num">{{ '%.1f' % p.percent }}</td>
 <td>{% for h in p.holes %}{{ h }}{% if p.witnesses and p.witnesses[h] %} (<a href="{{ p.witnesses[h].link }}">reachable: witness</a>){% endif %}{% if not loop.last %}, {% endif %}{% endfor %}</td>
-<td>{% for b, why in (p.excluded or {})|dictsort %}<span title="{{ why }}">{{ b }}</span>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
+<td>{% for b, why in (p.excluded or {})|dictsort %}<span title="{{ why }}">{{ b }}</span>{% if not loop.last %}, {% endif %}{% endfor %}</td>
+<td>{% for b, f in (p.filled or {})|dictsort %}<span class="filled" title="{{ f.reproduce }}">{{ b }} by {{ f.test }} from <a href="{{ f.link }}">witness</a></span>{% if not loop.last %}, {% endif %}{% endfor %}</td></tr>{% endfor %}</table>
 {% else %}<p>No run wrote coverage.json.</p>{% endif %}
 
 <h2>Code coverage</h2>

@@ -425,9 +425,7 @@ class Regression:
                 + (f" on {', '.join(hosts)}" if hosts else "")
             )
             for r in (r for r in formal["properties"] if r["status"] != "pass"):
-                self.log(
-                    f"  {r['key']}: {formal_entries.describe(r)}\n      reproduce: {r['replay'] or r['reproduce']}"
-                )
+                self.log(f"  {r['key']}: {formal_entries.describe(r)}\n      reproduce: {formal_entries.rerun(r)}")
         resume = shlex.join(["asicdv", "regress", self.regression_arg, "--out", str(self.out), "--resume"])
         if self.write_error is not None:
             raise UserError(

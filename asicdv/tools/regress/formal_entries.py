@@ -17,6 +17,7 @@ failed row works as printed.
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import socket
 import time
@@ -165,10 +166,52 @@ def matches(spec: FormalSpec, pattern: str) -> bool:
     return any(fnmatch.fnmatchcase(text, pattern) for text in (spec.task, spec.key, spec.id))
 
 
-def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
+def fill_bin(record: formal.Record, out: Path) -> dict:
+    """A reachable bin's directed test (formal.fill) in a regression: filled or not, the run's
+    functional coverage (summed into the regression's), its log and the command that reruns it."""
+    command = formal.command_line(record.block, record.task, record.variant, record.parameters, fill=record.property)
+    try:
+        result = formal.fill(record, out_root=out / "formal" / record.block)
+    except Exception as exc:  # noqa: BLE001 - a build error is this bin's result, not the regression's
+        message = str(exc) if isinstance(exc, UserError) else f"{type(exc).__name__}: {exc}"
+        return {
+            "test": "FormalFillTest",
+            "filled": False,
+            "message": message,
+            "coverage": None,
+            "log": None,
+            "witness": record.counterexample,
+            "reproduce": command,
+            "seconds": 0.0,
+        }
+    coverage_file = result.run_dir / "coverage.json"
+    return {
+        "test": "FormalFillTest",
+        "filled": result.passed,
+        "message": result.message,
+        "coverage": json.loads(coverage_file.read_text()) if coverage_file.exists() else None,
+        "log": os.path.relpath(result.log, out),
+        "witness": record.counterexample,
+        "reproduce": command,
+        "seconds": round(result.wall_s, 2),
+    }
+
+
+def fill_runs(formal_summary: dict | None) -> list[dict]:
+    """The directed fill tests' functional coverage, as run records the coverage merge sums."""
+    return [
+        {"block": r["block"], "functional_coverage": r["fill"]["coverage"]}
+        for r in (formal_summary or {}).get("properties", [])
+        if r.get("fill") and r["fill"]["coverage"]
+    ]
+
+
+def row(spec: FormalSpec, record: formal.Record, out: Path, fill: dict | None = None) -> dict:
     """One property's result row: asicdv formal's record (paths from the project's root) plus the
-    regression's view of it (links from the results folder, where the report is)."""
-    status = "pass" if record.verdict in PASSING else "infrastructure" if record.verdict == "infrastructure" else "fail"
+    regression's view of it (links from the results folder, where the report is); a reachable
+    bin's row holds its directed test (`fill`), and fails when the witness did not fill the bin."""
+    failed = record.verdict not in PASSING or (fill is not None and not fill["filled"])
+    status = "infrastructure" if record.verdict == "infrastructure" else "fail" if failed else "pass"
     root = projects.current().root
     links = {
         name: os.path.relpath(root / getattr(record, name), out)
@@ -187,6 +230,7 @@ def row(spec: FormalSpec, record: formal.Record, out: Path) -> dict:
             if record.verdict == "failed" and record.counterexample
             else None
         ),
+        "fill": fill,
     }
 
 
@@ -247,7 +291,8 @@ def finish(spec: FormalSpec, result: dict, out: Path) -> dict:
     records = [formal.Record(**r) for r in result["records"]]
     if not any(r.verdict == "infrastructure" for r in records):
         formal.write_results(records, formal.results_dir() / spec.block / "results.json")
-    rows = [row(spec, r, out) for r in records]
+    # A reachable bin's directed test runs here, in the regression's process (a Verilator build).
+    rows = [row(spec, r, out, fill_bin(r, out) if r.verdict == "reachable" else None) for r in records]
     statuses = {r["status"] for r in rows}
     return {
         "id": spec.id,
@@ -266,6 +311,15 @@ def log_rows(record: dict, log) -> None:
         log(f"formal {record['id']} {r['property']}: {describe(r)} ({r['seconds']:.1f} s)")
         if r["replay"]:
             log(f"  replay: {r['replay']}")
+        if r.get("fill") and not r["fill"]["filled"]:
+            log(f"  not filled: {r['fill']['message'].splitlines()[0]}\n  reproduce: {r['fill']['reproduce']}")
+
+
+def rerun(r: dict) -> str:
+    """The command to look at a row again: its replay (failed), its fill test (a reachable bin its
+    witness did not fill), else the formal run."""
+    fill = r.get("fill")
+    return r["replay"] or (fill["reproduce"] if fill and not fill["filled"] else r["reproduce"])
 
 
 def describe(r: dict) -> str:
@@ -280,7 +334,9 @@ def describe(r: dict) -> str:
     if verdict == "unreachable":
         return f"unreachable (proved, k={depth})"
     if verdict == "reachable":
-        return f"reachable at step {depth}, witness {r['counterexample']}"
+        fill = r.get("fill")
+        done = "" if not fill else (f", filled by {fill['test']}" if fill["filled"] else ", NOT filled in simulation")
+        return f"reachable at step {depth}, witness {r['counterexample']}{done}"
     if verdict in ("error", "infrastructure"):
         return f"{verdict}: {r['location'].splitlines()[0] if r['location'] else 'the tools failed'}"
     return f"{verdict} ({depth})"

@@ -26,7 +26,16 @@ def bin_verdicts(formal: dict | None) -> dict[str, dict[str, dict]]:
         if r["verdict"] == "unreachable":
             note = {"reason": f"proved unreachable: asicdv formal, k-induction k={r['depth']} ({r['reproduce']})"}
         elif r["verdict"] == "reachable":
-            note = {"witness": {"trace": r["counterexample"], "link": r["links"].get("counterexample")}}
+            witness = {"trace": r["counterexample"], "link": r["links"].get("counterexample")}
+            note = {"witness": witness}
+            fill = r.get("fill")
+            if fill and fill["filled"]:
+                note["filled_by"] = {
+                    "test": fill["test"],
+                    **witness,
+                    "reproduce": fill["reproduce"],
+                    "log": fill["log"],
+                }
         else:
             continue
         found.setdefault(f"{r['block']}/{point}", {})[name] = {"verdict": r["verdict"], **note}
@@ -36,7 +45,9 @@ def bin_verdicts(formal: dict | None) -> dict[str, dict[str, dict]]:
 def merge_functional_coverage(records: list[dict], formal_bins: dict | None = None) -> dict | None:
     """Sum every run's coverage.json per block/coverpoint: hits per bin, % of bins hit, holes. A hole
     that formal proved unreachable (formal_bins, from bin_verdicts) is excluded with the proof as
-    its reason; a hole formal reached keeps its witness trace (the stimulus that fills it)."""
+    its reason; a hole formal reached keeps its witness trace (the stimulus that fills it). The
+    directed tests made from witnesses are runs too (formal_entries.fill_runs): a bin one filled
+    names it under `filled` (test, witness, reproduce)."""
     merged: dict[str, dict[str, int]] = {}
     for record in records:
         for point, bins in (record.get("functional_coverage") or {}).items():
@@ -64,6 +75,7 @@ def merge_functional_coverage(records: list[dict], formal_bins: dict | None = No
             "hits": bins,
             "excluded": excluded,
             "witnesses": {n: proofs[n]["witness"] for n in holes if proofs.get(n, {}).get("verdict") == "reachable"},
+            "filled": {n: proofs[n]["filled_by"] for n in bins if "filled_by" in proofs.get(n, {})},
         }
     total_bins = sum(p["bins"] for p in points.values())
     total_hit = sum(p["hit"] for p in points.values())
@@ -225,7 +237,9 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
         "missing": missing,
         "buckets": buckets(runs),
         "builds": json.loads((out / "builds.json").read_text()) if (out / "builds.json").exists() else {},
-        "functional_coverage": merge_functional_coverage(runs, bin_verdicts(formal)),
+        "functional_coverage": merge_functional_coverage(
+            [*runs, *formal_entries.fill_runs(formal)], bin_verdicts(formal)
+        ),
         "code_coverage": _code_coverage(out, specs, runs) if write else None,
         "formal": formal,
         "previous": (
