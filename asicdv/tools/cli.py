@@ -123,13 +123,33 @@ def _project_option(argv: list[str]) -> str | None:
     return None
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand the arguments name: the first one that is not an option or --project's value."""
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--project":
+            skip = True
+        elif not item.startswith("-"):
+            return item
+    return None
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> set[str]:
+    actions = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))  # noqa: SLF001
+    return {name for action in actions for name in action.choices}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         named = _project_option(argv)
         if named:  # one project for the whole command, and for every process it starts
             projects.use(projects.locate(named))
-        parser = build_parser(_project_commands())
+        parser = build_parser()
+        if _command_name(argv) not in _subcommands(parser):  # a project's command, --help or a typo
+            parser = build_parser(_project_commands())  # (importing them costs cocotb, numpy: ~0.5 s)
         try:
             args = parser.parse_args(argv)
         except SystemExit as exc:  # --help, --version, or a usage error (printed, exit 2)

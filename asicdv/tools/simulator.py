@@ -14,6 +14,7 @@ import contextlib
 import ctypes
 import fcntl
 import hashlib
+import importlib.metadata
 import json
 import os
 import re
@@ -136,8 +137,6 @@ def _build_key(
     coverage: bool = False,
     simulator: str = "verilator",
 ) -> str:
-    import cocotb
-
     digest = hashlib.sha256()
     parts = {
         "top": block.top,
@@ -153,7 +152,7 @@ def _build_key(
         "streams_checker": formal.streams_checker(block) if simulator == "verilator" else None,
         "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
         "tool": toolchain.verilator_version() if simulator == "verilator" else icarus_version(),
-        "cocotb": cocotb.__version__,
+        "cocotb": importlib.metadata.version("cocotb"),  # (not `import cocotb`: the host side stays light)
         "python": sys.version,
     }
     digest.update(json.dumps(parts, sort_keys=True).encode())
