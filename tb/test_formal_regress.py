@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from asicdv import project
-from asicdv.tools import formal
+from asicdv.tools import formal, toolchain
 from asicdv.tools.blocks import get_block
 from asicdv.tools.cli import main
 from asicdv.tools.regress import formal_entries, summary
@@ -160,3 +161,42 @@ def test_a_formal_run_past_its_timeout_is_an_error_row_that_fails_the_gate(yowas
     status, text = gate(out, tmp_path, "complete: true\n", capsys)
     assert status == 1
     assert "FAIL  formal                 crc32/formal/handshake/(task) error: timed out after 0.5 s (stopped)" in text
+
+
+def test_bins_on_internal_state_through_taps(yowasp_warm, tmp_path):
+    """Bins that need a DUT register, not a port: crc32's `remaining` (bytes of the word still to
+    absorb) through a tap. 5 can never be held (a `next` of more than 4 bytes is ignored): proved
+    unreachable; 4 is held the cycle after a 4-byte word is accepted: reachable at step 2. The same
+    harness compiles in Verilator (the fill test's build), where the tap is a hierarchical reference."""
+    block = get_block("crc32")
+    bins_task = next(t for t in formal.load_tasks(block) if t.name == "bins")
+    task = dataclasses.replace(
+        bins_task,
+        bins={"test.remaining": {"five": "t_remaining == 3'd5", "four": "t_remaining == 3'd4"}},
+        taps=({"wire": "t_remaining", "signal": "dut.remaining", "width": 3},),
+    )
+    records = formal.run_task(block, task, None, {}, out_root=tmp_path)
+    verdicts = {r.property: (r.verdict, r.depth) for r in records}
+    assert verdicts == {"test.remaining[five]": ("unreachable", 8), "test.remaining[four]": ("reachable", 2)}, verdicts
+
+    harness = tmp_path / "harness.sv"
+    ports = formal.dut_ports(task, {}, task.sources)
+    harness.write_text(formal.reach_harness(block, task, {}, ports, list(task.bins["test.remaining"].values())))
+    assert "wire [2:0] t_remaining = dut.remaining;" in harness.read_text()
+    lint = subprocess.run(
+        [
+            "verilator",
+            "--lint-only",
+            "--assert",
+            "-DASICDV_REPLAY",
+            "--top-module",
+            f"asicdv_reach_{task.top}",
+            *map(str, task.sources),
+            str(harness),
+        ],
+        capture_output=True,
+        text=True,
+        env=toolchain.verilator_env(),
+        check=False,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr

@@ -237,6 +237,18 @@ def _bins(path: Path, entry: dict) -> dict[str, dict[str, str]]:
     """A reach task's `bins:` {coverpoint: {bin: Verilog condition on the DUT's ports}}."""
     bins = entry.get("bins") or {}
     where = f"{path}: task {entry['name']}"
+    for tap in entry.get("taps", ()) if entry.get("mode") == "reach" else ():
+        width = tap.get("width", 1) if isinstance(tap, dict) else None
+        if (
+            not isinstance(tap, dict)
+            or set(tap) - {"wire", "signal", "width"}
+            or not str(tap.get("signal", "")).startswith("dut.")
+            or not isinstance(width, int)
+            or width < 1
+        ):
+            raise UserError(
+                f"{where}: a reach task's tap is {{wire: t_x, signal: dut.<register>, width: N}}, got {tap!r}"
+            )
     if (entry.get("mode") == "reach") != bool(bins):
         raise UserError(f"{where}: a reach task needs bins: {{coverpoint: {{bin: condition}}}} (and only it has them)")
     if not isinstance(bins, dict) or not all(
@@ -349,6 +361,14 @@ def reach_harness(block: Block, task: Task, params: dict[str, int], ports, condi
         "a reach task's `bins:`",
         outputs=(f"    output wire {width}asicdv_bin_hit",),
     )
+    for tap in task.taps:  # internal signals a condition names (`t_x`, taps: {wire, signal, width})
+        decl = f"[{tap.get('width', 1) - 1}:0] {tap['wire']}"
+        lines += ["`ifdef YOSYS  // connected after flattening (the task's taps)", f"    wire {decl};"]
+        lines += [
+            "`else  // in simulation (the fill test): a hierarchical reference",
+            f"    wire {decl} = {tap['signal']};",
+            "`endif",
+        ]
     outside_reset = f"f_past_valid && !({_in_reset(block)})"
     lines += [
         f"    assign asicdv_bin_hit = {{{', '.join(f'{outside_reset} && ({c})' for c in reversed(conditions))}}};",
