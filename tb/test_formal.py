@@ -81,6 +81,13 @@ def test_formal_catches_a_wrap_bug_simulation_misses_and_it_replays(yowasp_warm)
     assert m.group(1) in {r.property for r in failed}
     assert int(m.group(2)) == first.depth
     assert "reproduce: asicdv formal sha256d --task fifo --param FIFO_DEPTH=3 --replay" in result.message
+    # the replay's own waves, dumped up to the half period before the violating edge
+    assert f"\n  waves {result.waves}" in result.message
+    violation_ps = 1000 * float(re.search(r"at cycle \d+ \(([\d.]+) ns\)", result.message).group(1))
+    if result.waves.suffix == ".vcd":  # (FST, when liblz4 is installed, is binary)
+        last_ps = max(int(line[1:]) for line in result.waves.read_text().splitlines() if line.startswith("#"))
+        assert violation_ps - 5000 <= last_ps <= violation_ps, (last_ps, violation_ps)
+    assert result.waves.stat().st_size > 0
 
 
 def test_miner_suite_misses_the_wrap_bug_at_its_default_depth():

@@ -913,7 +913,9 @@ def replay(
         raise UserError(f"{record.task}/{record.property}: no counterexample to replay (verdict {record.verdict})")
     block = get_block(record.block)
     task = task or next(t for t in load_tasks(block) if t.name == record.task)
-    build = sim.build(replay_block(block, task, record.parameters, sources), "replay")
+    build = sim.build(
+        replay_block(block, task, record.parameters, sources), "replay", waves=True
+    )  # the replay's own waves, beside the solver's VCD
     witness = _root() / record.counterexample
     inputs, steps = read_witness(witness)
     command = command or command_line(record.block, record.task, record.variant, record.parameters, replay=True)
@@ -942,7 +944,7 @@ def replay(
         result.message = (
             f"first violation: {prop} ({m.group(2)}) at cycle {step} ({t_ns:g} ns), as in the proof "
             f"(step {record.depth})\n  signals: {signals}\n  witness {witness}\n  reproduce: {command}\n"
-            f"  log {result.log}"
+            f"  log {result.log}" + (f"\n  waves {result.waves}" if result.waves and result.waves.exists() else "")
         )
     return result
 
