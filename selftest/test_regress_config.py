@@ -71,6 +71,19 @@ def test_shipped_regressions_cover_what_the_issue_names():
         ),
         ("{block: sha256, tets: all}", "entry 1: unknown key 'tets'"),
         (
+            "{block: sha256, sweep: [ROUNDS]}",
+            "entry 1: sweep 'ROUNDS': sha256 declares no legal values for it (block.yaml parameters: in",
+        ),
+        (
+            "{block: sha256d, sweep: [FIFO_DEPTH], parameters: {FIFO_DEPTH: 3}}",
+            "entry 1: 'FIFO_DEPTH' is both fixed (parameters) and swept (sweep)",
+        ),
+        (
+            "{block: sha256d, parameters: {FIFO_DEPTH: 4}}",
+            "entry 1: FIFO_DEPTH=4 is not a legal value for sha256d (legal: [1, 2, 3, 5, 8, 16])",
+        ),
+        ("{block: all, sweep: [ROWS]}", "entry 1: block: all takes no sweep (name one block)"),
+        (
             "{block: sha256, seeds: [1], reseeds: 2}",
             "entry 1: give either 'seeds' or 'reseeds', not both",
         ),
@@ -172,6 +185,24 @@ entries:
     ]
     assert specs[0].parameters == {"ROWS": 4} and specs[0].timeout_s == 30 and specs[0].replay
     assert specs[0].config == "kpu[default-ROWS4]"
+
+
+def test_sweep_runs_every_legal_value_of_a_parameter(tmp_path):
+    """`sweep:` is one set of runs per legal value (block.yaml `parameters:`), each its own
+    configuration (build), with the entry's fixed parameters kept; seeds derive per configuration."""
+    text = """entries:
+  - {block: sha256d, variants: [iterative], tests: [FifoFullWhileHashingTest], reseeds: 1, sweep: [FIFO_DEPTH]}
+  - {block: kpu, tests: [ExtremesTest], seeds: [3], parameters: {COLS: 1}, sweep: [ROWS]}
+"""
+    specs = regress.plan(regress.load(write(tmp_path, text))[1], 1)
+    fifo = [s for s in specs if s.block == "sha256d"]
+    # the variant does not name FIFO_DEPTH, so even the RTL's default 8 is an explicit override
+    assert sorted(s.parameters["FIFO_DEPTH"] for s in fifo) == [1, 2, 3, 5, 8, 16]
+    assert len({s.seed for s in fifo}) == 6 and len({s.config for s in fifo}) == 6
+    kpu = sorted((s.parameters.get("ROWS", 8), s.parameters["COLS"]) for s in specs if s.block == "kpu")
+    assert kpu == [(1, 1), (2, 1), (3, 1), (4, 1), (8, 1)]
+    assert "kpu.default-COLS1.ExtremesTest.3" in {s.id for s in specs}  # ROWS 8 is the variant's own value
+    assert "kpu.default-COLS1-ROWS4.ExtremesTest.3" in {s.id for s in specs}
 
 
 def test_filter_matches_test_key_or_id():

@@ -6,6 +6,7 @@ import fnmatch
 import hashlib
 import importlib.util
 import inspect
+import itertools
 import os
 import re
 from dataclasses import asdict, dataclass
@@ -47,6 +48,13 @@ ENTRY_PROPERTIES = {
         "propertyNames": {"pattern": NAME, "maxLength": 100},
         "additionalProperties": {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
     },
+    # Every legal value (block.yaml `parameters:`) of these parameters, one set of runs per combination.
+    "sweep": {
+        "type": "array",
+        "items": {"type": "string", "pattern": NAME, "maxLength": 100},
+        "minItems": 1,
+        "uniqueItems": True,
+    },
     "seeds": {
         "type": "array",
         "items": {"type": "integer", "minimum": 0, "maximum": SEED_LIMIT},
@@ -68,7 +76,7 @@ ENTRY_PROPERTIES = {
 DEFAULT_PROPERTIES = {
     k: v
     for k, v in ENTRY_PROPERTIES.items()
-    if k not in ("block", "tests", "seeds", "module", "formal", "tasks", "depth")
+    if k not in ("block", "tests", "seeds", "module", "formal", "tasks", "depth", "sweep")
 }
 
 # JSON schema of a regression file (checked with jsonschema before anything runs).
@@ -266,12 +274,24 @@ def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -
             raise UserError(
                 f"{where}: unknown variant {name!r} for block {block.name}; known: {', '.join(block.variants)}"
             )
-    known_params = sorted({p for params in block.variants.values() for p in params})
-    for name in entry.get("parameters", {}):
+    known_params = sorted({p for params in block.variants.values() for p in params} | set(block.parameters))
+    for name, value in entry.get("parameters", {}).items():
         if name not in known_params:
             raise UserError(
                 f"{where}: unknown parameter {name!r} for block {block.name}; known: {', '.join(known_params) or 'none'}"
             )
+        legal = block.parameters.get(name)
+        if legal is not None and value not in legal:
+            raise UserError(f"{where}: {name}={value} is not a legal value for {block.name} (legal: {list(legal)})")
+    for name in entry.get("sweep", ()):
+        if name not in block.parameters:
+            declared = ", ".join(block.parameters) or "none"
+            raise UserError(
+                f"{where}: sweep {name!r}: {block.name} declares no legal values for it "
+                f"(block.yaml parameters: in {block.path}; declared: {declared})"
+            )
+        if name in entry.get("parameters", {}):
+            raise UserError(f"{where}: {name!r} is both fixed (parameters) and swept (sweep)")
     simulator = entry.get("simulator", "verilator")
     if simulator != "verilator" and not build_accepts("simulator"):
         raise UserError(
@@ -336,7 +356,7 @@ def plan(
             expanded.append((path, index, entry))
             continue
         # `block: all` is every block of tb/*/block.yaml, so a new block needs no regression edit.
-        specific = [key for key in ("variants", "parameters", "module", "seeds") if key in entry]
+        specific = [key for key in ("variants", "parameters", "sweep", "module", "seeds") if key in entry]
         if isinstance(entry.get("tests"), list):
             specific.insert(0, "a list of tests")
         if specific:
@@ -369,9 +389,13 @@ def plan(
         else:
             specs = [(name, block.test(name).reseeds) for name in tests]
         variants = entry.get("variants", "all")
-        for variant in list(block.variants) if variants == "all" else variants:
+        for variant, chosen in (
+            (variant, chosen)
+            for variant in (list(block.variants) if variants == "all" else variants)
+            for chosen in parameter_sets(block, entry)
+        ):
             defaults = block.variant(variant)
-            overrides = {k: v for k, v in sorted(entry.get("parameters", {}).items()) if defaults.get(k) != v}
+            overrides = {k: v for k, v in sorted(chosen.items()) if defaults.get(k) != v}
             for test, reseeds in specs:
                 if "seeds" in entry:
                     seeds = entry["seeds"]
@@ -428,7 +452,19 @@ def _entry_runs(path: Path, index: int, entry: dict, blocks: dict[str, Block], p
             f"([limits] max_reseeds in {project.config})"
         )
     variants = entry.get("variants", "all")
-    return sum(counts) * (len(block.variants) if variants == "all" else len(variants))
+    return (
+        sum(counts) * (len(block.variants) if variants == "all" else len(variants)) * len(parameter_sets(block, entry))
+    )
+
+
+def parameter_sets(block: Block, entry: dict) -> list[dict]:
+    """The entry's fixed `parameters` with each combination of its swept parameters' legal values."""
+    swept = entry.get("sweep", ())
+    fixed = dict(entry.get("parameters", {}))
+    return [
+        {**fixed, **dict(zip(swept, values, strict=True))}
+        for values in itertools.product(*(block.parameters[n] for n in swept))
+    ]
 
 
 def matches(spec: RunSpec, pattern: str) -> bool:
