@@ -12,7 +12,7 @@ from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from asicdv.testbench import clocking
 from asicdv.testbench.scoreboard import Scoreboard
-from asicdv.testbench.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, random_pauses
+from asicdv.testbench.stream import Pauses, PauseSchedule, Stream, StreamMonitor, StreamSink, StreamSource
 from asicdv.testbench.stream_names import FIND
 
 
@@ -53,10 +53,12 @@ class Bfm:
                 f"{what} did not happen within {cycles} cycles (the transaction's cycle budget)"
             ) from None
 
-    def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses | None:
-        """Idle cycles before each beat: random when the test asked for stalls, else None (no
-        pauses: the endpoint runs natively in the simulator where it can, see asicdv.testbench.stream)."""
-        return random_pauses(self.rng, probability, longest) if self.stalls else None
+    def pauses(self, probability: float = 0.3, longest: int = 4) -> PauseSchedule | None:
+        """Pauses before each beat when the test asked for stalls (a pause of 1..longest cycles with
+        `probability`), else None. Each call is one endpoint's own schedule, seeded from `rng`
+        here, so the pauses do not depend on what else draws from `rng` or when; natively the
+        simulator draws them (asicdv.testbench.stream.PauseSchedule)."""
+        return PauseSchedule(self.rng.getrandbits(64), probability, longest) if self.stalls else None
 
     def stream(self, name: str, *, valid: str | None = None, ready=FIND, data=()) -> Stream:
         """The stream `name`: explicit when `valid` (and `ready`, a name or None) are given, else

@@ -3,7 +3,8 @@
 Verilator builds link the main loop with `-rdynamic`, so the running simulator's own symbols
 are reachable through ctypes. What the engine does every cycle costs no VPI callback and no
 Python wake-up: a free-running clock, and valid/ready streams whose beats are played, recorded
-and protocol-checked at each edge (asicdv.testbench.stream uses it for endpoints without pauses).
+and protocol-checked at each edge, with seeded pauses for back-pressure (asicdv.testbench.stream
+uses it for every endpoint whose pauses are a PauseSchedule, or none).
 
 `available()` is False on Icarus, or with ASICDV_NATIVE=0 (the pure-Python path, e.g. to
 compare the two); callers then fall back to cocotb's GPI clock and the Python endpoints.
@@ -18,7 +19,7 @@ from functools import cache
 
 from cocotb.simtime import convert
 
-VERSION = 1
+VERSION = 2
 
 
 @cache
@@ -42,6 +43,8 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_recorded": ([ctypes.c_int], u64),
         "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
         "asicdv_stream_stalls": ([ctypes.c_int], u64),
+        "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
+        "asicdv_stream_pauses_drawn": ([ctypes.c_int], u64),
         "asicdv_stream_violation": ([ctypes.c_int], c),
     }
     for name, (args, result) in signatures.items():
@@ -96,6 +99,14 @@ class NativeStream:
 
     def set_recording(self, on: bool) -> None:
         self._lib.asicdv_stream_set_recording(self.id, int(on))
+
+    def set_pauses(self, schedule, sink: bool) -> None:
+        """Pause as `schedule` (an asicdv.testbench.stream.PauseSchedule) would, from its current
+        state: a source idles before beats, a sink (`sink`) holds ready low; the engine draws."""
+        self._lib.asicdv_stream_set_pauses(self.id, int(sink), schedule.state, schedule.threshold, schedule.longest)
+
+    def pauses_drawn(self) -> int:
+        return self._lib.asicdv_stream_pauses_drawn(self.id)
 
     def play(self, beats: list[dict[str, int]]) -> None:
         """Queue beats (field name -> int); a field a beat leaves out keeps its last value."""

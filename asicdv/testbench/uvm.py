@@ -212,9 +212,10 @@ class BlockTest(uvm_test):
                 board.clear()
             before = coverage.hit_count()
             await drive(example)
+            boards = env_boards + self.bfm.protocol_boards()  # polled first: a native stall is this example's bin
             hit = coverage.hit_count()
             new_bins[0] = hit - before
-            for board in env_boards + self.bfm.protocol_boards():  # as check(): the first error raises
+            for board in boards:  # as check(): the first error raises
                 board.check()
             curve.append(hit)
 
