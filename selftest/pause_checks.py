@@ -13,6 +13,7 @@ from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
 from asicdv.testbench import native
 from asicdv.testbench.bfm import Bfm
 from asicdv.testbench.clocking import cycles_now
+from asicdv.testbench.scoreboard import to_hex
 from asicdv.testbench.stream import PauseSchedule
 
 SOURCE_PAUSES = (101, 0.5, 3)  # seed, probability, longest
@@ -156,10 +157,13 @@ async def NativeCheckerSeesViolationsWhilePausing(dut):
         await RisingEdge(dut.clk)
         await RisingEdge(dut.clk)
         seen = source.engine.violation()
+        board, errors = source.checker.board, source.checker.board.errors
+        source.checker.poll()  # reports it on the board (as the Python checker words it) and checks on
+        reported = board.last_mismatch if board.errors > errors else ""
         for i in range(2):
             await bfm.within(sink.recv(), 200, f"beat {i}")
-        source.engine.set_checking(True)  # forget it for the next case
-        return seen
+        source.engine.set_checking(True)  # forget the stall the tampering left for the next case
+        return seen, reported
 
     async def hold():
         pass
@@ -173,9 +177,16 @@ async def NativeCheckerSeesViolationsWhilePausing(dut):
 
     results = {name: await violation_after(act) for name, act in (("hold", hold), ("change", change), ("drop", drop))}
     dut._log.info("native checker while pausing: %s", results)
+    board = "in valid/ready protocol"
     assert results == {
-        "hold": "",
-        "change": "payload changed while stalled",
-        "drop": "valid dropped before the transfer",
+        "hold": ("", ""),
+        "change": (
+            "payload changed while stalled",
+            f"{board}: in payload changed while stalled: {to_hex({'data': 2})} -> {to_hex({'data': 3})}",
+        ),
+        "drop": (
+            "valid dropped before the transfer",
+            f"{board}: in_valid dropped before the transfer (payload {to_hex({'data': 2})})",
+        ),
     }, results
     assert source.engine.pauses_drawn() == 6  # two beats a case

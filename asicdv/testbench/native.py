@@ -46,6 +46,7 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
         "asicdv_stream_pauses_drawn": ([ctypes.c_int], u64),
         "asicdv_stream_violation": ([ctypes.c_int], c),
+        "asicdv_stream_violation_payloads": ([ctypes.c_int, ctypes.c_void_p], None),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)
@@ -174,7 +175,9 @@ class NativeStream:
             return []
         buffer = ctypes.create_string_buffer(count * self.beat_bytes)
         count = self._lib.asicdv_stream_drain(self.id, buffer, count)
-        raw = buffer.raw
+        return self._beats(buffer.raw, count)
+
+    def _beats(self, raw: bytes, count: int) -> list[dict[str, int]]:
         beats, offset = [], 0
         for _ in range(count):
             beat = {}
@@ -189,6 +192,13 @@ class NativeStream:
 
     def violation(self) -> str:
         return self._lib.asicdv_stream_violation(self.id).decode()
+
+    def violation_payloads(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The payload that waited and the one at the violation's edge."""
+        buffer = ctypes.create_string_buffer(2 * self.beat_bytes)
+        self._lib.asicdv_stream_violation_payloads(self.id, buffer)
+        held, seen = self._beats(buffer.raw, 2)
+        return held, seen
 
 
 def column_bytes(column, count: int, bits: int, name: str):

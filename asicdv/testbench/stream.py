@@ -283,8 +283,17 @@ class ProtocolChecker:
             self._sample_stall(True)
         violation = self.engine.violation()
         if violation:
-            self._violation(f"{self.stream.name}: {violation}")
+            self._violation(self._describe(violation, *self.engine.violation_payloads()))
             self.engine.set_checking(True)  # reported once; checking goes on
+
+    def _describe(self, violation: str, held: Beat, now: Beat) -> str:
+        """A violation as the Python checker words it, with the payloads."""
+        s = self.stream
+        if violation.startswith("valid dropped"):
+            return f"{s.valid._name} dropped before the transfer (payload {to_hex(held)})"
+        changed = [name for name in held if held[name] != now[name]]
+        before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
+        return f"{s.name} payload changed while stalled: {before} -> {after}"
 
     def _violation(self, text: str) -> None:
         self.board.error(text)
@@ -310,12 +319,10 @@ class ProtocolChecker:
             await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
             await ReadOnly()
             if s.valid.value != 1:
-                return self._violation(f"{s.valid._name} dropped before the transfer (payload {to_hex(held)})")
+                return self._violation(self._describe("valid dropped", held, held))
             now = s.sample()
-            changed = [name for name in held if held[name] != now[name]]
-            if changed:
-                before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
-                return self._violation(f"{s.name} payload changed while stalled: {before} -> {after}")
+            if now != held:
+                return self._violation(self._describe("payload changed", held, now))
             await RisingEdge(s.clk)  # ready rose: the transfer
 
     async def _run_valid_only(self) -> None:

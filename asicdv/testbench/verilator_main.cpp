@@ -177,6 +177,7 @@ struct Stream {
     std::vector<uint8_t> held;
     uint64_t stalls = 0;
     std::string violation;
+    std::vector<uint8_t> seen;  // the payload at the violation's edge (held: the one that waited)
 
     void sample(std::vector<uint8_t> &out) const {
         for (const Signal &f : fields) out.insert(out.end(), f.data, f.data + f.bytes);
@@ -203,6 +204,10 @@ struct Stream {
                     violation = "valid dropped before the transfer";
                 } else if (!payload_is(held)) {
                     violation = "payload changed while stalled";
+                }
+                if (!violation.empty()) {  // both payloads, for a report with both values
+                    seen.clear();
+                    sample(seen);
                 }
             }
             const bool stall = v && !r;
@@ -450,6 +455,13 @@ unsigned long long asicdv_stream_stalls(int id) { return streams_.at(id).stalls;
 
 // The first protocol violation ("" if none).
 const char *asicdv_stream_violation(int id) { return streams_.at(id).violation.c_str(); }
+
+// The violation's payloads, beat_bytes each: the one that waited, then the one at its edge.
+void asicdv_stream_violation_payloads(int id, uint8_t *out) {
+    const Stream &s = streams_.at(id);
+    std::memcpy(out, s.held.data(), s.beat_bytes);
+    std::memcpy(out + s.beat_bytes, s.seen.data(), s.beat_bytes);
+}
 
 }  // extern "C"
 
