@@ -45,6 +45,7 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_stalls": ([ctypes.c_int], u64),
         "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
         "asicdv_stream_pauses_drawn": ([ctypes.c_int], u64),
+        "asicdv_stream_sink_start": ([ctypes.c_int], None),
         "asicdv_stream_violation": ([ctypes.c_int], c),
         "asicdv_stream_violation_payloads": ([ctypes.c_int, ctypes.c_void_p], None),
     }
@@ -105,6 +106,10 @@ class NativeStream:
         """Pause as `schedule` (an asicdv.testbench.stream.PauseSchedule) would, from its current
         state: a source idles before beats, a sink (`sink`) holds ready low; the engine draws."""
         self._lib.asicdv_stream_set_pauses(self.id, int(sink), schedule.state, schedule.threshold, schedule.longest)
+
+    def start_sink(self) -> None:
+        """A pausing sink's task starts (just after an edge, as the Python sink's): the first pause is drawn."""
+        self._lib.asicdv_stream_sink_start(self.id)
 
     def pauses_drawn(self) -> int:
         return self._lib.asicdv_stream_pauses_drawn(self.id)

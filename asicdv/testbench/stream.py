@@ -488,7 +488,9 @@ class StreamSink(_Endpoint):
         await RisingEdge(s.clk)
         if self.engine is not None:  # the engine records every transfer (and drives a pausing ready)
             self.engine.set_recording(True)
-            if s.ready is not None and not self.native_pauses:
+            if self.native_pauses:
+                self.engine.start_sink()  # its first pause, drawn at this edge as below
+            elif s.ready is not None:
                 s.ready.value = 1
             return
         while s.ready is None:  # valid-only: every beat is taken

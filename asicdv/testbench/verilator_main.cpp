@@ -136,9 +136,10 @@ struct PauseSchedule {
     }
 };
 
-// A pausing sink's ready, as the Python StreamSink: a pause drawn after each transfer (and at the
-// first edge after a restart); 0 keeps ready high, n drops it until valid is seen at an edge and
-// n - 1 edges more, so valid waits exactly n edges.
+// A pausing sink's ready, as the Python StreamSink: a pause drawn when its task starts (Python
+// calls asicdv_stream_sink_start just after the edge the task awaits) and after each transfer;
+// 0 keeps ready high, n drops it until valid is seen at an edge and n - 1 edges more, so valid
+// waits exactly n edges. Until the start (`restart`) ready keeps its value and nothing is taken.
 enum class SinkPhase { restart, ready, wait_valid, hold };
 
 struct Stream {
@@ -218,7 +219,7 @@ struct Stream {
             }
             stalled = stall;
         }
-        // A restarted pausing sink takes nothing at its first edge (the Python one is not yet waiting).
+        // A restarted pausing sink takes nothing until it starts (the Python one is not yet waiting).
         if (moved && recording && !(pausing_sink && sink == SinkPhase::restart)) {
             sample(recorded);
             ++recorded_beats;
@@ -244,7 +245,6 @@ struct Stream {
     void sink_edge(bool v, bool moved) {
         switch (sink) {
             case SinkPhase::restart:
-                draw_sink_pause();
                 break;
             case SinkPhase::ready:
                 if (moved) draw_sink_pause();
@@ -264,7 +264,7 @@ struct Stream {
     }
 
     void falling_edge() {
-        // A pausing sink drives ready (a restarted one keeps it until its first edge, as in Python).
+        // A pausing sink drives ready (a restarted one keeps it until it starts, as in Python).
         if (pausing_sink && sink != SinkPhase::restart) ready.set_bit(sink == SinkPhase::ready);
         if (!playing) return;
         if (sent < queued && (waking || wait > 0)) {  // a pause before beat `sent`: the last payload stays
@@ -406,8 +406,7 @@ void asicdv_stream_play_fields(int id, unsigned long long n, const uint8_t *cons
 }
 
 // Seeded pauses for the stream's source (sink 0) or sink (sink 1): PauseSchedule's generator
-// state, threshold and longest pause. A sink starts as restarted: its first pause is drawn at the
-// next edge.
+// state, threshold and longest pause. A sink waits for asicdv_stream_sink_start.
 void asicdv_stream_set_pauses(int id, int sink, unsigned long long state, unsigned long long threshold,
                              unsigned longest) {
     Stream &s = streams_.at(id);
@@ -418,6 +417,9 @@ void asicdv_stream_set_pauses(int id, int sink, unsigned long long state, unsign
     s.pausing_sink = sink != 0;
     s.sink = SinkPhase::restart;
 }
+
+// A pausing sink's task starts (just after an edge): its first pause is drawn now.
+void asicdv_stream_sink_start(int id) { streams_.at(id).draw_sink_pause(); }
 
 // Pauses drawn so far (0 or more each beat).
 unsigned long long asicdv_stream_pauses_drawn(int id) { return streams_.at(id).pauses.drawn; }
