@@ -46,6 +46,7 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
         "asicdv_stream_pauses_drawn": ([ctypes.c_int], u64),
         "asicdv_stream_sink_start": ([ctypes.c_int], None),
+        "asicdv_stream_reseed_pauses": ([ctypes.c_int, u64], None),
         "asicdv_stream_violation": ([ctypes.c_int], c),
         "asicdv_stream_violation_payloads": ([ctypes.c_int, ctypes.c_void_p], None),
     }
@@ -110,6 +111,10 @@ class NativeStream:
     def start_sink(self) -> None:
         """A pausing sink's task starts (just after an edge, as the Python sink's): the first pause is drawn."""
         self._lib.asicdv_stream_sink_start(self.id)
+
+    def reseed_pauses(self, state: int) -> None:
+        """The schedule's new state (PauseSchedule.reseed); a sink waiting for valid draws again."""
+        self._lib.asicdv_stream_reseed_pauses(self.id, state)
 
     def pauses_drawn(self) -> int:
         return self._lib.asicdv_stream_pauses_drawn(self.id)

@@ -62,10 +62,15 @@ class PauseSchedule:
             raise ValueError(f"a pause probability is between 0 and 1, not {probability}")
         if longest < 1:
             raise ValueError(f"the longest pause is at least 1 cycle, not {longest}")
-        self.state = seed & MASK64
+        self.seed = self.state = seed & MASK64
         self.threshold = round(probability * (1 << 32))  # a pause when the draw's high word is below it
         self.longest = longest
         self.bound = False  # taken by an endpoint
+
+    def reseed(self, salt: int) -> None:
+        """Start again from the seed mixed with `salt` (a hypothesis example's: replaying an
+        example replays its pauses)."""
+        self.state = (self.seed ^ salt) & MASK64
 
     def __iter__(self) -> PauseSchedule:
         return self
@@ -358,6 +363,12 @@ class _Endpoint:
         self._queue: deque[Beat] = deque()
         self._task = cocotb.start_soon(self._run())
 
+    def pauses_reseeded(self) -> None:
+        """After `reseed` of this endpoint's PauseSchedule: the engine takes the new state; a sink
+        waiting for valid draws its pending pause again (natively or here)."""
+        if self.native_pauses:
+            self.engine.reseed_pauses(self.pauses.state)
+
     def _restart(self) -> None:
         self._task.cancel()
         self._queue.clear()
@@ -450,6 +461,7 @@ class StreamSink(_Endpoint):
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
         self._arrived = Event()
+        self._redrawable = False  # a Python sink waiting for valid since it drew its pause
         if stream.ready is None:  # valid-only: nothing to hold back, every beat is taken
             pauses = None
         else:
@@ -481,7 +493,14 @@ class StreamSink(_Endpoint):
 
     def clear(self) -> None:
         """Drop received beats and restart (e.g. after a reset)."""
+        self._redrawable = False
         self._restart()
+
+    def pauses_reseeded(self) -> None:
+        super().pauses_reseeded()
+        if self.engine is None and self._redrawable:
+            self._task.cancel()
+            self._task = cocotb.start_soon(self._serve())
 
     async def _run(self) -> None:
         s = self.stream
@@ -496,12 +515,19 @@ class StreamSink(_Endpoint):
         while s.ready is None:  # valid-only: every beat is taken
             self._queue.append(await s.transfer())
             self._arrived.set()
+        await self._serve()
+
+    async def _serve(self) -> None:
+        s = self.stream
         while True:
+            self._redrawable = True
             pause = next(self.pauses)
             if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
                 s.ready.value = 0
                 await s.valid_seen()
+                self._redrawable = False
                 await idle_cycles(s.clk, self.period_ns, pause - 1)
+                self._redrawable = True
             s.ready.value = 1
             self._queue.append(await s.transfer())
             self._arrived.set()

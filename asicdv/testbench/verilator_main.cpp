@@ -418,6 +418,14 @@ void asicdv_stream_set_pauses(int id, int sink, unsigned long long state, unsign
     s.sink = SinkPhase::restart;
 }
 
+// A new generator state (asicdv.testbench.stream.PauseSchedule.reseed: each hypothesis example's
+// own); a sink still waiting for valid draws its pending pause again, as the Python sink does.
+void asicdv_stream_reseed_pauses(int id, unsigned long long state) {
+    Stream &s = streams_.at(id);
+    s.pauses.state = state;
+    if (s.pausing_sink && (s.sink == SinkPhase::ready || s.sink == SinkPhase::wait_valid)) s.draw_sink_pause();
+}
+
 // A pausing sink's task starts (just after an edge): its first pause is drawn now.
 void asicdv_stream_sink_start(int id) { streams_.at(id).draw_sink_pause(); }
 
