@@ -25,6 +25,10 @@ def expect_native() -> bool:
     return native.available() and os.environ.get("ASICDV_NATIVE", "1") != "0"
 
 
+def _level(value) -> int:
+    return int(value) if value.is_resolvable else -1  # X/Z (Icarus, before the first drive)
+
+
 async def trace_edges(dut, trace: dict) -> None:
     """Record what each rising edge samples: valid, ready and data of both streams, read after
     the falling edge (where the engine drives) once values settle, keyed by the edge's cycle."""
@@ -32,7 +36,7 @@ async def trace_edges(dut, trace: dict) -> None:
     while True:
         await FallingEdge(dut.clk)
         await ReadOnly()
-        values = {name: int(getattr(dut, name).value) for name in names}
+        values = {name: _level(getattr(dut, name).value) for name in names}
         await RisingEdge(dut.clk)
         trace[cycles_now()] = values
 

@@ -94,6 +94,10 @@ def test_pauses_follow_the_schedule_the_same_both_ways(tmp_path):
         assert result.passed, result.message
         traces.append(re.search(r"pause trace \w+ over \d+ edges from edge \d+", result.log.read_text()).group(0))
     assert traces[0] == traces[1], traces
+    # Icarus (Python endpoints, X before the first drive) follows the same schedules.
+    icarus = sim.build(slowinc(), simulator="icarus")
+    result = sim.run(icarus, "PausesFollowTheSchedule", 1, module=PAUSES, run_dir=tmp_path / "icarus")
+    assert result.passed, result.message
 
 
 def test_native_checker_reports_violations_while_pausing(tmp_path):
