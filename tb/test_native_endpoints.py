@@ -27,6 +27,31 @@ def test_native_and_python_endpoints_run_the_same_stimulus(tmp_path):
         assert prints[0] == prints[1], (block, prints)
 
 
+def test_stalled_endpoints_run_the_same_cycles_natively_and_in_python(tmp_path):
+    """Back-pressure tests (seeded pauses on every stream) through the engine and through the
+    Python endpoints: both pass with the same examples (fingerprint, where hypothesis draws them),
+    the same simulated time (the same cycles) and the same functional coverage. The miner's job
+    source has no pauses, so there only the coverage must agree (docs/native-engine.md)."""
+    for block, variant, test, same_cycles in (
+        ("sha256", "default", "BackPressureTest", True),
+        ("kpu", "default", "DepthwiseBackPressureTest", True),
+        ("kpu", "default", "PoolBackPressureTest", True),
+        ("sha256d", "pipelined", "BackPressureTest", False),
+    ):
+        build = sim.build(get_block(block), variant)
+        runs = [
+            sim.run(build, test, 5, run_dir=tmp_path / f"{block}-{test}-{name}", extra_env=env)
+            for name, env in (("native", {}), ("python", NATIVE_OFF))
+        ]
+        assert all(r.passed for r in runs), [r.message for r in runs]
+        logs = [r.log.read_text() for r in runs]
+        prints = [re.findall(r"stimulus fingerprint (\w+)", log) for log in logs]
+        coverage = [re.search(r"functional coverage: .*", log).group(0) for log in logs]
+        assert prints[0] == prints[1] and coverage[0] == coverage[1], (block, test, prints, coverage)
+        if same_cycles:
+            assert runs[0].sim_time_ns == runs[1].sim_time_ns, (block, test, [r.sim_time_ns for r in runs])
+
+
 def test_sha256_service_blocks_match_the_model_both_ways():
     """The bench's back-to-back blocks, natively and through Python, against models.sha256."""
     import random

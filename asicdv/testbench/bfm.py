@@ -12,7 +12,7 @@ from cocotb.triggers import ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
 from asicdv.testbench import clocking
 from asicdv.testbench.scoreboard import Scoreboard
-from asicdv.testbench.stream import Pauses, Stream, StreamMonitor, StreamSink, StreamSource, random_pauses
+from asicdv.testbench.stream import Pauses, PauseSchedule, Stream, StreamMonitor, StreamSink, StreamSource
 from asicdv.testbench.stream_names import FIND
 
 
@@ -42,6 +42,7 @@ class Bfm:
         self.sources: list[StreamSource] = []
         self.sinks: list[StreamSink] = []
         self.reset_listeners: list[Callable[[], None]] = []
+        self.schedules: list[PauseSchedule] = []  # every pauses() schedule, reseeded per example
 
     async def within(self, awaitable, cycles: int, what: str):
         """Await `awaitable` for at most `cycles` clock cycles: a broken DUT fails fast with
@@ -53,10 +54,25 @@ class Bfm:
                 f"{what} did not happen within {cycles} cycles (the transaction's cycle budget)"
             ) from None
 
-    def pauses(self, probability: float = 0.3, longest: int = 4) -> Pauses | None:
-        """Idle cycles before each beat: random when the test asked for stalls, else None (no
-        pauses: the endpoint runs natively in the simulator where it can, see asicdv.testbench.stream)."""
-        return random_pauses(self.rng, probability, longest) if self.stalls else None
+    def pauses(self, probability: float = 0.3, longest: int = 4) -> PauseSchedule | None:
+        """Pauses before each beat when the test asked for stalls (a pause of 1..longest cycles with
+        `probability`), else None. Each call is one endpoint's own schedule, seeded from `rng`
+        here, so the pauses do not depend on what else draws from `rng` or when; natively the
+        simulator draws them (asicdv.testbench.stream.PauseSchedule)."""
+        if not self.stalls:
+            return None
+        schedule = PauseSchedule(self.rng.getrandbits(64), probability, longest)
+        self.schedules.append(schedule)
+        return schedule
+
+    def reseed_pauses(self, salt: int) -> None:
+        """Every pauses() schedule starts again from its seed and `salt` (BlockTest.check_property:
+        each example's own, so an example replayed while shrinking gets the same pauses)."""
+        for schedule in self.schedules:
+            schedule.reseed(salt)
+        for endpoint in (*self.sources, *self.sinks):
+            if endpoint.pauses in self.schedules:
+                endpoint.pauses_reseeded()
 
     def stream(self, name: str, *, valid: str | None = None, ready=FIND, data=()) -> Stream:
         """The stream `name`: explicit when `valid` (and `ready`, a name or None) are given, else

@@ -3,7 +3,8 @@
 Verilator builds link the main loop with `-rdynamic`, so the running simulator's own symbols
 are reachable through ctypes. What the engine does every cycle costs no VPI callback and no
 Python wake-up: a free-running clock, and valid/ready streams whose beats are played, recorded
-and protocol-checked at each edge (asicdv.testbench.stream uses it for endpoints without pauses).
+and protocol-checked at each edge, with seeded pauses for back-pressure (asicdv.testbench.stream
+uses it for every endpoint whose pauses are a PauseSchedule, or none).
 
 `available()` is False on Icarus, or with ASICDV_NATIVE=0 (the pure-Python path, e.g. to
 compare the two); callers then fall back to cocotb's GPI clock and the Python endpoints.
@@ -18,7 +19,7 @@ from functools import cache
 
 from cocotb.simtime import convert
 
-VERSION = 1
+VERSION = 2
 
 
 @cache
@@ -42,7 +43,12 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_recorded": ([ctypes.c_int], u64),
         "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
         "asicdv_stream_stalls": ([ctypes.c_int], u64),
+        "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
+        "asicdv_stream_pauses_drawn": ([ctypes.c_int], u64),
+        "asicdv_stream_sink_start": ([ctypes.c_int], None),
+        "asicdv_stream_reseed_pauses": ([ctypes.c_int, u64], None),
         "asicdv_stream_violation": ([ctypes.c_int], c),
+        "asicdv_stream_violation_payloads": ([ctypes.c_int, ctypes.c_void_p], None),
     }
     for name, (args, result) in signatures.items():
         function = getattr(lib, name)
@@ -96,6 +102,22 @@ class NativeStream:
 
     def set_recording(self, on: bool) -> None:
         self._lib.asicdv_stream_set_recording(self.id, int(on))
+
+    def set_pauses(self, schedule, sink: bool) -> None:
+        """Pause as `schedule` (an asicdv.testbench.stream.PauseSchedule) would, from its current
+        state: a source idles before beats, a sink (`sink`) holds ready low; the engine draws."""
+        self._lib.asicdv_stream_set_pauses(self.id, int(sink), schedule.state, schedule.threshold, schedule.longest)
+
+    def start_sink(self) -> None:
+        """A pausing sink's task starts (just after an edge, as the Python sink's): the first pause is drawn."""
+        self._lib.asicdv_stream_sink_start(self.id)
+
+    def reseed_pauses(self, state: int) -> None:
+        """The schedule's new state (PauseSchedule.reseed); a sink waiting for valid draws again."""
+        self._lib.asicdv_stream_reseed_pauses(self.id, state)
+
+    def pauses_drawn(self) -> int:
+        return self._lib.asicdv_stream_pauses_drawn(self.id)
 
     def play(self, beats: list[dict[str, int]]) -> None:
         """Queue beats (field name -> int); a field a beat leaves out keeps its last value."""
@@ -163,7 +185,9 @@ class NativeStream:
             return []
         buffer = ctypes.create_string_buffer(count * self.beat_bytes)
         count = self._lib.asicdv_stream_drain(self.id, buffer, count)
-        raw = buffer.raw
+        return self._beats(buffer.raw, count)
+
+    def _beats(self, raw: bytes, count: int) -> list[dict[str, int]]:
         beats, offset = [], 0
         for _ in range(count):
             beat = {}
@@ -178,6 +202,13 @@ class NativeStream:
 
     def violation(self) -> str:
         return self._lib.asicdv_stream_violation(self.id).decode()
+
+    def violation_payloads(self) -> tuple[dict[str, int], dict[str, int]]:
+        """The payload that waited and the one at the violation's edge."""
+        buffer = ctypes.create_string_buffer(2 * self.beat_bytes)
+        self._lib.asicdv_stream_violation_payloads(self.id, buffer)
+        held, seen = self._beats(buffer.raw, 2)
+        return held, seen
 
 
 def column_bytes(column, count: int, bits: int, name: str):

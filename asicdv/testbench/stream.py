@@ -15,18 +15,19 @@ valid-only streams (no ready: every edge with valid high moves a beat) and expli
 (passive); all three check the valid/ready rules (`ProtocolChecker`) on the interface they are
 bound to.
 
-Endpoints without pauses run natively on Verilator (asicdv.testbench.native): the simulator's main loop
-plays a source's queued beats, holds a sink's ready high and records its transfers, and checks
-the valid/ready rules at every edge, so a burst of beats costs Python one wake-up, not three per
-beat. Endpoints with pauses (back-pressure tests), and every endpoint on Icarus or with
-ASICDV_NATIVE=0, are driven from Python as described above.
+On Verilator the endpoints run natively (asicdv.testbench.native): the simulator's main loop plays
+a source's queued beats, drives a sink's ready and records its transfers, and checks the
+valid/ready rules at every edge, so a burst of beats costs Python one wake-up, not three per
+beat. Seeded pauses (back-pressure tests) run there too when they are a `PauseSchedule`: the
+engine draws from the same generator with the same rules, so a seed gives the same cycles
+natively and in Python. Endpoints with any other pause iterator, and every endpoint on Icarus or
+with ASICDV_NATIVE=0, are driven from Python as described above.
 """
 
 from __future__ import annotations
 
 import itertools
 import numbers
-import random
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,10 +47,42 @@ def no_pauses() -> Pauses:
     return itertools.repeat(0)
 
 
-def random_pauses(rng: random.Random, probability: float = 0.3, longest: int = 4) -> Pauses:
-    """Idle cycles before each beat: 0 with 1-probability, else 1..longest."""
-    while True:
-        yield rng.randint(1, longest) if rng.random() < probability else 0
+MASK64 = (1 << 64) - 1
+
+
+class PauseSchedule:
+    """Seeded pauses before each beat: 0 with 1-probability, else 1..longest, uniform. An iterator
+    (the Python endpoints draw from it); the native engine runs the same generator (splitmix64,
+    PauseSchedule in verilator_main.cpp) from `state`, so a seed gives the same pauses either way.
+    A source idles that many cycles before the beat; a sink holds ready low until valid comes and
+    that many cycles in all. One schedule per endpoint: the engine copies its state."""
+
+    def __init__(self, seed: int, probability: float = 0.3, longest: int = 4):
+        if not 0 <= probability <= 1:
+            raise ValueError(f"a pause probability is between 0 and 1, not {probability}")
+        if longest < 1:
+            raise ValueError(f"the longest pause is at least 1 cycle, not {longest}")
+        self.seed = self.state = seed & MASK64
+        self.threshold = round(probability * (1 << 32))  # a pause when the draw's high word is below it
+        self.longest = longest
+        self.bound = False  # taken by an endpoint
+
+    def reseed(self, salt: int) -> None:
+        """Start again from the seed mixed with `salt` (a hypothesis example's: replaying an
+        example replays its pauses)."""
+        self.state = (self.seed ^ salt) & MASK64
+
+    def __iter__(self) -> PauseSchedule:
+        return self
+
+    def __next__(self) -> int:
+        self.state = z = (self.state + 0x9E3779B97F4A7C15) & MASK64
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+        z ^= z >> 31
+        if z >> 32 >= self.threshold:
+            return 0
+        return 1 + (((z & 0xFFFFFFFF) * self.longest) >> 32)
 
 
 async def idle_cycles(clk, period_ns: float, cycles: int) -> None:
@@ -213,7 +246,7 @@ class ProtocolChecker:
         self.engine = engine  # checks at every rising edge in the simulator instead
         self.board = Scoreboard(f"{stream.name} valid/ready protocol")
         self._task = None
-        self.stalls = 0  # stall episodes seen (valid high while ready low)
+        self._stalls = 0  # stall episodes seen (valid high while ready low)
         # A stream that can stall has a coverage bin for it: valid waited for ready at least once.
         self._sample_stall = (
             CoverPoint(f"streams.{stream.name}.stalled", bins=[True], bins_labels=["valid waited for ready"])(
@@ -239,18 +272,33 @@ class ProtocolChecker:
             self._task.cancel()
             self._task = None
 
+    @property
+    def stalls(self) -> int:
+        """Stall episodes so far (valid high while ready low), the engine's brought in."""
+        self.poll()
+        return self._stalls
+
     def poll(self) -> None:
         """Bring in what the native checker saw (its stalls and first violation) before the
         board is read; nothing to do for the Python checker."""
         if self.engine is None:
             return
-        for _ in range(self.engine.stalls() - self.stalls):
-            self.stalls += 1
+        for _ in range(self.engine.stalls() - self._stalls):
+            self._stalls += 1
             self._sample_stall(True)
         violation = self.engine.violation()
         if violation:
-            self._violation(f"{self.stream.name}: {violation}")
+            self._violation(self._describe(violation, *self.engine.violation_payloads()))
             self.engine.set_checking(True)  # reported once; checking goes on
+
+    def _describe(self, violation: str, held: Beat, now: Beat) -> str:
+        """A violation as the Python checker words it, with the payloads."""
+        s = self.stream
+        if violation.startswith("valid dropped"):
+            return f"{s.valid._name} dropped before the transfer (payload {to_hex(held)})"
+        changed = [name for name in held if held[name] != now[name]]
+        before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
+        return f"{s.name} payload changed while stalled: {before} -> {after}"
 
     def _violation(self, text: str) -> None:
         self.board.error(text)
@@ -271,17 +319,15 @@ class ProtocolChecker:
                 await First(ValueChange(s.valid), ValueChange(s.ready))
                 continue
             held = s.sample()  # stalled: valid high, ready low
-            self.stalls += 1
+            self._stalls += 1
             self._sample_stall(True)
             await First(ValueChange(s.valid), ValueChange(s.ready), *(ValueChange(f) for f in s.fields.values()))
             await ReadOnly()
             if s.valid.value != 1:
-                return self._violation(f"{s.valid._name} dropped before the transfer (payload {to_hex(held)})")
+                return self._violation(self._describe("valid dropped", held, held))
             now = s.sample()
-            changed = [name for name in held if held[name] != now[name]]
-            if changed:
-                before, after = to_hex({k: held[k] for k in changed}), to_hex({k: now[k] for k in changed})
-                return self._violation(f"{s.name} payload changed while stalled: {before} -> {after}")
+            if now != held:
+                return self._violation(self._describe("payload changed", held, now))
             await RisingEdge(s.clk)  # ready rose: the transfer
 
     async def _run_valid_only(self) -> None:
@@ -302,11 +348,26 @@ class _Endpoint:
         self.stream = stream
         self.period_ns = period_ns
         self.pauses = pauses or no_pauses()
-        # No pauses asked for: the simulator's main loop runs this endpoint (asicdv.testbench.native).
-        self.engine = native.NativeStream(stream) if pauses is None and native.available() else None
+        if isinstance(pauses, PauseSchedule):
+            if pauses.bound:
+                raise ValueError(f"stream {stream.name}: a PauseSchedule paces one endpoint (give each its own)")
+            pauses.bound = True
+        # No pauses, or a PauseSchedule: the simulator's main loop runs this endpoint (asicdv.testbench.native).
+        self.engine = None
+        if native.available() and (pauses is None or isinstance(pauses, PauseSchedule)):
+            self.engine = native.NativeStream(stream)
+            if pauses is not None:
+                self.engine.set_pauses(pauses, sink=isinstance(self, StreamSink))
+        self.native_pauses = self.engine is not None and pauses is not None  # the engine drives the pauses
         self.checker = ProtocolChecker(stream, can_stall, self.engine)  # the same engine stream checks
         self._queue: deque[Beat] = deque()
         self._task = cocotb.start_soon(self._run())
+
+    def pauses_reseeded(self) -> None:
+        """After `reseed` of this endpoint's PauseSchedule: the engine takes the new state; a sink
+        waiting for valid draws its pending pause again (natively or here)."""
+        if self.native_pauses:
+            self.engine.reseed_pauses(self.pauses.state)
 
     def _restart(self) -> None:
         self._task.cancel()
@@ -374,7 +435,7 @@ class StreamSource(_Endpoint):
 
     async def _run(self) -> None:
         if self.engine is not None:
-            return  # the engine drives the beats (at falling edges), valid drops after the last one
+            return  # the engine drives the beats (at falling edges, after any pause), valid drops after the last one
         s = self.stream
         while True:
             if not self._queue:
@@ -400,6 +461,7 @@ class StreamSink(_Endpoint):
 
     def __init__(self, stream: Stream, period_ns: float, pauses: Pauses | None = None):
         self._arrived = Event()
+        self._redrawable = False  # a Python sink waiting for valid since it drew its pause
         if stream.ready is None:  # valid-only: nothing to hold back, every beat is taken
             pauses = None
         else:
@@ -431,25 +493,41 @@ class StreamSink(_Endpoint):
 
     def clear(self) -> None:
         """Drop received beats and restart (e.g. after a reset)."""
+        self._redrawable = False
         self._restart()
+
+    def pauses_reseeded(self) -> None:
+        super().pauses_reseeded()
+        if self.engine is None and self._redrawable:
+            self._task.cancel()
+            self._task = cocotb.start_soon(self._serve())
 
     async def _run(self) -> None:
         s = self.stream
         await RisingEdge(s.clk)
-        if self.engine is not None:  # ready stays high; the engine records every transfer
+        if self.engine is not None:  # the engine records every transfer (and drives a pausing ready)
             self.engine.set_recording(True)
-            if s.ready is not None:
+            if self.native_pauses:
+                self.engine.start_sink()  # its first pause, drawn at this edge as below
+            elif s.ready is not None:
                 s.ready.value = 1
             return
         while s.ready is None:  # valid-only: every beat is taken
             self._queue.append(await s.transfer())
             self._arrived.set()
+        await self._serve()
+
+    async def _serve(self) -> None:
+        s = self.stream
         while True:
+            self._redrawable = True
             pause = next(self.pauses)
             if pause:  # back-pressure: ready low until valid comes, then `pause` cycles more
                 s.ready.value = 0
                 await s.valid_seen()
+                self._redrawable = False
                 await idle_cycles(s.clk, self.period_ns, pause - 1)
+                self._redrawable = True
             s.ready.value = 1
             self._queue.append(await s.transfer())
             self._arrived.set()

@@ -17,6 +17,7 @@ holds only what is specific to the block.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from collections.abc import Awaitable, Callable, Iterator
@@ -208,13 +209,16 @@ class BlockTest(uvm_test):
         env_boards = self.env_scoreboards()  # built once: the walk of the component tree is not per example
 
         async def one(example) -> None:
+            # The example's own pauses: a replay while shrinking stalls where the first run did.
+            self.bfm.reseed_pauses(int.from_bytes(hashlib.sha256(describe(example).encode()).digest()[:8], "little"))
             for board in env_boards + self.bfm.protocol_boards():  # polled: what the engines saw is cleared too
                 board.clear()
             before = coverage.hit_count()
             await drive(example)
+            boards = env_boards + self.bfm.protocol_boards()  # polled first: a native stall is this example's bin
             hit = coverage.hit_count()
             new_bins[0] = hit - before
-            for board in env_boards + self.bfm.protocol_boards():  # as check(): the first error raises
+            for board in boards:  # as check(): the first error raises
                 board.check()
             curve.append(hit)
 

@@ -4,9 +4,13 @@
 //   - a free-running clock toggled by this loop (cocotb's GPI clock costs a timed VPI callback
 //     and a vpi_put_value per half period);
 //   - valid/ready streams (and valid-only ones, without a ready: every edge with valid high is a
-//     transfer): a player that drives queued beats (a source without pauses), a recorder of
-//     transfers (a sink or monitor; Python drains it in batches) and the valid/ready protocol
-//     rules checked at every rising edge.
+//     transfer): a player that drives queued beats (a source), a recorder of transfers (a sink or
+//     monitor; Python drains it in batches) and the valid/ready protocol rules checked at every
+//     rising edge;
+//   - seeded pauses (back-pressure tests): a source idling before a beat, a sink holding ready low
+//     once valid comes, drawn from the generator Python's PauseSchedule (asicdv.testbench.stream)
+//     also implements, with the same rules as the Python endpoints, so a seed gives the same
+//     cycles either way.
 // Signals are bound by their Verilator storage (VerilatedScope::varFind), the same memory VPI
 // reads and writes; value-change callbacks still see every change, so Python's triggers on these
 // signals behave as with cocotb's loop.
@@ -113,6 +117,31 @@ struct Clock {
     bool high = false;  // the level driven last (the signal may start at a random value)
 } clock_;
 
+// splitmix64, as asicdv.testbench.stream.PauseSchedule: idle cycles before each beat, 0 unless the
+// draw's high word is below `threshold` (probability * 2^32), else 1..longest from its low word.
+struct PauseSchedule {
+    uint64_t state = 0;
+    uint64_t threshold = 0;  // up to 2^32: a probability of 1
+    uint32_t longest = 1;
+    uint64_t drawn = 0;
+
+    uint32_t next() {
+        uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z ^= z >> 31;
+        ++drawn;
+        if ((z >> 32) >= threshold) return 0;
+        return 1 + static_cast<uint32_t>(((z & 0xFFFFFFFFULL) * longest) >> 32);
+    }
+};
+
+// A pausing sink's ready, as the Python StreamSink: a pause drawn when its task starts (Python
+// calls asicdv_stream_sink_start just after the edge the task awaits) and after each transfer;
+// 0 keeps ready high, n drops it until valid is seen at an edge and n - 1 edges more, so valid
+// waits exactly n edges. Until the start (`restart`) ready keeps its value and nothing is taken.
+enum class SinkPhase { restart, ready, wait_valid, hold };
+
 struct Stream {
     Signal valid, ready, reset;
     bool has_ready = true;  // false: valid-only (ready is taken as always high)
@@ -128,6 +157,16 @@ struct Stream {
     size_t driven = 0;     // the beat on the wires (index into queue) while `driving`
     bool driving = false;
 
+    // pauses (either role): a pausing source waits `wait` edges with valid low before offering
+    // beat `sent`; a beat queued while idle waits for the next edge first (as the Python source,
+    // which wakes and awaits an edge), where its pause is drawn
+    bool pausing_source = false, pausing_sink = false;
+    PauseSchedule pauses;
+    bool waking = false;
+    uint32_t wait = 0;
+    SinkPhase sink = SinkPhase::ready;
+    uint32_t hold = 0;
+
     // recorder (a sink or monitor): transfers waiting for Python to drain them
     bool recording = false;
     std::vector<uint8_t> recorded;
@@ -139,6 +178,7 @@ struct Stream {
     std::vector<uint8_t> held;
     uint64_t stalls = 0;
     std::string violation;
+    std::vector<uint8_t> seen;  // the payload at the violation's edge (held: the one that waited)
 
     void sample(std::vector<uint8_t> &out) const {
         for (const Signal &f : fields) out.insert(out.end(), f.data, f.data + f.bytes);
@@ -154,17 +194,21 @@ struct Stream {
     bool in_reset() const { return has_reset && reset.bit() == reset_active; }
 
     void rising_edge() {
-        if (in_reset()) {
-            stalled = false;
-            return;
-        }
+        const bool in_rst = in_reset();
         const bool v = valid.bit(), r = has_ready ? ready.bit() : true;
-        if (checking && violation.empty()) {
+        const bool moved = v && r && !in_rst;  // the Python endpoints take no beat in reset
+        if (in_rst) {
+            stalled = false;
+        } else if (checking && violation.empty()) {
             if (stalled) {
                 if (!v) {
                     violation = "valid dropped before the transfer";
                 } else if (!payload_is(held)) {
                     violation = "payload changed while stalled";
+                }
+                if (!violation.empty()) {  // both payloads, for a report with both values
+                    seen.clear();
+                    sample(seen);
                 }
             }
             const bool stall = v && !r;
@@ -175,18 +219,57 @@ struct Stream {
             }
             stalled = stall;
         }
-        if (v && r) {
-            if (recording) {
-                sample(recorded);
-                ++recorded_beats;
-            }
-            if (playing && sent < queued) ++sent;
+        // A restarted pausing sink takes nothing until it starts (the Python one is not yet waiting).
+        if (moved && recording && !(pausing_sink && sink == SinkPhase::restart)) {
+            sample(recorded);
+            ++recorded_beats;
+        }
+        if (playing) play_edge(moved);
+        if (pausing_sink) sink_edge(v, moved);
+    }
+
+    // A pausing source's pause is drawn where the Python one draws it: at the edge it wakes on,
+    // and at each transfer with another beat queued. Pauses count edges, in reset too.
+    void play_edge(bool moved) {
+        if (moved && sent < queued && !waking && wait == 0) {
+            ++sent;
+            if (pausing_source && sent < queued) wait = pauses.next();
+        } else if (waking) {
+            waking = false;
+            wait = pauses.next();
+        } else if (wait > 0) {
+            --wait;
         }
     }
 
+    void sink_edge(bool v, bool moved) {
+        switch (sink) {
+            case SinkPhase::restart:
+                break;
+            case SinkPhase::ready:
+                if (moved) draw_sink_pause();
+                break;
+            case SinkPhase::wait_valid:  // valid waits at this edge: the pause's first
+                if (v) sink = --hold ? SinkPhase::hold : SinkPhase::ready;
+                break;
+            case SinkPhase::hold:
+                if (--hold == 0) sink = SinkPhase::ready;
+                break;
+        }
+    }
+
+    void draw_sink_pause() {
+        hold = pauses.next();
+        sink = hold ? SinkPhase::wait_valid : SinkPhase::ready;
+    }
+
     void falling_edge() {
+        // A pausing sink drives ready (a restarted one keeps it until it starts, as in Python).
+        if (pausing_sink && sink != SinkPhase::restart) ready.set_bit(sink == SinkPhase::ready);
         if (!playing) return;
-        if (sent < queued) {
+        if (sent < queued && (waking || wait > 0)) {  // a pause before beat `sent`: the last payload stays
+            valid.set_bit(0);
+        } else if (sent < queued) {
             if (!driving || driven != sent) {  // a new beat (a stalled one is already on the wires)
                 for (size_t i = 0; i < fields.size(); ++i)
                     std::memcpy(fields[i].data, queue[i].data() + sent * fields[i].bytes, fields[i].bytes);
@@ -205,6 +288,8 @@ struct Stream {
         for (auto &column : queue) column.clear();  // keeps the capacity for the next batch
         sent = queued = 0;
         driving = false;
+        waking = false;
+        wait = 0;
     }
 };
 
@@ -231,7 +316,7 @@ bool clock_edge() {
 // The C interface asicdv/testbench/native.py calls (ctypes on the simulator executable, linked -rdynamic).
 extern "C" {
 
-int asicdv_native_version() { return 1; }
+int asicdv_native_version() { return 2; }
 
 // Start (or restart) the clock: a rising edge in a time slot of its own at the current time (as
 // cocotb's GPI clock gives one, so a RisingEdge awaited right after the start fires at once), then
@@ -316,8 +401,36 @@ void asicdv_stream_play_fields(int id, unsigned long long n, const uint8_t *cons
                 std::memcpy(column.data() + start + j * bytes, fields[i] + j * strides[i], bytes);
         }
     }
+    if (s.pausing_source && s.sent == s.queued) s.waking = true;  // idle until now: wake at the next edge
     s.queued += n;
 }
+
+// Seeded pauses for the stream's source (sink 0) or sink (sink 1): PauseSchedule's generator
+// state, threshold and longest pause. A sink waits for asicdv_stream_sink_start.
+void asicdv_stream_set_pauses(int id, int sink, unsigned long long state, unsigned long long threshold,
+                             unsigned longest) {
+    Stream &s = streams_.at(id);
+    s.pauses.state = state;
+    s.pauses.threshold = threshold;
+    s.pauses.longest = longest ? longest : 1;
+    s.pausing_source = sink == 0;
+    s.pausing_sink = sink != 0;
+    s.sink = SinkPhase::restart;
+}
+
+// A new generator state (asicdv.testbench.stream.PauseSchedule.reseed: each hypothesis example's
+// own); a sink still waiting for valid draws its pending pause again, as the Python sink does.
+void asicdv_stream_reseed_pauses(int id, unsigned long long state) {
+    Stream &s = streams_.at(id);
+    s.pauses.state = state;
+    if (s.pausing_sink && (s.sink == SinkPhase::ready || s.sink == SinkPhase::wait_valid)) s.draw_sink_pause();
+}
+
+// A pausing sink's task starts (just after an edge): its first pause is drawn now.
+void asicdv_stream_sink_start(int id) { streams_.at(id).draw_sink_pause(); }
+
+// Pauses drawn so far (0 or more each beat).
+unsigned long long asicdv_stream_pauses_drawn(int id) { return streams_.at(id).pauses.drawn; }
 
 // Beats queued but not transferred yet.
 unsigned long long asicdv_stream_pending(int id) {
@@ -332,6 +445,7 @@ void asicdv_stream_clear(int id) {
     s.recorded.clear();
     s.recorded_beats = 0;
     s.stalled = false;
+    if (s.pausing_sink) s.sink = SinkPhase::restart;  // as the Python sink's restarted task
 }
 
 unsigned long long asicdv_stream_recorded(int id) { return streams_.at(id).recorded_beats; }
@@ -351,6 +465,13 @@ unsigned long long asicdv_stream_stalls(int id) { return streams_.at(id).stalls;
 
 // The first protocol violation ("" if none).
 const char *asicdv_stream_violation(int id) { return streams_.at(id).violation.c_str(); }
+
+// The violation's payloads, beat_bytes each: the one that waited, then the one at its edge.
+void asicdv_stream_violation_payloads(int id, uint8_t *out) {
+    const Stream &s = streams_.at(id);
+    std::memcpy(out, s.held.data(), s.beat_bytes);
+    std::memcpy(out + s.beat_bytes, s.seen.data(), s.beat_bytes);
+}
 
 }  // extern "C"
 
