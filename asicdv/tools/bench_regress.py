@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,39 @@ def test_seconds(out: Path) -> list[float]:
     return seconds
 
 
+def run_overheads(out: Path) -> dict:
+    """Each run's own overhead, (its wall time - its test's time as cocotb measured it), from the
+    regression's summary.json and each run's results XML: the median over every run, and over the
+    runs inside a batch, i.e. without the first run of each configuration (at -j 1 the one that
+    starts that build's simulator server; shown apart as `server_start_median_s`)."""
+    by_config: dict[str, list[tuple[float, float]]] = {}
+    for run in json.loads((out / "summary.json").read_text()).get("runs", []):
+        if run.get("status") != "pass" or not run.get("log"):
+            continue
+        folder = (out / run["log"]).parent
+        xmls = sorted(folder.glob("results*.xml"))
+        if not xmls:
+            continue
+        try:
+            cases = list(ET.parse(xmls[-1]).getroot().iter("testcase"))
+        except ET.ParseError:
+            continue
+        test_s = sum(float(c.get("time", 0.0)) for c in cases)
+        by_config.setdefault(run["config"], []).append((xmls[-1].stat().st_mtime_ns, run["wall_s"] - test_s))
+    every = [o for runs in by_config.values() for _, o in runs]
+    ordered = [sorted(runs) for runs in by_config.values()]
+    inside = [o for runs in ordered for _, o in runs[1:]]
+    firsts = [runs[0][1] for runs in ordered if runs]
+    median = lambda xs: round(statistics.median(xs), 4) if xs else None  # noqa: E731
+    return {
+        "median_s": median(every),
+        "in_batch_median_s": median(inside),
+        "in_batch_runs": len(inside),
+        "server_start_median_s": median(firsts),
+        "configs": len(by_config),
+    }
+
+
 def overhead_per_run(wall_s: float, workers: int, cpus: int, tests_s: list[float], runs: int) -> float | None:
     """Core-seconds of the regression not spent inside a test, per run: (wall x cores usable -
     the tests' own time) / runs. Process and Python start-up, imports, build lookup, result
@@ -109,6 +143,7 @@ def regress(name: str, build_root: Path, workers: int, seed: int, mode: str, col
         "runs_per_core_hour": round(runs_per_core_hour(counts["runs"], wall, workers, cpus)),
         "tests_s": round(sum(tests), 1),
         "overhead_per_run_s": None if per_run is None else round(per_run, 3),
+        "run_overhead": run_overheads(out),
         "builds": len(built),
         "build_s": {f"{p.parent.parent.name}[{p.parent.name.rsplit('-', 1)[0]}]": _build_seconds(p) for p in built},
         "summary": summary,

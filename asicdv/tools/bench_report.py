@@ -197,8 +197,9 @@ REGRESSION_CONFIGS = {
 def regressions_table(regressions: dict) -> list[str]:
     out = [
         "| regression | run | wall: fresh process per run / batched | speed-up | runs | runs per core-hour "
-        "(fresh / batched) | overhead per run, s (fresh / batched) | builds done | summary (batched) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "(fresh / batched) | overhead per run, s (fresh / batched) | a run's own overhead, median, s (fresh / "
+        "batched; batched without each build's first run) | server start, median, s | builds done | summary (batched) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, figures in regressions.items():
         for config, pair in figures.get("configs", {}).items():
@@ -207,9 +208,15 @@ def regressions_table(regressions: dict) -> list[str]:
                 f"| {name} | {REGRESSION_CONFIGS.get(config, config)} | {f['wall_s']} s / {b['wall_s']} s | "
                 f"{pair['speedup']:.2f}× | {b['runs']} | {_n(f['runs_per_core_hour'])} / "
                 f"{_n(b['runs_per_core_hour'])} | {f['overhead_per_run_s']} / {b['overhead_per_run_s']} | "
+                f"{_own(f, 'median_s')} / {_own(b, 'in_batch_median_s')} | {_own(b, 'server_start_median_s')} | "
                 f"{f['builds']} / {b['builds']} | {b['summary']} |"
             )
     return out
+
+
+def _own(figures: dict, key: str) -> str:
+    value = figures.get("run_overhead", {}).get(key)
+    return "—" if value is None else f"{value}"
 
 
 def goals_table(goals: dict) -> list[str]:
@@ -388,7 +395,9 @@ def readme(results: dict, notes: str = "") -> str:
             "Each configuration runs twice, adjacent: with `ASICDV_BATCH=0` (a fresh simulator process per "
             "run, the before) and with the variable unset (batched: runs that share a build share a simulator "
             "process, the after), same master seed. Runs per core-hour count min(-j, CPUs) cores; overhead "
-            "per run is (wall x those cores - the tests' own time from their results XML) / runs.",
+            "per run is (wall x those cores - the tests' own time from their results XML) / runs; a run's own "
+            "overhead is its wall time minus its test's time (medians; batched, each build's first run, which "
+            "starts its simulator server, is left out and its median shown as the server start).",
             "",
             *regressions_table(regressions),
             "",
