@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 from pyuvm import uvm_factory
 
-from asicdv.testbench import clocking
+from asicdv.testbench import clocking, uvm
 from tb.crc32.env import ByteDriver, Crc32BaseTest, Crc32Driver, MessageItem
 
 # Lengths around whole words (the core takes 1..4 bytes per `next`).
@@ -16,7 +15,7 @@ MESSAGES = st.one_of(st.sampled_from([0, 1, 3, 4, 5, 7, 8, 9, 63, 64, 65]), st.i
 )
 
 
-@pyuvm.test()
+@uvm.test()
 class CheckValueTest(Crc32BaseTest):
     """The catalogue check value of "123456789", the empty message, one byte."""
 
@@ -24,7 +23,7 @@ class CheckValueTest(Crc32BaseTest):
         await self.send(*[MessageItem(f"m{i}", m) for i, m in enumerate([b"123456789", b"", b"a", bytes(4)])])
 
 
-@pyuvm.test()
+@uvm.test()
 class RandomMessagesTest(Crc32BaseTest):
     """Hypothesis: messages of 0..80 bytes (whole and partial words) vs the model."""
 
@@ -43,7 +42,7 @@ class RandomMessagesTest(Crc32BaseTest):
         )
 
 
-@pyuvm.test()
+@uvm.test()
 class StallsTest(RandomMessagesTest):
     """The same with random idle cycles between words."""
 
@@ -51,7 +50,7 @@ class StallsTest(RandomMessagesTest):
     examples = 40
 
 
-@pyuvm.test()
+@uvm.test()
 class ByteAtATimeTest(RandomMessagesTest):
     """The random messages fed one byte per `next`: the same test with the driver swapped
     through pyuvm's factory (the env builds its driver with `.create()`)."""
@@ -63,7 +62,7 @@ class ByteAtATimeTest(RandomMessagesTest):
         super().build_phase()
 
 
-@pyuvm.test()
+@uvm.test()
 class ResetMidMessageTest(Crc32BaseTest):
     """Reset while a word is being absorbed, then a correct CRC of a new message."""
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from asicdv import project
-from asicdv.testbench import clocking
+from asicdv.testbench import clocking, uvm
 from asicdv.testbench.scoreboard import Scoreboard
 from models import kpu as model
 from models import requant_ref
@@ -163,7 +162,7 @@ def layer_class(layer: Layer, rows: int = 8, cols: int = 8) -> dict[str, str]:
     }
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RandomGemmTest(KpuBaseTest):
     """Hypothesis: GEMMs of random shape (1..64 x 1..64 x 1..1024, partial tiles) and depthwise layers
     (1..24 pixels x 1..24 channels x 1..40 taps), values, zero points, raw or requantized with every
@@ -187,7 +186,7 @@ class RandomGemmTest(KpuBaseTest):
         )
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class ParamsOnFirstBeatTest(RandomGemmTest):
     """The per-tile parameters (bias, multiplier, shift, zero points, clamp, modes) are sampled with a
     tile's first beat: here every later beat carries random values on them, which must not matter."""
@@ -199,7 +198,7 @@ class ParamsOnFirstBeatTest(RandomGemmTest):
         await super().stimulus()
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class ExtremesTest(KpuBaseTest):
     """All -128 / all 127 operands against zero points at both extremes, raw and requantized."""
 
@@ -215,7 +214,7 @@ class ExtremesTest(KpuBaseTest):
         return out
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class OverflowBoundTest(KpuBaseTest):
     """K = 4096 at the int8 extremes: |sum| reaches 133,693,440 and must not wrap."""
 
@@ -229,7 +228,7 @@ class OverflowBoundTest(KpuBaseTest):
         return [layer]
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RequantCornersTest(KpuBaseTest):
     """Per-channel multipliers/shifts over TFLite's whole range, bias extremes, saturation both ways."""
 
@@ -265,7 +264,7 @@ class RequantCornersTest(KpuBaseTest):
         return out
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RoundingTiesTest(KpuBaseTest):
     """Small sums and right shifts of 1..3 with M0 = 2^30 (x 0.5): exact halves, positive and
     negative, must round away from zero (gemmlowp RoundingDivideByPOT)."""
@@ -289,7 +288,7 @@ class RoundingTiesTest(KpuBaseTest):
         return out
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class Conv2dTest(KpuBaseTest):
     """Conv2d 1x1 and 3x3, stride 1 and 2, same and valid, via im2col on the array, vs models.kpu.conv2d."""
 
@@ -312,7 +311,7 @@ class Conv2dTest(KpuBaseTest):
                     await self.run_layers(Layer(a, b, bias, zp, **requant, reference=reference))
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class Conv2dPoolTest(KpuBaseTest):
     """Conv2d + 2x2/stride-2 max-pool (op_pool): 1x1 and 3x3, stride 1 and 2, same and valid, raw and
     requantized, im2col rows in models.kpu.pool_order, vs models.kpu.conv2d(..., pool=True); then
@@ -369,14 +368,14 @@ class Conv2dPoolTest(KpuBaseTest):
         await self.queue_layers(*items)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class PoolBackPressureTest(Conv2dPoolTest):
     """Conv2dPoolTest with random idle cycles on the operand stream and random res_ready stalls."""
 
     stalls = True
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class BackPressureTest(RandomGemmTest):
     """The same random GEMMs with random idle cycles on the operand stream and res_ready stalls."""
 
@@ -384,7 +383,7 @@ class BackPressureTest(RandomGemmTest):
     examples = 12
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class ResetMidTileTest(KpuBaseTest):
     """Reset while tiles are in flight, then an exact GEMM and no stale row."""
 
@@ -407,7 +406,7 @@ class ResetMidTileTest(KpuBaseTest):
         await self.run_layers(fresh)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class UtilizationTest(KpuBaseTest):
     """M, N multiples of the array and K = 256: useful MACs / (array MACs x cycles) >= 90%."""
 
@@ -424,7 +423,7 @@ class UtilizationTest(KpuBaseTest):
         assert utilization >= 0.90, f"MAC utilization {utilization:.1%} < 90%"
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class LargeGemmTest(KpuBaseTest):
     """64 x 64 x 1024 GEMM, requantized (nightly)."""
 
@@ -467,7 +466,7 @@ def depthwise_case(
     return Layer(patches, model.depthwise_weights_as_taps(weights), bias, zp, **requant, pool=pool, reference=reference)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class DepthwiseTest(KpuBaseTest):
     """Depthwise conv2d on the array (op_depthwise) vs models.kpu.depthwise_conv2d: 3x3, 1x1, 5x5, 2x3
     and DS-CNN's 10x4 kernels, stride 1 and 2, same and valid, dilation 2, C from 1 to 19 (partial
@@ -503,7 +502,7 @@ class DepthwiseTest(KpuBaseTest):
                     index += 1
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RandomDepthwiseTest(RandomGemmTest):
     """Hypothesis on depthwise layers only (in RandomGemmTest's mix they are a few percent): 1..24
     pixels x 1..24 channels x 1..40 taps, values, zero points, raw or requantized with every
@@ -514,7 +513,7 @@ class RandomDepthwiseTest(RandomGemmTest):
         return strategy if self.bfm.rows % 4 == 0 else strategy.filter(lambda layer: not layer.pool)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class DepthwiseBackPressureTest(RandomDepthwiseTest):
     """RandomDepthwiseTest with random operand idles and res_ready stalls."""
 
@@ -522,7 +521,7 @@ class DepthwiseBackPressureTest(RandomDepthwiseTest):
     examples = 12
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class DepthwiseUtilizationTest(KpuBaseTest):
     """Depthwise 3x3 layers with C >= 8 (8; 12: tiles spanning two pixel blocks; DS-CNN's 25x5x64;
     stride 2): useful MACs / (array MACs x cycles) >= 80%, counted in clock cycles from the layer's
@@ -554,7 +553,7 @@ class DepthwiseUtilizationTest(KpuBaseTest):
             assert utilization >= 0.80, f"depthwise {h}x{w}x{c} stride {stride}: utilization {utilization:.1%} < 80%"
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class SingleRoundingTest(KpuBaseTest):
     """op_round_single vs models.kpu (rounding="single"): exact ties of both signs (single rounding goes
     up where double rounding goes away from zero; the same layers in both roundings, which must differ
@@ -616,7 +615,7 @@ class SingleRoundingTest(KpuBaseTest):
         return out
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class MixedModesTest(KpuBaseTest):
     """Every tile mode back to back with no gap between layers: GEMM and depthwise, raw and requantized
     in the three roundings, pooled and not, K from 1 to 37, partial tiles, all queued at once so
@@ -641,7 +640,7 @@ class MixedModesTest(KpuBaseTest):
         await self.queue_layers(*items)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class DepthwiseResetMidTileTest(KpuBaseTest):
     """Reset while depthwise, single-rounding tiles are in flight; then a GEMM in double rounding and a
     depthwise layer in fp32, exact and with no stale row or stale mode (op_depthwise / op_round_single)."""
@@ -675,14 +674,14 @@ class DepthwiseResetMidTileTest(KpuBaseTest):
         await self.run_layers(gemm, depthwise)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class MixedModesBackPressureTest(MixedModesTest):
     """MixedModesTest with random operand idles and res_ready stalls."""
 
     stalls = True
 
 
-@pyuvm.test(timeout_time=60, timeout_unit="sec")
+@uvm.test(timeout_time=60, timeout_unit="sec")
 class NetworksTest(KpuBaseTest):
     """The three shipped MLPerf Tiny int8 networks (ResNet-8, DS-CNN, the autoencoder) on the array, a
     random input each from the run's seed; each layer's output compared bit for bit through the
@@ -878,7 +877,7 @@ def coverage_holes() -> list[str]:
     return functional.holes(functional.bins())
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RequantDoubleTest(RequantPropertyTest):
     """Double rounding (TFLite reference, gemmlowp) vs requant_ref.double_rounding: multiplier 0, INT32_MIN,
     shifts -31..30 (left shifts that wrap), ties away from zero, accumulators to the int32 extremes."""
@@ -886,7 +885,7 @@ class RequantDoubleTest(RequantPropertyTest):
     rounding = "double"
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RequantSingleTest(RequantPropertyTest):
     """Single rounding (op_round_single) vs the CMSIS-NN port requant_ref.cmsis_nn_single_rounding (its
     published semantics outside its int32 intermediate): ties up, shifts -31..30, results beyond int32."""
@@ -894,7 +893,7 @@ class RequantSingleTest(RequantPropertyTest):
     rounding = "single"
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RequantFp32Test(RequantPropertyTest):
     """fp32 requantization (op_round_fp32) vs requant_ref.xnnpack_fp32 (XNNPACK's scalar order, exact
     rational binary32 arithmetic): zero / subnormal / real-model / large / negative scales, ties to even,

@@ -5,12 +5,11 @@ Names here are the TEST= names (and must match tb/sha256/block.yaml).
 
 from __future__ import annotations
 
-import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
 from asicdv import project
-from asicdv.testbench import clocking
+from asicdv.testbench import clocking, uvm
 from models import sha256 as model
 from tb.sha256.env import HashItem, Sha256BaseTest
 
@@ -38,7 +37,7 @@ def monte_carlo_checkpoints(limit: int | None):
     return seed, checkpoints[:limit]
 
 
-@pyuvm.test()
+@uvm.test()
 class FipsExamplesTest(Sha256BaseTest):
     """FIPS 180-4 examples (one block, two blocks) with their published digests."""
 
@@ -53,7 +52,7 @@ class FipsExamplesTest(Sha256BaseTest):
         ]
 
 
-@pyuvm.test()
+@uvm.test()
 class NistShortMsgTest(Sha256BaseTest):
     """All 65 NIST SHAVS ShortMsg vectors (0..64 bytes)."""
 
@@ -61,7 +60,7 @@ class NistShortMsgTest(Sha256BaseTest):
         return nist_vectors("SHA256ShortMsg.rsp")
 
 
-@pyuvm.test()
+@uvm.test()
 class NistLongMsgTest(Sha256BaseTest):
     """All 64 NIST SHAVS LongMsg vectors (163..6400 bytes, up to 101 chained blocks)."""
 
@@ -69,7 +68,7 @@ class NistLongMsgTest(Sha256BaseTest):
         return nist_vectors("SHA256LongMsg.rsp")
 
 
-@pyuvm.test()
+@uvm.test()
 class NistMonteSmokeTest(Sha256BaseTest):
     """NIST Monte Carlo test, first `checkpoints` of 100 (each 1000 chained hashes)."""
 
@@ -87,7 +86,7 @@ class NistMonteSmokeTest(Sha256BaseTest):
         self.logger.info("Monte Carlo: %d checkpoints (%d hashes) match NIST", len(expected), 1000 * len(expected))
 
 
-@pyuvm.test()
+@uvm.test()
 class NistMonteFullTest(NistMonteSmokeTest):
     """The whole NIST Monte Carlo test: 100 checkpoints, 100,000 hashes (nightly)."""
 
@@ -118,7 +117,7 @@ def describe_message(message: bytes) -> str:
     return f"message {shown or '(empty)'} ({len(message)} bytes)"
 
 
-@pyuvm.test()
+@uvm.test()
 class RandomMessagesTest(Sha256BaseTest):
     """Hypothesis: messages of 0..247 bytes (1..4 blocks, half at padding boundaries) vs hashlib,
     all in one simulation; each example judged on its own."""
@@ -134,7 +133,7 @@ class RandomMessagesTest(Sha256BaseTest):
         )
 
 
-@pyuvm.test()
+@uvm.test()
 class BackPressureTest(RandomMessagesTest):
     """Random idle cycles on the input stream and random out_ready stalls."""
 
@@ -142,7 +141,7 @@ class BackPressureTest(RandomMessagesTest):
     examples = 60
 
 
-@pyuvm.test()
+@uvm.test()
 class BackToBackTest(Sha256BaseTest):
     """Independent blocks queued back to back: one accepted every 66 cycles, no idle cycle."""
 
@@ -161,7 +160,7 @@ class BackToBackTest(Sha256BaseTest):
         )
 
 
-@pyuvm.test()
+@uvm.test()
 class ResetMidBlockTest(Sha256BaseTest):
     """Reset while a block is in the rounds, then a correct hash and no stale digest."""
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-import pyuvm
 from cocotb.triggers import Timer
 from hypothesis import strategies as st
 
 from asicdv import project
-from asicdv.testbench import clocking
+from asicdv.testbench import clocking, uvm
 from models import sha256d as model
 from tb.sha256d import coverage
 from tb.sha256d.env import MinerBaseTest
@@ -41,7 +40,7 @@ def random_job(rng, *, count: int, midstates: int = 1, start: int | None = None,
     )
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RealHeadersTest(MinerBaseTest):
     """Real blocks: a 48-nonce window around the real nonce, real nbits target: the DUT reports
     exactly the model's hits (the real nonce; tests/ checks the model against the real chain)."""
@@ -107,7 +106,7 @@ def job_class(job: model.Job) -> dict[str, str]:
     return {"midstates": str(len(job.midstates)), "hits": str(hits) if hits < 2 else "many", "range": crosses}
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class RandomJobsTest(MinerBaseTest):
     """Hypothesis: random midstates and tails; every (range edge x hit class) stratum, with 1..4
     midstates in turn, gets its own property of `examples_per_stratum` jobs, so each hard case is
@@ -134,7 +133,7 @@ class RandomJobsTest(MinerBaseTest):
             )
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class TargetBoundaryTest(MinerBaseTest):
     """hash == target is a hit, target = hash - 1 is not (one nonce, one midstate)."""
 
@@ -148,7 +147,7 @@ class TargetBoundaryTest(MinerBaseTest):
             await self.run_jobs(on, below)
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class NonceEdgesTest(MinerBaseTest):
     """Ranges of one nonce, across 0x7FFFFFFF, ending at 0xFFFFFFFF (no wrap), and an empty range."""
 
@@ -161,7 +160,7 @@ class NonceEdgesTest(MinerBaseTest):
         return jobs
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class MidstateCountTest(MinerBaseTest):
     """1..4 midstates from version rolling of a real header, easy target."""
 
@@ -174,7 +173,7 @@ class MidstateCountTest(MinerBaseTest):
         ]
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class BackPressureTest(MinerBaseTest):
     """The reader stalls at random while most nonces hit: the FIFO fills, nothing is lost."""
 
@@ -186,7 +185,7 @@ class BackPressureTest(MinerBaseTest):
         ]
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class FifoFullWhileHashingTest(MinerBaseTest):
     """Every nonce hits and the reader stalls often, over more nonces than the pipeline (128) and the
     FIFO hold together: the FIFO fills while nonces are still in flight, so the engine must hold its
@@ -198,7 +197,7 @@ class FifoFullWhileHashingTest(MinerBaseTest):
         return [random_job(self.rng, count=400, midstates=1, hit_one_in=1, job_id=7)]
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class NewJobAbortsTest(MinerBaseTest):
     """A new job while one runs aborts it: the old job's hits are a prefix of its full list,
     with its own id; the new job's hits are exact."""
@@ -221,7 +220,7 @@ class NewJobAbortsTest(MinerBaseTest):
         self.logger.info("aborted job reported %d of its %d hits before the abort", len(others), len(full))
 
 
-@pyuvm.test(**SIM_LIMIT)
+@uvm.test(**SIM_LIMIT)
 class ResetMidJobTest(MinerBaseTest):
     """Reset in the middle of a job, then a job with exact hits and nothing stale."""
 
