@@ -16,3 +16,14 @@ def test_the_parts_add_up_to_the_trivial_run_plus_the_regressions_own_work():
 
 def test_result_writing_is_timed_on_a_real_results_store():
     assert 0 < bench_run_overhead.result_write_seconds(3) < 1.0
+
+
+def test_batching_sets_and_restores_the_runs_mode(monkeypatch):
+    import os
+
+    monkeypatch.setenv("ASICDV_BATCH", "7")
+    with bench_run_overhead.batching(False):
+        assert os.environ["ASICDV_BATCH"] == "0"  # a fresh process per run
+    with bench_run_overhead.batching(True):
+        assert "ASICDV_BATCH" not in os.environ  # batched (the default)
+    assert os.environ["ASICDV_BATCH"] == "7"

@@ -179,7 +179,10 @@ def run_overhead_table(parts: dict) -> list[str]:
     out += [f"| {label} | {parts[key]:.4f} |" for key, label in labels.items() if key in parts]
     out += [
         "",
-        f"Trivial run: {parts.get('trivial_run')}, {parts.get('trivial_run_wall_s')} s wall. Not in the total: "
+        f"Trivial run: {parts.get('trivial_run')}, {parts.get('trivial_run_wall_s')} s wall in a fresh process "
+        f"(the parts above); the same run batched, on its build's started server: "
+        f"{parts.get('batched_run_wall_s', '—')} s wall, {parts.get('batched_run_overhead_s', '—')} s of it besides "
+        f"its own work. Not in the total: "
         f"the first build lookup in a new process (hashes the build's files) {parts.get('build_lookup_first_s')} s; "
         f"a property test's or the KPU's further imports (`{parts.get('more_imports')}`) "
         f"{parts.get('more_imports_s')} s.",

@@ -4,7 +4,9 @@ result writing, the rest of cocotb's start-up and teardown)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -91,10 +93,29 @@ def breakdown(
     return {**rounded, "total_s": round(sum(parts.values()), 4), "trivial_run_wall_s": round(run_wall_s, 4)}
 
 
+@contextlib.contextmanager
+def batching(on: bool):
+    """Runs inside: batched on a simulator server (on) or each in a fresh process (ASICDV_BATCH=0)."""
+    saved = os.environ.get("ASICDV_BATCH")
+    if on:
+        os.environ.pop("ASICDV_BATCH", None)
+    else:
+        os.environ["ASICDV_BATCH"] = "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("ASICDV_BATCH", None)
+        else:
+            os.environ["ASICDV_BATCH"] = saved
+
+
 def measure(trivial_run, block: str, variant: str, repeat: int = 5) -> dict:
-    """Every part, measured now; trivial_run() -> (process wall s, its own work s). The build
-    lookup in the total is the repeated one (a regression looks a build up once per
-    configuration); the first, in a new process, hashes the build's files and is shown apart."""
+    """Every part, measured now; trivial_run(batched) -> (its wall s, its own work s). The parts
+    are those of a fresh process per run (what a batch saves); the same trivial run batched, its
+    server already started, is shown beside them. The build lookup in the total is the repeated
+    one (a regression looks a build up once per configuration); the first, in a new process,
+    hashes the build's files and is shown apart."""
     python_s = process_seconds([sys.executable, "-c", "pass"], repeat)
     run_imports = process_seconds([sys.executable, "-c", RUN_IMPORTS], repeat)
     all_imports = process_seconds([sys.executable, "-c", ALL_IMPORTS], repeat)
@@ -102,10 +123,16 @@ def measure(trivial_run, block: str, variant: str, repeat: int = 5) -> dict:
     first = statistics.median(a for a, _ in lookups)
     again = statistics.median(b for _, b in lookups)
     write_s = result_write_seconds(repeat * 4)
-    runs = [trivial_run() for _ in range(repeat)]
+    trivial_run(True)  # starts the build's server: the batched runs below are inside a batch
+    runs, batched = [], []
+    for _ in range(repeat):  # interleaved
+        runs.append(trivial_run(False))
+        batched.append(trivial_run(True))
     wall = statistics.median(w for w, _ in runs)
     work = statistics.median(s for _, s in runs)
     out = breakdown(python_s, run_imports - python_s, again, write_s, wall, work)
+    out["batched_run_wall_s"] = round(statistics.median(w for w, _ in batched), 4)
+    out["batched_run_overhead_s"] = round(statistics.median(w - s for w, s in batched), 4)
     out["imports"] = RUN_IMPORTS
     out["more_imports_s"] = round(all_imports - run_imports, 4)
     out["more_imports"] = ALL_IMPORTS

@@ -134,8 +134,9 @@ def run_overhead(ctx: bench.Context) -> dict:
     (the smallest service start-up of the blocks)."""
     pair = [model.state_to_bytes(model.IV).hex(), bytes(64).hex()]
 
-    def trivial_run() -> tuple[float, float]:
-        result, _ = bench.run_cocotb("sha256", "default", {"blocks": [pair]}, ctx.seed)
+    def trivial_run(batched: bool) -> tuple[float, float]:
+        with bench_run_overhead.batching(batched):
+            result, _ = bench.run_cocotb("sha256", "default", {"blocks": [pair]}, ctx.seed)
         return result.wall_s, result.response["answer_wall_s"]
 
     return bench_run_overhead.measure(trivial_run, "sha256", "default", repeat=max(3, ctx.runs))
