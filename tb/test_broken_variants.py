@@ -3,9 +3,9 @@
 Each case builds a test-only broken variant of a block (a wrapper around the real RTL in
 tb/<block>/broken/, selected by its BUG parameter), runs one hypothesis test on it (no NIST
 vectors, no directed test) and checks the failure: caught, and for SHA-256 shrunk to exactly
-the smallest failing message. The protocol case shows block.yaml's stream rule (bound into the
-simulation build, the same rule the formal harness proves) firing on a DUT whose transferred data
-is still right.
+the smallest failing message. The protocol case shows the valid/ready checker firing on a DUT
+whose transferred data is still right, and, on a code-coverage build, block.yaml's stream rule
+bound into the simulation (the rule the formal harness proves) firing first.
 """
 
 import dataclasses
@@ -43,9 +43,7 @@ CASES = {
         "default",
         3,
         "BackPressureTest",
-        # block.yaml's stream rule, bound into the simulation (the formal harness's rule)
-        r"assertion out_payload_stable failed at \d+ ns \(asicdv_streams_check.sv:\d+, in sha256_core_broken"
-        r"\.asicdv_streams_check\): a `streams:` rule of block.yaml",
+        r"out valid/ready protocol: out payload changed while stalled",
     ),
     "sha256d midstate 3": (
         "sha256d",
@@ -80,3 +78,24 @@ def test_property_catches_broken_variant(case):
     )
     assert not result.passed, f"{case}: the broken variant passed {test}; log {result.log}"
     assert re.search(expected, result.message), f"{case}: unexpected failure:\n{result.message[:2000]}"
+
+
+def test_the_bound_stream_rule_fires_on_a_coverage_build():
+    """A code-coverage build binds block.yaml's stream rules into the DUT (formal.streams_checker):
+    the broken sha256 core's digest changing while stalled stops the run at that rule."""
+    block = get_block("sha256")
+    wrapper = ROOT / "tb" / "sha256" / "broken" / "sha256_core_broken.v"
+    broken = dataclasses.replace(
+        block,
+        top="sha256_core_broken",
+        sources=(*block.sources, wrapper),
+        variants={"default": {**block.variant("default"), "BUG": 3}},
+    )
+    build = sim.build(broken, "default", coverage=True)
+    result = sim.run(build, "BackPressureTest", 1, run_dir=project.current().results / "broken" / "sha256_bound_rule")
+    assert not result.passed
+    assert re.search(
+        r"assertion out_payload_stable failed at \d+ ns \(asicdv_streams_check.sv:\d+, in "
+        r"sha256_core_broken\.asicdv_streams_check\): a `streams:` rule of block.yaml",
+        result.message,
+    ), result.message
