@@ -274,15 +274,7 @@ def check_entry(path: Path, index: int, entry: dict, blocks: dict[str, Block]) -
             raise UserError(
                 f"{where}: unknown variant {name!r} for block {block.name}; known: {', '.join(block.variants)}"
             )
-    known_params = sorted({p for params in block.variants.values() for p in params} | set(block.parameters))
-    for name, value in entry.get("parameters", {}).items():
-        if name not in known_params:
-            raise UserError(
-                f"{where}: unknown parameter {name!r} for block {block.name}; known: {', '.join(known_params) or 'none'}"
-            )
-        legal = block.parameters.get(name)
-        if legal is not None and value not in legal:
-            raise UserError(f"{where}: {name}={value} is not a legal value for {block.name} (legal: {list(legal)})")
+    formal_entries.check_parameters(where, block, entry.get("parameters", {}))  # known names, legal values
     for name in entry.get("sweep", ()):
         if name not in block.parameters:
             declared = ", ".join(block.parameters) or "none"

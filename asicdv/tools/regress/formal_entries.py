@@ -82,7 +82,8 @@ def check_entry(where: str, entry: dict) -> None:
             raise UserError(f"{where}: {', '.join(map(repr, given))} belong to formal entries (add formal: true)")
 
 
-def _check_parameters(where: str, block: Block, parameters: dict) -> None:
+def check_parameters(where: str, block: Block, parameters: dict) -> None:
+    """A regression entry's fixed parameters: each a parameter of the block, at a legal value."""
     known = set(block.parameters) | {p for values in block.variants.values() for p in values}
     for name, value in parameters.items():
         if name not in known:
@@ -131,7 +132,7 @@ def _plan_block(where: str, block: Block, entry: dict) -> list[FormalSpec]:
                 f"{where}: unknown variant {name!r} for block {block.name}; known: {', '.join(block.variants)}"
             )
     parameters = entry.get("parameters", {})
-    _check_parameters(where, block, parameters)
+    check_parameters(where, block, parameters)
     specs = []
     for task in tasks:
         for variant in [None] if variants == "all" else variants:
