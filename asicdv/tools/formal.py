@@ -413,8 +413,8 @@ def streams_harness(block: Block, task: Task, params: dict[str, int], sources: t
     ports = dut_ports(task, params, sources)
     known = {n: (d, w) for n, d, w in ports}
     for st in streams:
-        for sig in (st.valid, st.ready, *st.data):
-            if sig is not None and sig not in known:
+        for sig in st.signals():
+            if sig not in known:
                 raise UserError(f"{block.path}: stream {st.name}: {task.top} has no port {sig!r}")
     lines = _wrapper(block, task, params, ports, f"asicdv_streams_{task.top}", "`streams:`")
     for st in streams:
