@@ -12,6 +12,7 @@ nothing a run does (module state, tasks left running, the DUT) reaches the next 
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -25,11 +26,13 @@ from pathlib import Path
 REQUESTS = "ASICDV_FORK_REQUESTS"  # the pipe this server reads requests from (a file descriptor)
 REPLIES = "ASICDV_FORK_REPLIES"  # the pipe it writes each child's pid and exit status to
 PR_SET_PDEATHSIG = 1
+_forked_run = False  # set in the child: the server itself ends as any simulator does
 
 
 def serve() -> None:
     if REQUESTS not in os.environ:
         return  # a plain simulator process: cocotb's entry points run the one run
+    atexit.register(_leave_forked_run)  # first registered, so it runs last: after every other exit handler
     requests = os.fdopen(int(os.environ.pop(REQUESTS)), "r")
     replies = os.fdopen(int(os.environ.pop(REPLIES)), "w", buffering=1)
     _preload()
@@ -104,3 +107,17 @@ def _become_run(request: dict) -> None:
     os.environ.update(request["env"])
     with contextlib.suppress(AttributeError):  # Icarus: no Verilator model to rebuild
         libc.asicdv_fork_reseed(ctypes.c_int(request["verilator_seed"]))
+    global _forked_run
+    _forked_run = True
+
+
+def _leave_forked_run() -> None:
+    """The run's results are written: leave as the simulator's main would (its coverage file and
+    exit status, asicdv_fork_leave), skipping Python's finalization, which would free the heap
+    this child shares with its server page by page for nothing."""
+    if not _forked_run:
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with contextlib.suppress(AttributeError):  # Icarus: its own exit
+        ctypes.CDLL(None).asicdv_fork_leave()  # returns only for a waves build (main closes its dump)

@@ -23,11 +23,13 @@ import hashlib
 import os
 import random
 import sys
+import types
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import cocotb
+import pyuvm._utility_classes as pyuvm_objections
 from cocotb.triggers import RisingEdge
 from pyuvm import (
     ConfigDB,
@@ -47,6 +49,26 @@ from asicdv.testbench.scoreboard import Scoreboard
 
 if TYPE_CHECKING:
     from asicdv.testbench.properties import PropertyStats
+
+
+class _CallerFrames:
+    """What pyuvm's raise_objection reads from `inspect`: `stack()[level].frame`, the raiser's
+    frame. inspect.stack() also reads the source of every frame on the stack (measured: 44 ms of
+    every test's run phase); this walks the frames only."""
+
+    class _Frame(NamedTuple):
+        frame: types.FrameType
+
+    @classmethod
+    def stack(cls, context: int = 1) -> list[_Frame]:
+        frames, frame = [], sys._getframe(1)
+        while frame is not None:
+            frames.append(cls._Frame(frame))
+            frame = frame.f_back
+        return frames
+
+
+pyuvm_objections.inspect = _CallerFrames
 
 
 class ItemsSeq(uvm_sequence):

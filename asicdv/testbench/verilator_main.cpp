@@ -506,6 +506,22 @@ extern "C" int asicdv_fork_reseed(int seed) {
     return 0;
 }
 
+// A forked run's Python calls this last at its exit, once cocotb has written the run's results:
+// what main would still do (the coverage file, the exit status), without Python's finalization,
+// which frees the whole heap the run shares with its server (measured: ~90 ms after a
+// hypothesis property). A waves build returns: its dump is closed by main.
+extern "C" int asicdv_fork_leave() {
+#if VM_TRACE
+    if (tracing_) return -1;
+#endif
+#if VM_COVERAGE
+    if (coverage_per_instance) Verilated::threadContextp()->coveragep()->forcePerInstance(true);
+    VerilatedCov::write();
+#endif
+    fflush(nullptr);
+    _exit(Verilated::threadContextp()->errorCount() > 0 ? 1 : 0);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The main loop (cocotb's, with the native clock as one more source of events)
 

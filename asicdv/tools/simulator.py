@@ -473,6 +473,11 @@ def run(
             "ASICDV_ATTEMPT": token,
         }
     )
+    # Each run imports the project's modules afresh (and cocotb rewrites the test modules'
+    # asserts): their bytecode is cached in the build folder, even where the user's environment
+    # keeps it out of the source tree (PYTHONDONTWRITEBYTECODE; measured: 8 ms of a batched run).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(block.project.build / "pycache"))
     if build_.simulator == "verilator":
         # Verilator applies cocotb's writes inertially (as the testbench convention assumes); for
         # Icarus cocotb schedules them itself, which keeps a write at an edge out of that edge.
