@@ -72,7 +72,7 @@ def build(out: Path, root: Path, known_files: set[str]) -> dict:
             continue
         key = test_key(record["block"], record["variant"], record.get("parameters") or {}, record["test"])
         seeds[key].add(record["seed"])
-        for point, count in code_coverage.merge_counts(dat_files).items():
+        for point, count in code_coverage.merge_counts(dat_files, LINE_KINDS).items():
             if point.kind not in LINE_KINDS:
                 continue
             file = _relative(point.file, root, known_files)
