@@ -1,6 +1,7 @@
 """The simulation runner with a real simulator, on the fixture project's slowinc block: build
 cache, hangs, crashes, failures, waves, seeds, the native clock and protocol checker."""
 
+import dataclasses
 import re
 import time
 from pathlib import Path
@@ -118,3 +119,17 @@ def test_stalls_test_is_the_same_run_natively_and_in_python(tmp_path):
         assert all(r.passed for r in runs), [r.message for r in runs]
         prints = [re.search(r"stimulus fingerprint (\w+)", r.log.read_text()).group(1) for r in runs]
         assert prints[0] == prints[1] and runs[0].sim_time_ns == runs[1].sim_time_ns, (seed, prints)
+
+
+def test_only_the_tops_ports_are_visible_outputs_read_only(tmp_path):
+    rules = sim.visibility_rules(slowinc()).splitlines()
+    assert rules[0] == "`verilator_config"
+    access = {line.split('"')[3]: line.split()[0] for line in rules[1:]}
+    assert access == {
+        **{name: "public_flat_rw" for name in ("clk", "rst", "in_valid", "in_data", "out_ready")},
+        **{name: "public_flat_rd" for name in ("in_ready", "out_valid", "out_data")},
+    }  # `remaining`, `busy`: internal, not visible (the fixture's block.yaml sets whitebox for its isolation tests)
+    unreadable = tmp_path / "needs_define.v"
+    unreadable.write_text("module slowinc(input wire clk); `UNDEFINED_MACRO endmodule\n")
+    fallback = sim.visibility_rules(dataclasses.replace(slowinc(), sources=[unreadable]))
+    assert 'public_flat_rw -module "slowinc" -var "*"' in fallback  # pyslang cannot elaborate it: every signal

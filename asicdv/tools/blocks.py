@@ -19,7 +19,7 @@ parameter sets ("variants") and the tests with their reseed counts, e.g.
     build_args: []            # extra Verilator arguments (also used by `asicdv lint`)
     lint_waivers: []          # Verilator .vlt waiver files for `asicdv lint` (vendored code)
     timeout_s: 600            # wall-clock limit of one simulation run
-    whitebox: false           # true: every internal signal visible to cocotb (slower build)
+    whitebox: false           # true: every internal signal visible to cocotb (slower build); false: the top's ports
     variants: {default: {}}   # name -> Verilog parameters
     parameters: {}            # parameter -> its legal values, e.g. {FIFO_DEPTH: [1, 2, 3, 5, 8, 16]}:
                               # variants must use legal values; `asicdv formal` sweeps them
