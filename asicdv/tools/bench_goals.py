@@ -91,6 +91,8 @@ def make_test_warm(results: dict) -> tuple[float | None, str]:
     timing = results.get("make_test")
     if not timing:
         return None, "not timed (opt-in: --with make-test)"
+    if "error" in timing:
+        return None, timing["error"].splitlines()[0]
     return timing["warm_s"], "second of two back-to-back `make test` runs"
 
 
