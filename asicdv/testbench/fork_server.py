@@ -114,7 +114,7 @@ def _become_run(request: dict) -> None:
 def _leave_forked_run() -> None:
     """The run's results are written: leave as the simulator's main would (its coverage file and
     exit status, asicdv_fork_leave), skipping Python's finalization, which would free the heap
-    this child shares with its server page by page for nothing."""
+    this child shares with its server object by object, for nothing."""
     if not _forked_run:
         return
     sys.stdout.flush()
