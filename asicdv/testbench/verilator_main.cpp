@@ -506,6 +506,15 @@ extern "C" int asicdv_fork_reseed(int seed) {
     return 0;
 }
 
+// The coverage file (+verilator+coverage+file+<filename>, default coverage.dat): at the end of
+// main (wrap_up) or of a forked run (asicdv_fork_leave).
+static void write_coverage() {
+#if VM_COVERAGE
+    if (coverage_per_instance) Verilated::threadContextp()->coveragep()->forcePerInstance(true);
+    VerilatedCov::write();
+#endif
+}
+
 // A forked run's Python calls this last at its exit, once cocotb has written the run's results:
 // what main would still do (the coverage file, the exit status), without Python's finalization,
 // which frees the whole heap the run shares with its server (measured: ~90 ms after a
@@ -514,10 +523,7 @@ extern "C" int asicdv_fork_leave() {
 #if VM_TRACE
     if (tracing_) return -1;
 #endif
-#if VM_COVERAGE
-    if (coverage_per_instance) Verilated::threadContextp()->coveragep()->forcePerInstance(true);
-    VerilatedCov::write();
-#endif
+    write_coverage();
     fflush(nullptr);
     _exit(Verilated::threadContextp()->errorCount() > 0 ? 1 : 0);
 }
@@ -549,13 +555,7 @@ void wrap_up() {
     }
 #endif
 
-#if VM_COVERAGE
-    if (coverage_per_instance) {
-        Verilated::threadContextp()->coveragep()->forcePerInstance(true);
-    }
-    VerilatedCov::write();  // Uses +verilator+coverage+file+<filename>,
-                            // defaults to coverage.dat
-#endif
+    write_coverage();
 }
 
 int main(int argc, char **argv) {
