@@ -7,6 +7,7 @@ state after every round for debugging a mismatch, `digest` is the full hash.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 
 MASK = 0xFFFFFFFF
@@ -82,6 +83,7 @@ K = (
 IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
 
 State = tuple[int, int, int, int, int, int, int, int]
+_WORDS = struct.Struct(">16I")  # a block as 16 big-endian words
 
 
 def _rotr(x: int, n: int) -> int:
@@ -92,10 +94,12 @@ def schedule(block: bytes) -> list[int]:
     """The 64-word message schedule W[0..63] of one 64-byte block."""
     if len(block) != 64:
         raise ValueError(f"a SHA-256 block is 64 bytes, got {len(block)}")
-    w = [int.from_bytes(block[4 * i : 4 * i + 4], "big") for i in range(16)]
+    w = list(_WORDS.unpack(block))
     for t in range(16, 64):
-        s0 = _rotr(w[t - 15], 7) ^ _rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-        s1 = _rotr(w[t - 2], 17) ^ _rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
+        x, y = w[t - 15], w[t - 2]
+        # sigma0 and sigma1: rotations as (x >> n) | (x << 32 - n), masked once after the XOR
+        s0 = (((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)) & MASK
+        s1 = (((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)) & MASK
         w.append((s1 + w[t - 7] + s0 + w[t - 16]) & MASK)
     return w
 
@@ -120,9 +124,28 @@ def trace(chain: State, block: bytes) -> list[State]:
 
 
 def compress(chain: State, block: bytes) -> State:
-    """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core."""
-    final = trace(chain, block)[-1]
-    return tuple((x + y) & MASK for x, y in zip(chain, final, strict=True))  # type: ignore[return-value]
+    """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core.
+
+    The rounds of `round_step` with the state in locals (no call or tuple per round): every
+    scoreboard check of the core and the miner runs it, and it was most of a NIST Monte Carlo
+    run's time. `trace` keeps the round-by-round form; a test holds the two equal."""
+    a, b, c, d, e, f, g, h = chain
+    for k, w in zip(K, schedule(block), strict=True):
+        s1 = (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))) & MASK
+        t1 = h + s1 + ((e & f) ^ (~e & g)) + k + w
+        s0 = (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))) & MASK
+        t2 = s0 + ((a & b) ^ (a & c) ^ (b & c))
+        h, g, f, e, d, c, b, a = g, f, e, (d + t1) & MASK, c, b, a, (t1 + t2) & MASK
+    return (
+        (chain[0] + a) & MASK,
+        (chain[1] + b) & MASK,
+        (chain[2] + c) & MASK,
+        (chain[3] + d) & MASK,
+        (chain[4] + e) & MASK,
+        (chain[5] + f) & MASK,
+        (chain[6] + g) & MASK,
+        (chain[7] + h) & MASK,
+    )
 
 
 def pad(message: bytes) -> bytes:

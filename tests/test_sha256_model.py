@@ -51,6 +51,14 @@ def test_trace_ends_in_compression_and_padding_lengths():
     assert len(model.blocks(bytes(55))) == 1 and len(model.blocks(bytes(56))) == 2
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.tuples(*[st.integers(0, model.MASK)] * 8), st.binary(min_size=64, max_size=64))
+def test_compress_is_the_rounds_of_trace(chain, block):
+    """`compress` keeps the state in locals; `trace` applies `round_step` round by round."""
+    final = model.trace(chain, block)[-1]
+    assert model.compress(chain, block) == tuple((a + b) & model.MASK for a, b in zip(chain, final, strict=True))
+
+
 @pytest.mark.parametrize(
     "text,problem",
     [

@@ -60,9 +60,15 @@ def hit_count() -> int:
         1
         for item in coverage_db.values()
         if isinstance(item, (CoverPoint, CoverCross))
-        for hits in item.detailed_coverage.values()
+        for hits in _hits(item).values()
         if hits
     )
+
+
+def _hits(item) -> dict:
+    """An item's {bin: hits}: `detailed_coverage` builds a new dict per call for a labelled point."""
+    hits = getattr(item, "_hits", None)
+    return hits if isinstance(hits, dict) else item.detailed_coverage
 
 
 def holes(points: dict[str, dict[str, int]]) -> list[str]:

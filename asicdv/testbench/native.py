@@ -19,7 +19,7 @@ from functools import cache
 
 from cocotb.simtime import convert
 
-VERSION = 2
+VERSION = 3
 
 
 @cache
@@ -41,6 +41,7 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_play_fields": ([ctypes.c_int, u64, ctypes.c_void_p, ctypes.c_void_p], None),
         "asicdv_stream_pending": ([ctypes.c_int], u64),
         "asicdv_stream_recorded": ([ctypes.c_int], u64),
+        "asicdv_stream_recorded_address": ([ctypes.c_int], ctypes.c_void_p),
         "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
         "asicdv_stream_stalls": ([ctypes.c_int], u64),
         "asicdv_stream_set_pauses": ([ctypes.c_int, ctypes.c_int, u64, u64, ctypes.c_uint], None),
@@ -96,6 +97,13 @@ class NativeStream:
         self.beat_bytes = sum(self.widths)
         self._last = {name: 0 for name in self.names}
         self._constants: dict[tuple, tuple] = {}  # (field, value) -> (its bytes, their address, stride 0)
+        self._layout = list(zip(self.names, self.widths, [1 << b for b in self.bits], strict=True))
+        self._offsets = [sum(self.widths[:i]) for i in range(len(self.widths))]
+        self._rows = self._row_buffer(16)  # beats packed field after field, copied in by play
+        # The engine's count of recorded beats, read in place: most drains find none, and a call costs microseconds.
+        self._recorded = ctypes.c_size_t.from_address(lib.asicdv_stream_recorded_address(self.id))
+        self._drain_capacity = max(1, 4096 // self.beat_bytes) if self.beat_bytes else 4096  # beats a drain call takes
+        self._drained = ctypes.create_string_buffer(max(1, self._drain_capacity * self.beat_bytes))
 
     def set_checking(self, on: bool) -> None:
         self._lib.asicdv_stream_set_checking(self.id, int(on))
@@ -121,21 +129,34 @@ class NativeStream:
 
     def play(self, beats: list[dict[str, int]]) -> None:
         """Queue beats (field name -> int); a field a beat leaves out keeps its last value."""
-        unknown = set().union(*beats) - self._last.keys()
-        if unknown:
-            raise KeyError(f"no payload field {', '.join(sorted(unknown))} on this stream")
-        fields = []
-        for name, width, bits in zip(self.names, self.widths, self.bits, strict=True):
-            value, limit, rows = self._last[name], 1 << bits, []
-            for beat in beats:
-                value = beat.get(name, value)
+        known, values, rows = self._last.keys(), list(self._last.values()), []
+        for beat in beats:
+            if not beat.keys() <= known:
+                raise KeyError(f"no payload field {', '.join(sorted(beat.keys() - known))} on this stream")
+            for i, (name, width, limit) in enumerate(self._layout):
+                value = beat.get(name, values[i])
                 if not 0 <= value < limit:
-                    raise ValueError(f"{value:#x} does not fit field {name} ({bits} bits)")
+                    raise ValueError(f"{value:#x} does not fit field {name} ({limit.bit_length() - 1} bits)")
+                values[i] = value
                 rows.append(value.to_bytes(width, "little"))
-            self._last[name] = value
-            data = b"".join(rows)
-            fields.append((data, ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p).value, width))
-        self._play(len(beats), fields)
+        if not beats:
+            return
+        self._last = dict(zip(self.names, values, strict=True))
+        data = b"".join(rows)
+        if len(data) > len(self._rows[0]):
+            self._rows = self._row_buffer(len(beats))
+        buffer, pointers, strides = self._rows
+        ctypes.memmove(buffer, data, len(data))
+        self._lib.asicdv_stream_play_fields(self.id, len(beats), pointers, strides)
+
+    def _row_buffer(self, beats: int) -> tuple:
+        """A buffer for `beats` packed beats, with each field's address in it and the stride (a beat)."""
+        buffer = ctypes.create_string_buffer(max(beats * self.beat_bytes, 1))
+        base = ctypes.addressof(buffer)
+        n = len(self.names)
+        pointers = (ctypes.c_void_p * n)(*(base + offset for offset in self._offsets))
+        strides = (ctypes.c_ulonglong * n)(*([self.beat_bytes] * n))
+        return buffer, pointers, strides
 
     def play_columns(self, count: int, columns: dict) -> None:
         """`count` beats given field by field (see asicdv.testbench.stream.StreamSource.send_columns_nowait):
@@ -180,22 +201,28 @@ class NativeStream:
         self._lib.asicdv_stream_clear(self.id)
 
     def drain(self) -> list[dict[str, int]]:
-        count = self._lib.asicdv_stream_recorded(self.id)
-        if not count:
+        if not self._recorded.value:
             return []
-        buffer = ctypes.create_string_buffer(count * self.beat_bytes)
-        count = self._lib.asicdv_stream_drain(self.id, buffer, count)
-        return self._beats(buffer.raw, count)
+        beats: list[dict[str, int]] = []
+        while True:  # one call per buffer-full: no count asked first
+            count = self._lib.asicdv_stream_drain(self.id, self._drained, self._drain_capacity)
+            if count:
+                beats += self._beats(ctypes.string_at(self._drained, count * self.beat_bytes), count)
+            if count < self._drain_capacity:
+                return beats
 
     def _beats(self, raw: bytes, count: int) -> list[dict[str, int]]:
-        beats, offset = [], 0
-        for _ in range(count):
-            beat = {}
-            for name, width in zip(self.names, self.widths, strict=True):
-                beat[name] = int.from_bytes(raw[offset : offset + width], "little")
-                offset += width
-            beats.append(beat)
-        return beats
+        size = self.beat_bytes
+        if not size:  # a stream with no payload (valid and ready alone)
+            return [{} for _ in range(count)]
+        if len(self.names) == 1:
+            (name,) = self.names
+            return [{name: int.from_bytes(raw[i : i + size], "little")} for i in range(0, count * size, size)]
+        fields = list(zip(self.names, self._offsets, self.widths, strict=True))
+        return [
+            {name: int.from_bytes(raw[row + offset : row + offset + width], "little") for name, offset, width in fields}
+            for row in range(0, count * size, size)
+        ]
 
     def stalls(self) -> int:
         return self._lib.asicdv_stream_stalls(self.id)

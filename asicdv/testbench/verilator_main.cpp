@@ -28,6 +28,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <memory>  // std::unique_ptr
 #include <string>  // std::string
 #include <vector>
@@ -293,7 +294,7 @@ struct Stream {
     }
 };
 
-std::vector<Stream> streams_;
+std::deque<Stream> streams_;  // a deque: a stream's address (its recorded count, read by Python) never moves
 
 // At a clock edge due now: streams first (they see the settled values before the edge).
 // Returns whether the edge was rising.
@@ -316,7 +317,7 @@ bool clock_edge() {
 // The C interface asicdv/testbench/native.py calls (ctypes on the simulator executable, linked -rdynamic).
 extern "C" {
 
-int asicdv_native_version() { return 2; }
+int asicdv_native_version() { return 3; }
 
 // Start (or restart) the clock: a rising edge in a time slot of its own at the current time (as
 // cocotb's GPI clock gives one, so a RisingEdge awaited right after the start fires at once), then
@@ -449,6 +450,9 @@ void asicdv_stream_clear(int id) {
 }
 
 unsigned long long asicdv_stream_recorded(int id) { return streams_.at(id).recorded_beats; }
+
+// Where the recorded count lives: Python reads it without a call (a drain when it is not 0).
+const size_t *asicdv_stream_recorded_address(int id) { return &streams_.at(id).recorded_beats; }
 
 // Copy up to `n` recorded beats into `out` and forget them; returns how many.
 unsigned long long asicdv_stream_drain(int id, uint8_t *out, unsigned long long n) {
