@@ -194,3 +194,30 @@ async def NativeCheckerSeesViolationsWhilePausing(dut):
         ),
     }, results
     assert source.engine.pauses_drawn() == 6  # two beats a case
+
+
+@cocotb.test()
+async def SourcedMonitorSeesWhatAnyMonitorSees(dut):
+    """A monitor of the input the BFM's native source drives sleeps while the source holds no
+    beat (StreamMonitor's `source`); one bound explicitly watches valid and ready as any monitor.
+    With pausing endpoints, bursts and idle gaps, both deliver every beat at the same cycle."""
+    bfm = Bfm(dut)
+    source = bfm.add_source("in", PauseSchedule(31, 0.5, 3))
+    sink = bfm.add_sink("out", PauseSchedule(32, 0.5, 4))
+    sourced = bfm.add_monitor("in")
+    watching = bfm.add_monitor("in", valid="in_valid", ready="in_ready", data=["in_data"])
+    assert (sourced.source is source) == expect_native() and watching.source is None
+    seen: dict[str, list] = {"sourced": [], "watching": []}
+    sourced.subscribers.append(lambda beat: seen["sourced"].append((cycles_now(), beat["data"])))
+    watching.subscribers.append(lambda beat: seen["watching"].append((cycles_now(), beat["data"])))
+    await bfm.reset()
+    sent = 0
+    for burst in (1, 5, 2, 9, 1, 3):
+        source.send_all_nowait([{"data": sent + i} for i in range(burst)])
+        for i in range(burst):
+            await bfm.within(sink.recv(), 200, f"beat {sent + i}")
+        sent += burst
+        for _ in range(3):  # idle edges between bursts
+            await RisingEdge(dut.clk)
+    assert [data for _, data in seen["sourced"]] == list(range(sent)), seen["sourced"]
+    assert seen["sourced"] == seen["watching"], seen

@@ -107,6 +107,19 @@ def test_native_checker_reports_violations_while_pausing(tmp_path):
     assert result.passed, result.message
 
 
+def test_a_monitor_of_a_sourced_stream_sees_what_any_monitor_sees(tmp_path):
+    for name, env in (("native", {}), ("python", NATIVE_OFF)):
+        result = sim.run(
+            sim.build(slowinc()),
+            "SourcedMonitorSeesWhatAnyMonitorSees",
+            1,
+            module=PAUSES,
+            run_dir=tmp_path / name,
+            extra_env=env,
+        )
+        assert result.passed, result.message
+
+
 def test_stalls_test_is_the_same_run_natively_and_in_python(tmp_path):
     """The fixture's back-pressure test: the same examples (fingerprint) and the same simulated
     time through native and Python endpoints, for a few seeds."""

@@ -109,8 +109,10 @@ class Bfm:
         return sink
 
     def add_monitor(self, name: str, *, valid=None, ready=FIND, data=()) -> StreamMonitor:
-        """A passive monitor of a stream (the sink/source owning it checks the protocol)."""
-        return StreamMonitor(self.stream(name, valid=valid, ready=ready, data=data))
+        """A passive monitor of a stream (the sink/source owning it checks the protocol). A stream
+        this BFM's native source drives is monitored knowing no beat moves while it holds none."""
+        source = next((s for s in self.sources if s.stream.name == name), None) if valid is None else None
+        return StreamMonitor(self.stream(name, valid=valid, ready=ready, data=data), source)
 
     def tie_off(self, *names: str) -> None:
         """Drive inputs no stream owns to their idle level: 0, or 1 for an active-low name

@@ -387,6 +387,7 @@ class StreamSource(_Endpoint):
         self._wakeup = Event()
         self._idle = Event()
         self._idle.set()
+        self.played = Event()  # set whenever beats are queued to the engine (a monitor of the stream waits on it)
         stream.valid.value = 0
         super().__init__(stream, period_ns, pauses, can_stall)
 
@@ -399,6 +400,7 @@ class StreamSource(_Endpoint):
             return
         if self.engine is not None:
             self.engine.play(beats)  # wait_idle asks the engine: no task to wake
+            self.played.set()
             return
         self._queue.extend(beats)
         self._idle.clear()
@@ -415,6 +417,7 @@ class StreamSource(_Endpoint):
             bits = {name: len(handle) for name, handle in self.stream.fields.items()}
             return self.send_all_nowait(columns_to_beats(count, columns, bits))
         self.engine.play_columns(count, columns)
+        self.played.set()
 
     async def send(self, beat: Beat) -> None:
         self.send_nowait(beat)
@@ -534,12 +537,19 @@ class StreamSink(_Endpoint):
 
 
 class StreamMonitor:
-    """Passive: calls every subscriber with each beat that moves on the stream."""
+    """Passive: calls every subscriber with each beat that moves on the stream.
 
-    def __init__(self, stream: Stream):
+    `source`: the native StreamSource driving this stream in the same BFM, if any. No beat moves
+    while it holds none, so the monitor sleeps until beats are queued to it (no wake-up on valid
+    rising, nor on ready while valid only waits to drop), then wakes at the edges that can move
+    them. Code that drives the stream's valid itself, around the source, needs a monitor without it.
+    """
+
+    def __init__(self, stream: Stream, source: StreamSource | None = None):
         self.stream = stream
         self.subscribers: list[Callable[[Beat], None]] = []
         self.engine = native.NativeStream(stream) if native.available() else None
+        self.source = source if self.engine is not None and source is not None and source.engine is not None else None
         cocotb.start_soon(self._run_native() if self.engine is not None else self._run())
 
     async def _run(self) -> None:
@@ -552,7 +562,20 @@ class StreamMonitor:
         """The engine records transfers; deliver them after the edge they happened on."""
         self.engine.set_recording(True)
         while True:
-            await engine_event(self.stream)
+            await (engine_event(self.stream) if self.source is None else self._sourced_event())
             for beat in self.engine.drain():
                 for subscriber in self.subscribers:
                     subscriber(beat)
+
+    async def _sourced_event(self) -> None:
+        """Until the source holds beats, then the next edge that can move one: any edge while
+        ready is high (valid rises at the falling edge before it), else ready's next change."""
+        source, s = self.source, self.stream
+        source.played.clear()
+        if not source.engine.pending():
+            await source.played.wait()
+            return
+        if s.ready is None or is_high(s.ready):
+            await RisingEdge(s.clk)
+        else:
+            await ValueChange(s.ready)

@@ -195,6 +195,8 @@ struct Stream {
     bool in_reset() const { return has_reset && reset.bit() == reset_active; }
 
     void rising_edge() {
+        // Valid low and nothing counting edges: this edge changes nothing (most edges of most streams).
+        if (!valid.bit() && !stalled && !waking && wait == 0 && !(pausing_sink && sink == SinkPhase::hold)) return;
         const bool in_rst = in_reset();
         const bool v = valid.bit(), r = has_ready ? ready.bit() : true;
         const bool moved = v && r && !in_rst;  // the Python endpoints take no beat in reset
