@@ -84,6 +84,7 @@ IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x
 
 State = tuple[int, int, int, int, int, int, int, int]
 _WORDS = struct.Struct(">16I")  # a block as 16 big-endian words
+_STATE = struct.Struct(">8I")  # a state (a..h or H0..H7) as 8 big-endian words
 
 
 def _rotr(x: int, n: int) -> int:
@@ -162,13 +163,13 @@ def blocks(message: bytes) -> list[bytes]:
 
 
 def state_to_bytes(state: State) -> bytes:
-    return b"".join(x.to_bytes(4, "big") for x in state)
+    return _STATE.pack(*state)
 
 
 def bytes_to_state(data: bytes) -> State:
     if len(data) != 32:
         raise ValueError(f"a SHA-256 state is 32 bytes, got {len(data)}")
-    return tuple(int.from_bytes(data[4 * i : 4 * i + 4], "big") for i in range(8))  # type: ignore[return-value]
+    return _STATE.unpack(data)  # type: ignore[return-value]
 
 
 def digest(message: bytes) -> bytes:

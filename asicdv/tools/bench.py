@@ -434,7 +434,9 @@ def make_test_seconds(env: dict[str, str]) -> dict:
         walls.append(round(time.monotonic() - start, 1))
         if result.returncode != 0:
             failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED ", "ERROR "))]
-            tail = "\n".join(failed) or result.stdout[-3000:] + result.stderr[-2000:]
+            # The summary lines name the tests; pytest's report above them says why (kept: a failure
+            # seen only inside the bench cannot be looked at again).
+            tail = "\n".join(failed) + "\n" + result.stdout[-6000:] + result.stderr[-2000:]
             raise RuntimeError(f"make test failed (run {len(walls)} of 2, {walls[-1]} s):\n{tail}")
     return {"first_s": walls[0], "warm_s": walls[1]}
 
