@@ -95,7 +95,11 @@ def schedule(block: bytes) -> list[int]:
     """The 64-word message schedule W[0..63] of one 64-byte block."""
     if len(block) != 64:
         raise ValueError(f"a SHA-256 block is 64 bytes, got {len(block)}")
-    w = list(_WORDS.unpack(block))
+    return expand(list(_WORDS.unpack(block)))
+
+
+def expand(w: list[int]) -> list[int]:
+    """W[16..63] appended to a block's 16 words W[0..15] (the list itself, returned)."""
     for t in range(16, 64):
         x, y = w[t - 15], w[t - 2]
         # sigma0 and sigma1: rotations as (x >> n) | (x << 32 - n), masked once after the XOR
@@ -125,27 +129,36 @@ def trace(chain: State, block: bytes) -> list[State]:
 
 
 def compress(chain: State, block: bytes) -> State:
-    """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core.
+    """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core."""
+    return add_states(chain, rounds(chain, schedule(block)))
 
-    The rounds of `round_step` with the state in locals (no call or tuple per round): every
-    scoreboard check of the core and the miner runs it, and it was most of a NIST Monte Carlo
-    run's time. `trace` keeps the round-by-round form; a test holds the two equal."""
-    a, b, c, d, e, f, g, h = chain
-    for k, w in zip(K, schedule(block), strict=True):
+
+def rounds(state: State, w: list[int], start: int = 0) -> State:
+    """The working state a..h after rounds `start`..63 over the schedule `w`, from `state` (the one
+    before round `start`). `round_step`'s arithmetic with the state in locals (no call or tuple a
+    round): every scoreboard check of the core and the miner runs it. `trace` keeps the
+    round-by-round form; a test holds the two equal."""
+    a, b, c, d, e, f, g, h = state
+    for t in range(start, 64):
         s1 = (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))) & MASK
-        t1 = h + s1 + ((e & f) ^ (~e & g)) + k + w
+        t1 = h + s1 + ((e & f) ^ (~e & g)) + K[t] + w[t]
         s0 = (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))) & MASK
         t2 = s0 + ((a & b) ^ (a & c) ^ (b & c))
         h, g, f, e, d, c, b, a = g, f, e, (d + t1) & MASK, c, b, a, (t1 + t2) & MASK
+    return (a, b, c, d, e, f, g, h)
+
+
+def add_states(x: State, y: State) -> State:
+    """Word by word modulo 2^32: the chaining value plus the last round's state."""
     return (
-        (chain[0] + a) & MASK,
-        (chain[1] + b) & MASK,
-        (chain[2] + c) & MASK,
-        (chain[3] + d) & MASK,
-        (chain[4] + e) & MASK,
-        (chain[5] + f) & MASK,
-        (chain[6] + g) & MASK,
-        (chain[7] + h) & MASK,
+        (x[0] + y[0]) & MASK,
+        (x[1] + y[1]) & MASK,
+        (x[2] + y[2]) & MASK,
+        (x[3] + y[3]) & MASK,
+        (x[4] + y[4]) & MASK,
+        (x[5] + y[5]) & MASK,
+        (x[6] + y[6]) & MASK,
+        (x[7] + y[7]) & MASK,
     )
 
 

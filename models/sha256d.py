@@ -318,31 +318,9 @@ def _first_hash_prefix(mid: State, w0: int, w1: int, w2: int) -> tuple[int, ...]
 
 def _first_hash(mid: State, prefix: tuple[int, ...], tail_words: tuple[int, int, int], nonce: int) -> bytes:
     """compress(mid, second_block(tail, nonce)) as 32 bytes, from round 3 on (speed-specialised)."""
-    w = [tail_words[0], tail_words[1], tail_words[2], bswap32(nonce), *_BLOCK2_PAD]
-    for t in range(16, 64):
-        x = w[t - 15]
-        y = w[t - 2]
-        s0 = (((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)) & MASK
-        s1 = (((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)) & MASK
-        w.append((s1 + w[t - 7] + s0 + w[t - 16]) & MASK)
-    a, b, c, d, e, f, g, h = prefix
-    for t in range(3, 64):
-        s1 = (((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))) & MASK
-        t1 = (h + s1 + ((e & f) ^ (~e & g)) + _K[t] + w[t]) & MASK
-        s0 = (((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))) & MASK
-        t2 = s0 + ((a & b) ^ (a & c) ^ (b & c))
-        h, g, f, e, d, c, b, a = g, f, e, (d + t1) & MASK, c, b, a, (t1 + t2) & MASK
-    out = (
-        (mid[0] + a) & MASK,
-        (mid[1] + b) & MASK,
-        (mid[2] + c) & MASK,
-        (mid[3] + d) & MASK,
-        (mid[4] + e) & MASK,
-        (mid[5] + f) & MASK,
-        (mid[6] + g) & MASK,
-        (mid[7] + h) & MASK,
-    )
-    return b"".join(v.to_bytes(4, "big") for v in out)
+    w = sha256.expand([tail_words[0], tail_words[1], tail_words[2], bswap32(nonce), *_BLOCK2_PAD])
+    out = sha256.add_states(mid, sha256.rounds(prefix, w, 3))  # type: ignore[arg-type]
+    return sha256.state_to_bytes(out)
 
 
 def job_hash_int(job: Job, midstate_index: int, nonce: int) -> int:
