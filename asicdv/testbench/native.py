@@ -40,7 +40,6 @@ def _lib() -> ctypes.CDLL | None:
         "asicdv_stream_field_bits": ([ctypes.c_int, ctypes.c_int], ctypes.c_int),
         "asicdv_stream_play_fields": ([ctypes.c_int, u64, ctypes.c_void_p, ctypes.c_void_p], None),
         "asicdv_stream_pending": ([ctypes.c_int], u64),
-        "asicdv_stream_recorded": ([ctypes.c_int], u64),
         "asicdv_stream_recorded_address": ([ctypes.c_int], ctypes.c_void_p),
         "asicdv_stream_drain": ([ctypes.c_int, ctypes.c_void_p, u64], u64),
         "asicdv_stream_stalls": ([ctypes.c_int], u64),
@@ -129,6 +128,8 @@ class NativeStream:
 
     def play(self, beats: list[dict[str, int]]) -> None:
         """Queue beats (field name -> int); a field a beat leaves out keeps its last value."""
+        if not beats:
+            return
         known, values, rows = self._last.keys(), list(self._last.values()), []
         for beat in beats:
             if not beat.keys() <= known:
@@ -139,8 +140,6 @@ class NativeStream:
                     raise ValueError(f"{value:#x} does not fit field {name} ({limit.bit_length() - 1} bits)")
                 values[i] = value
                 rows.append(value.to_bytes(width, "little"))
-        if not beats:
-            return
         self._last = dict(zip(self.names, values, strict=True))
         data = b"".join(rows)
         if len(data) > len(self._rows[0]):

@@ -451,9 +451,7 @@ void asicdv_stream_clear(int id) {
     if (s.pausing_sink) s.sink = SinkPhase::restart;  // as the Python sink's restarted task
 }
 
-unsigned long long asicdv_stream_recorded(int id) { return streams_.at(id).recorded_beats; }
-
-// Where the recorded count lives: Python reads it without a call (a drain when it is not 0).
+// Where the count of recorded beats lives: Python reads it in place (a drain only when it is not 0).
 const size_t *asicdv_stream_recorded_address(int id) { return &streams_.at(id).recorded_beats; }
 
 // Copy up to `n` recorded beats into `out` and forget them; returns how many.
