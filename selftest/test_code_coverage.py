@@ -37,6 +37,40 @@ def test_parse_and_merge_sum_counts_per_point(tmp_path):
     assert span == (10, 11, 12)
 
 
+def test_the_fast_reader_and_the_line_by_line_one_agree(tmp_path):
+    """A file of points only is read in one pass; comments and empty lines send it line by line.
+    Both give the same points; asking for some kinds gives exactly those of the whole file."""
+    points = [
+        _point(3, 10, "line", "block", "10-12"),
+        _point(1, 5, "toggle", "state[0]:0->1"),
+        _point(0, 20, "branch", "if", "20"),
+        _point(7, 5, "toggle", "state[0]:1->0"),
+    ]
+    plain = _write(tmp_path / "plain.dat", *points)
+    commented = _write(tmp_path / "commented.dat", points[0], "# a comment", "", *points[1:])
+    whole = codecov.parse(plain)
+    assert len(whole) == 4 and codecov.parse(commented) == whole
+    for kinds in [("line", "branch"), ("toggle",), ("branch",)]:
+        wanted = {k: c for k, c in whole.items() if any(f"\x01t\x02{kind}\x01" in k for kind in kinds)}
+        assert codecov.parse(plain, kinds) == wanted == codecov.parse(commented, kinds)
+    assert codecov.merge_counts([plain, plain, commented]) == {
+        p: 3 * c for p, c in codecov.merge_counts([plain]).items()
+    }
+
+
+def test_a_bad_line_among_good_ones_is_named(tmp_path):
+    """A whole read checks every line; a read of some kinds checks the lines of those kinds (the
+    lines of others are not read: the regression's code-coverage merge reads them all)."""
+    good = [_point(3, 10, "line", "block", "10"), _point(1, 11, "line", "x")]
+    bad = _write(tmp_path / "bad.dat", good[0], "C 'half a line", good[1])
+    with pytest.raises(UserError, match=r"bad.dat:3: not a coverage point line"):
+        codecov.parse(bad)
+    bad_line = _write(tmp_path / "bad_line.dat", good[0], _point(1, 12, "line", "y")[:-3], good[1])
+    for kinds in [codecov.KINDS, ("line",)]:
+        with pytest.raises(UserError, match=r"bad_line.dat:3: not a coverage point line"):
+            codecov.parse(bad_line, kinds)
+
+
 def test_span_lists_several_ranges(tmp_path):
     a = _write(tmp_path / "a.dat", _point(1, 142, "line", "block", "142,144-146,156"))
     (point,) = codecov.merge_counts([a])

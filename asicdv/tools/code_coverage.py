@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from asicdv import UserError
@@ -49,51 +50,120 @@ class Point:
         return re.split(r"[\[:]", self.comment, maxsplit=1)[0] if self.kind == "toggle" else ""
 
 
-def parse(path: Path) -> dict[str, int]:
-    """Read one coverage.dat: {the point's raw key (fields with hierarchy): count}. Keys stay the
-    file's text: runs of one design repeat them, so merging sums strings and each distinct key is
-    taken apart once (a pipelined miner's run has 238,000 points, nearly all toggles)."""
+_POINT_LINE = re.compile(r"^C '(.*)' (\d+)$", re.MULTILINE)
+_KIND_TAG = re.compile("\x01t\x02(line|toggle|branch)\x01")
+_FIELD = re.compile("\x01([^\x02\x01]*)\x02([^\x01]*)")
+
+
+def parse(path: Path, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
+    """Read one coverage.dat: {the point's raw key (fields with hierarchy): count}, only points of
+    `kinds`. Keys stay the file's text: runs of one design repeat them, so merging sums strings and
+    each distinct key is taken apart once."""
+    counts: dict[str, int] = {}
+    for key, count in _read(Path(path), kinds):
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _read(path: Path, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(raw key, count) of every point of `kinds`, in the file's order. A pipelined miner's run has
+    238,000 points, nearly all toggles: asking for line and branch points reads only their lines
+    (so only those are checked; a whole read checks every line)."""
     try:
         text = path.read_text(errors="replace")
     except OSError as exc:
         raise UserError(f"cannot read coverage file {path}: {exc.strerror}") from None
     if not text.startswith("# SystemC::Coverage"):
         raise UserError(f"{path}: not a Verilator coverage.dat (no '# SystemC::Coverage' header)")
-    counts: dict[str, int] = {}
+    lines = text.count("\n") + (not text.endswith("\n"))
+    if kinds == KINDS:
+        found = _POINT_LINE.findall(text)
+        if len(found) == lines - 1:  # every line after the header is a point
+            return found
+    elif text.count("\nC '") == lines - 1:
+        found = []
+        wanted = re.compile("\x01t\x02(?:" + "|".join(map(re.escape, kinds)) + ")\x01")
+        for tag in wanted.finditer(text):
+            start, end = text.rfind("\n", 0, tag.start()) + 1, text.find("\n", tag.end())
+            point = _POINT_LINE.findall(text, start, len(text) if end < 0 else end)
+            if len(point) != 1:
+                break
+            found.extend(point)
+        else:
+            return found
+    return _read_strictly(text, path, kinds)  # comments, empty or bad lines: line by line, bad ones named
+
+
+def _read_strictly(text: str, path: Path, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Line by line, for a file the fast path could not account for: the first bad line is named."""
+    found = []
     for number, line in enumerate(text.splitlines()[1:], start=2):
         key, _, count = line.rstrip().rpartition("' ")
         if key.startswith("C '") and count.isdigit():
-            key = key[3:]
-            counts[key] = counts.get(key, 0) + int(count)
+            tag = _KIND_TAG.search(key + "\x01")
+            if kinds == KINDS or (tag is not None and tag.group(1) in kinds):
+                found.append((key[3:], count))
         elif line.strip() and not line.startswith("#"):
             raise UserError(f"{path}:{number}: not a coverage point line: {line[:80]!r}")
-    return counts
+    return found
 
 
-def _point(key: str) -> Point:
-    data = dict(item.split("\x02", 1) for item in key.split("\x01") if "\x02" in item)
-    line = int(data.get("l", 0))
+def _identity(key: str) -> tuple[str, str, str, str, str, str]:
+    """What names a point of a module: file, line, column, type, comment, span (not the hierarchy)."""
+    data = dict(_FIELD.findall("\x01" + key if not key.startswith("\x01") else key))
+    return (
+        data.get("f", "?"),
+        data.get("l", "0"),
+        data.get("n", "0"),
+        data.get("t", "?"),
+        data.get("o", ""),
+        data.get("S", ""),
+    )
+
+
+def _point(identity: tuple[str, str, str, str, str, str]) -> Point:
+    file, line_text, column, kind, comment, span_text = identity
+    line = int(line_text)
     lines: list[int] = []
-    for part in data.get("S", "").split(","):
+    for part in span_text.split(","):
         first, _, last = part.partition("-")
         if first.strip().isdigit():
             lines.extend(range(int(first), int(last if last.strip().isdigit() else first) + 1))
     span = tuple(sorted(set(lines))) or (line,)
-    return Point(data.get("f", "?"), line, int(data.get("n", 0)), data.get("t", "?"), data.get("o", ""), span)
+    return Point(file, line, int(column), kind, comment, span)
 
 
 def merge_counts(dat_files: list[Path], kinds: tuple[str, ...] = KINDS) -> dict[Point, int]:
-    """Sum every file's counts, then fold module instances together; only points of `kinds`."""
-    raw: dict[str, int] = defaultdict(int)
+    """Sum every file's counts, then fold module instances together; only points of `kinds`.
+    Runs of one build list the same points in the same order, so their counts add as arrays."""
+    designs: list[tuple[list[str], np.ndarray]] = []
     for path in dat_files:
-        for key, count in parse(Path(path)).items():
+        found = _read(Path(path), kinds)
+        keys = [key for key, _ in found]
+        counts = np.array([int(count) for _, count in found], dtype=np.int64)
+        for known, total in designs:
+            if known == keys:
+                total += counts
+                break
+        else:
+            designs.append((keys, counts))
+    raw: dict[str, int] = defaultdict(int)
+    for keys, total in designs:
+        for key, count in zip(keys, total.tolist(), strict=True):
             raw[key] += count
-    wanted = tuple(f"\x01t\x02{kind}\x01" for kind in kinds)
     points: dict[Point, int] = defaultdict(int)
+    folded: dict[tuple, Point] = {}
     for key, count in raw.items():
-        if kinds != KINDS and not any(tag in key + "\x01" for tag in wanted):
-            continue
-        points[_point(key)] += count
+        # Instances of a module differ only in their page (the parameters) and hierarchy fields.
+        module_key = key.partition("\x01h\x02")[0]
+        page = module_key.find("\x01page\x02")
+        if page >= 0:
+            end = module_key.find("\x01", page + 1)
+            module_key = module_key[:page] + (module_key[end:] if end >= 0 else "")
+        point = folded.get(module_key)
+        if point is None:
+            point = folded[module_key] = _point(_identity(key))
+        points[point] += count
     return dict(points)
 
 
@@ -181,8 +251,13 @@ def summarize(points: dict[Point, int], exclusions: list[Exclusion]) -> tuple[di
     """Per group {kind: pct}, per group {kind: [hit, total]}, and the points excluded."""
     tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: {k: [0, 0] for k in KINDS})
     excluded = []
+    by_file: dict[str, list[Exclusion]] = defaultdict(list)
+    for exclusion in exclusions:
+        by_file[exclusion.file].append(exclusion)
+    names: dict[str, str] = {}
     for point, count in points.items():
-        if any(e.matches(point) for e in exclusions):
+        name = names.get(point.file) or names.setdefault(point.file, Path(point.file).name)
+        if any(e.matches(point) for e in by_file.get(name, ())):
             excluded.append(point)
             continue
         if point.kind not in KINDS:
@@ -317,7 +392,7 @@ def merge(dat_files: list[Path], out_dir: Path, exclusions: list[Exclusion] | No
     write_lcov(points, excluded, out_dir / "coverage.info")
     _write_cobertura(out_dir / "coverage.info", out_dir / "coverage.xml")
     write_html(points, excluded, figures, out_dir / "html")
-    unused = [e for e in exclusions if not any(e.matches(p) for p in points)]
+    unused = [e for e in exclusions if not any(e.matches(p) for p in excluded_list)]  # a match is excluded
     (out_dir / "summary.json").write_text(
         json.dumps(
             {
