@@ -8,7 +8,10 @@ state after every round for debugging a mismatch, `digest` is the full hash.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 MASK = 0xFFFFFFFF
 
@@ -79,12 +82,15 @@ K = (
     0xC67178F2,
 )
 
+_K_ARRAY = np.array(K, dtype=np.uint32)
+
 # Initial hash value H(0) (FIPS 180-4 section 5.3.3).
 IV = (0x6A09E667, 0xBB67AE85, 0x3C6EF372, 0xA54FF53A, 0x510E527F, 0x9B05688C, 0x1F83D9AB, 0x5BE0CD19)
 
 State = tuple[int, int, int, int, int, int, int, int]
 _WORDS = struct.Struct(">16I")  # a block as 16 big-endian words
 _STATE = struct.Struct(">8I")  # a state (a..h or H0..H7) as 8 big-endian words
+VECTOR_FROM = 32  # compress_many's batch size from which numpy beats the loop (measured: ~16-64)
 
 
 def _rotr(x: int, n: int) -> int:
@@ -131,6 +137,36 @@ def trace(chain: State, block: bytes) -> list[State]:
 def compress(chain: State, block: bytes) -> State:
     """H(i) = H(i-1) + rounds(H(i-1), M(i)): one pass of the RTL core."""
     return add_states(chain, rounds(chain, schedule(block)))
+
+
+def compress_many(chains: Sequence[State], blocks: Sequence[bytes]) -> list[State]:
+    """`[compress(c, b) for c, b in zip(chains, blocks)]` for independent blocks, computed all at once
+    when there are at least VECTOR_FROM of them: numpy over the batch, one uint32 lane a block
+    (its sums wrap modulo 2^32 as FIPS 180-4's do). A scoreboard checks a stream of blocks this way
+    at 5-10 us a block instead of about 100; a test holds the two equal."""
+    if len(chains) != len(blocks):
+        raise ValueError(f"{len(chains)} chaining values for {len(blocks)} blocks")
+    if len(blocks) < VECTOR_FROM:
+        return [compress(chain, block) for chain, block in zip(chains, blocks, strict=True)]
+    data = b"".join(blocks)
+    if len(data) != 64 * len(blocks):
+        raise ValueError(f"a SHA-256 block is 64 bytes, got {sorted({len(b) for b in blocks} - {64})}")
+    w = np.empty((64, len(blocks)), dtype=np.uint32)
+    w[:16] = np.frombuffer(data, dtype=">u4").reshape(len(blocks), 16).T
+    for t in range(16, 64):
+        x, y = w[t - 15], w[t - 2]
+        s0 = ((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)
+        s1 = ((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)
+        w[t] = s1 + w[t - 7] + s0 + w[t - 16]
+    chain = np.array(chains, dtype=np.uint32).T  # 8 x blocks
+    a, b, c, d, e, f, g, h = chain.copy()
+    for t in range(64):
+        s1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
+        t1 = h + s1 + (g ^ (e & (f ^ g))) + _K_ARRAY[t] + w[t]  # ch(e, f, g) with one AND fewer
+        s0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
+        t2 = s0 + ((a & b) | (c & (a | b)))  # maj(a, b, c)
+        h, g, f, e, d, c, b, a = g, f, e, d + t1, c, b, a, t1 + t2
+    return [tuple(row) for row in (np.stack([a, b, c, d, e, f, g, h]) + chain).T.tolist()]
 
 
 def rounds(state: State, w: list[int], start: int = 0) -> State:

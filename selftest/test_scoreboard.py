@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from asicdv.testbench.scoreboard import MAX_DIFFS, Scoreboard, describe_mismatch, differences, plain, to_hex
+from asicdv.testbench.scoreboard import (
+    MAX_DIFFS,
+    BatchedScoreboard,
+    Scoreboard,
+    describe_mismatch,
+    differences,
+    plain,
+    to_hex,
+)
 
 
 def test_scoreboard_reports_first_mismatch_in_hex():
@@ -129,3 +137,34 @@ def test_scalars_and_dicts_of_scalars_keep_the_short_form():
     assert describe_mismatch("x", 1, 2) == "x: mismatch\n  expected: 0x1\n  actual:   0x2"
     text = describe_mismatch("job", {"nonce": 5, "hit": True}, {"nonce": 6, "hit": True})
     assert text.splitlines()[-1] == "  differing fields: nonce"
+
+
+def test_a_batched_board_judges_in_batches_in_the_order_observed():
+    calls = []
+
+    def double_all(inputs):
+        calls.append(len(inputs))
+        return [2 * x for x in inputs]
+
+    board = BatchedScoreboard("batched", double_all, batch=3, context=lambda x: {"x": x})
+    for x in (1, 2):
+        board.observe_from(x, 2 * x)
+    assert calls == []  # kept until a batch is full or the board is checked
+    board.observe_from(3, 7)  # the third fills the batch: judged now, the mismatch recorded
+    board.observe_from(4, 8)
+    assert calls == [3] and board.errors == 1
+    with pytest.raises(AssertionError, match=r"batched transaction 2 \(input \{x: 0x3\}\): mismatch"):
+        board.check()  # flushes the fourth first
+    assert calls == [3, 1] and board.matched == 3
+
+
+def test_a_batched_board_clears_what_it_kept_and_judges_an_output_without_input_in_order():
+    board = BatchedScoreboard("batched", lambda inputs: list(inputs), batch=100)
+    board.observe_from(1, 2)
+    board.clear()
+    board.check()  # the kept mismatch went with the clear
+    board.observe_from(5, 5)
+    assert not board.observe(9)  # the kept one is judged first, then this one is unexpected
+    assert board.matched == 1
+    with pytest.raises(AssertionError, match="unexpected transaction from the DUT: 0x9"):
+        board.check()

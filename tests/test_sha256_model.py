@@ -84,3 +84,26 @@ def test_monte_carlo_first_checkpoint_in_the_model():
     for _ in range(1000):
         md = [md[1], md[2], model.digest(md[0] + md[1] + md[2])]
     assert md[-1] == first_md
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.tuples(*[st.integers(0, model.MASK)] * 8), st.binary(min_size=64, max_size=64)),
+        max_size=2 * model.VECTOR_FROM + 3,
+    )
+)
+def test_compress_many_is_compress_of_each(pairs):
+    """Below VECTOR_FROM blocks compress_many loops; from it on numpy computes the batch: both
+    give each block's compress (lengths on both sides of the threshold)."""
+    chains, blocks = [c for c, _ in pairs], [b for _, b in pairs]
+    assert model.compress_many(chains, blocks) == [model.compress(c, b) for c, b in pairs]
+
+
+def test_compress_many_of_all_ones_and_zeros_wraps_like_compress():
+    """The numpy sums wrap at 2^32: the extremes, in a batch big enough to take that path."""
+    chains = [(model.MASK,) * 8, (0,) * 8] * model.VECTOR_FROM
+    blocks = [b"\xff" * 64, bytes(64)] * model.VECTOR_FROM
+    assert model.compress_many(chains, blocks) == [model.compress(c, b) for c, b in zip(chains, blocks, strict=True)]
+    with pytest.raises(ValueError, match="64 bytes"):
+        model.compress_many(chains, [b"\x00" * 63] * len(chains))

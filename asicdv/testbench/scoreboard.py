@@ -217,3 +217,45 @@ class Scoreboard:
             raise AssertionError(
                 f"{self.name}: {len(self.expected)} expected transaction(s) never came; first: {missing}"
             )
+
+
+class BatchedScoreboard(Scoreboard):
+    """A Scoreboard whose model runs on many transactions at once: `observe_from(inputs, actual)`
+    keeps the DUT's output with the inputs it came from; every `batch` of them, and before
+    `check()`, `model_many(list of inputs)` gives their expected values, and each is judged in the
+    order observed, as `expect()` then `observe()` would. For a vectorized model (numpy over the
+    batch); `context(inputs)` is what a mismatch shows as the input."""
+
+    def __init__(self, name: str, model_many, *, batch: int = 1024, context=None):
+        super().__init__(name)
+        self.model_many = model_many
+        self.batch = batch
+        self.context = context
+        self.pending: list[tuple[Any, Any]] = []
+
+    def observe_from(self, inputs: Any, actual: Any) -> None:
+        self.pending.append((inputs, actual))
+        if len(self.pending) >= self.batch:
+            self.flush()
+
+    def observe(self, actual: Any) -> bool:
+        self.flush()  # an output without inputs is judged after every one before it
+        return super().observe(actual)
+
+    def flush(self) -> None:
+        """Judge every kept transaction now."""
+        if not self.pending:
+            return
+        pending, self.pending = self.pending, []
+        expected = self.model_many([inputs for inputs, _ in pending])
+        for (inputs, actual), value in zip(pending, expected, strict=True):
+            super().expect(value, self.context(inputs) if self.context else None)
+            super().observe(actual)
+
+    def clear(self) -> None:
+        self.pending.clear()
+        super().clear()
+
+    def check(self, *, drained: bool = True) -> None:
+        self.flush()
+        super().check(drained=drained)
