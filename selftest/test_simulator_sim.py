@@ -64,6 +64,19 @@ def test_same_seed_same_stimulus(tmp_path):
     assert runs[0].sim_time_ns == runs[1].sim_time_ns
 
 
+def test_a_regressions_run_and_its_reproduce_line_draw_the_same_examples(tmp_path):
+    """A regression keeps hypothesis's failures in a folder (ASICDV_HYPOTHESIS_DB); its reproduce
+    line has none. Hypothesis draws differently with a database than without, so both always
+    have one: the same seed draws the same examples either way."""
+    build = sim.build(slowinc())
+    prints = []
+    for name, env in (("alone", {}), ("regression", {"ASICDV_HYPOTHESIS_DB": str(tmp_path / "db")})):
+        result = sim.run(build, "RandomValuesTest", 5, run_dir=tmp_path / name, extra_env=env)
+        assert result.passed, result.message
+        prints.append(re.search(r"stimulus fingerprint (\w+)", result.log.read_text()).group(1))
+    assert prints[0] == prints[1], prints
+
+
 NATIVE_OFF = {"ASICDV_NATIVE": "0"}  # the pure-Python clock and endpoints
 
 

@@ -5,8 +5,10 @@ scheduler's thread (asicdv.testbench.greenlet_bridge: a switch per example, no t
 wake-ups); each example is driven through the live DUT by awaiting `drive`, so every
 example shares one simulator process. Each property logs `<name>: N examples in T s (R/s)`
 (asicdv.testbench.property_rate). One seed: hypothesis's own seed is derived from the run's
-seed (and the property's name) and never shown; the run's seed is the one a user types. No example
-database by default, so the same seed gives the same examples. On a failure
+seed (and the property's name) and never shown; the run's seed is the one a user types. An
+empty in-memory example database by default (nothing replayed): hypothesis draws other examples
+with a database than without, and a regression's runs have a folder one, so the same seed gives
+the same examples in a regression and on its reproduce line. On a failure
 hypothesis shrinks the input through the simulation, and the raised error names
 the minimal input. A `label` function buckets the examples drawn; the histogram is
 logged, so a strategy can be shown to reach its hard cases.
@@ -35,7 +37,7 @@ import hypothesis
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
-from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
 from hypothesis.errors import HypothesisSideeffectWarning
 
 from asicdv import UserError, project
@@ -111,7 +113,10 @@ async def check_property(
 
     @hypothesis.settings(
         max_examples=max_examples,
-        database=DirectoryBasedExampleDatabase(database_dir) if database_dir else None,
+        # Always a database: hypothesis draws differently with one than without (it keeps a
+        # Pareto front of targeted examples only then), so a regression's run (which saves its
+        # failures in a folder) and its reproduce line (no folder) would draw other examples.
+        database=DirectoryBasedExampleDatabase(database_dir) if database_dir else InMemoryExampleDatabase(),
         deadline=None,
         derandomize=False,
         print_blob=False,
