@@ -168,3 +168,13 @@ def test_a_batched_board_clears_what_it_kept_and_judges_an_output_without_input_
     assert board.matched == 1
     with pytest.raises(AssertionError, match="unexpected transaction from the DUT: 0x9"):
         board.check()
+
+
+def test_a_match_the_caller_judged_counts_only_with_nothing_expected_before_it():
+    board = Scoreboard("rows")
+    assert board.matched_if(True) and board.matched == 1
+    assert not board.matched_if(False)  # the caller expects and observes a mismatch itself
+    board.expect(1)
+    assert not board.matched_if(True)  # an earlier expectation is judged first, in order
+    assert board.observe(1) and board.matched == 2
+    board.check()

@@ -187,6 +187,15 @@ class Scoreboard:
             label += f" (input {to_hex(context)})"
         return self._error(describe_mismatch(label, expected, actual))
 
+    def matched_if(self, equal: bool) -> bool:
+        """A transaction the caller compared itself (numpy rows, say): counted as a match when
+        `equal` and nothing else is still expected before it. Otherwise False, and the caller
+        expects and observes it, for the judgement and its report."""
+        if equal and not self.expected:
+            self.matched += 1
+            return True
+        return False
+
     def clear(self) -> None:
         """Forget expectations and errors: the next transaction is judged on its own
         (each hypothesis example starts from a clear board)."""

@@ -389,10 +389,13 @@ class KpuScoreboard(BfmComponent):
             return
         expected = self.pending.popleft()
         row, item = expected.row, expected.item
-        item.result[row.rows, row.channels] = data[row.lanes]
-        context = {"result rows": sorted(set(row.rows)), "columns": row.channels}
-        self.board.expect({"row": expected.values.tolist(), "last": row.last}, context=context)
-        self.board.observe({"row": data[row.lanes].tolist(), "last": last})
+        values = data[row.lanes]
+        item.result[row.rows, row.channels] = values
+        # Both int64: equal bytes are equal rows. Only a mismatch builds the values for the report.
+        if not self.board.matched_if(last == row.last and values.tobytes() == expected.values.tobytes()):
+            context = {"result rows": sorted(set(row.rows)), "columns": row.channels}
+            self.board.expect({"row": expected.values.tolist(), "last": row.last}, context=context)
+            self.board.observe({"row": values.tolist(), "last": last})
         if row.final:
             item.end_cycle = clocking.cycles_now()
             item.done.set()
