@@ -225,9 +225,62 @@ class KpuBfm(Bfm):
         return len(self.tiles(layer)) * per_tile + 100
 
     def send_layer_nowait(self, layer: Layer) -> None:
+        if not layer.depthwise and not self.noisy_params:
+            self.operands.send_columns_nowait(*self.gemm_columns(layer))  # every tile in one go
+            return
         shared: dict = {}  # per-channel parameters and the `last` column, the same for many tiles
         for tile in self.tiles(layer):
             self.operands.send_columns_nowait(*self.tile_columns(layer, tile, shared))
+
+    def gemm_columns(self, layer: Layer) -> tuple[int, dict]:
+        """A GEMM's every tile (`gemm_tiles` order) as one run of beats: `tile_columns` of each
+        tile, concatenated, built with array operations over the layer instead of per tile."""
+        self.out_rows(layer)
+        m, k = layer.a.shape
+        n = layer.b.shape[1]
+        row_blocks, col_blocks = -(-m // self.rows), -(-n // self.cols)
+        a = np.zeros((row_blocks * self.rows, k), dtype=np.int8)
+        a[:m] = layer.a  # padding rows are zeros
+        b = np.zeros((k, col_blocks * self.cols), dtype=np.int8)
+        b[:, :n] = layer.b  # idle columns are zeros
+        a_tiles = a.reshape(row_blocks, self.rows, k).transpose(0, 2, 1)  # [row block, k, row]
+        b_tiles = b.reshape(k, col_blocks, self.cols).transpose(1, 0, 2)  # [column block, k, column]
+        shape = (row_blocks, col_blocks, k)
+        count = row_blocks * col_blocks * k
+        columns = {
+            "a": np.broadcast_to(a_tiles[:, None], (*shape, self.rows)).reshape(count, self.rows).view(np.uint8),
+            "b": np.broadcast_to(b_tiles[None], (*shape, self.cols)).reshape(count, self.cols).view(np.uint8),
+            "last": np.tile(np.arange(k) == k - 1, row_blocks * col_blocks).astype(np.uint8).reshape(count, 1),
+        }
+        fields = self.operands.stream.fields
+        tile_of_beat = np.repeat(np.tile(np.arange(col_blocks), row_blocks), k)  # its column block
+        for name, values, width in (
+            ("bias", layer.bias, 32),
+            ("mult", layer.multiplier, 32),
+            ("shift", layer.shift, 6),
+        ):
+            lanes = np.zeros(col_blocks * self.cols, dtype=np.int64)
+            if values is not None:
+                lanes[:n] = np.broadcast_to(np.asarray(values, dtype=np.int64), (n,))
+            nbytes = (len(fields[name]) + 7) // 8
+            per_block = [pack(lanes[i * self.cols : (i + 1) * self.cols], width) for i in range(col_blocks)]
+            if len(set(per_block)) == 1:
+                columns[name] = per_block[0]
+            else:
+                rows = np.frombuffer(b"".join(v.to_bytes(nbytes, "little") for v in per_block), dtype=np.uint8)
+                columns[name] = rows.reshape(col_blocks, nbytes)[tile_of_beat]
+        columns.update(
+            in_zp=layer.input_zp & 0xFF,
+            out_zp=layer.output_zp & 0xFF,
+            act_min=layer.act_min & 0xFF,
+            act_max=layer.act_max & 0xFF,
+            raw=int(layer.raw),
+            pool=int(layer.pool),
+            depthwise=0,
+            round_single=int(layer.rounding == "single"),
+            round_fp32=int(layer.rounding == "fp32"),
+        )
+        return count, columns
 
     def tile_columns(self, layer: Layer, tile: Tile, shared: dict | None = None) -> tuple[int, dict]:
         """One tile's K beats, field by field (StreamSource.send_columns_nowait): GEMM, A[m0 + r, k]
