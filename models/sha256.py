@@ -153,20 +153,32 @@ def compress_many(chains: Sequence[State], blocks: Sequence[bytes]) -> list[Stat
         raise ValueError(f"a SHA-256 block is 64 bytes, got {sorted({len(b) for b in blocks} - {64})}")
     w = np.empty((64, len(blocks)), dtype=np.uint32)
     w[:16] = np.frombuffer(data, dtype=">u4").reshape(len(blocks), 16).T
+    chain = np.array(chains, dtype=np.uint32).T  # 8 x blocks
+    final = rounds_many(chain.copy(), expand_many(w))
+    return [tuple(row) for row in (final + chain).T.tolist()]
+
+
+def expand_many(w: np.ndarray) -> np.ndarray:
+    """`expand` over lanes: w is uint32 [64, lanes] with W[0..15] set; W[16..63] filled in place."""
     for t in range(16, 64):
         x, y = w[t - 15], w[t - 2]
         s0 = ((x >> 7) | (x << 25)) ^ ((x >> 18) | (x << 14)) ^ (x >> 3)
         s1 = ((y >> 17) | (y << 15)) ^ ((y >> 19) | (y << 13)) ^ (y >> 10)
         w[t] = s1 + w[t - 7] + s0 + w[t - 16]
-    chain = np.array(chains, dtype=np.uint32).T  # 8 x blocks
-    a, b, c, d, e, f, g, h = chain.copy()
-    for t in range(64):
+    return w
+
+
+def rounds_many(state: np.ndarray, w: np.ndarray, start: int = 0) -> np.ndarray:
+    """`rounds` over lanes: state uint32 [8, lanes] (a..h before round `start`), w [64, lanes];
+    the working state after round 63. The sums wrap modulo 2^32 as FIPS 180-4's do."""
+    a, b, c, d, e, f, g, h = state
+    for t in range(start, 64):
         s1 = ((e >> 6) | (e << 26)) ^ ((e >> 11) | (e << 21)) ^ ((e >> 25) | (e << 7))
         t1 = h + s1 + (g ^ (e & (f ^ g))) + _K_ARRAY[t] + w[t]  # ch(e, f, g) with one AND fewer
         s0 = ((a >> 2) | (a << 30)) ^ ((a >> 13) | (a << 19)) ^ ((a >> 22) | (a << 10))
         t2 = s0 + ((a & b) | (c & (a | b)))  # maj(a, b, c)
         h, g, f, e, d, c, b, a = g, f, e, d + t1, c, b, a, t1 + t2
-    return [tuple(row) for row in (np.stack([a, b, c, d, e, f, g, h]) + chain).T.tolist()]
+    return np.stack([a, b, c, d, e, f, g, h])
 
 
 def rounds(state: State, w: list[int], start: int = 0) -> State:

@@ -231,19 +231,24 @@ def brute_force(raw: bytes, versions: list[int], start: int, end: int, target: i
     raw=raw_headers,
     count=st.integers(1, 4),
     start=st.one_of(u32, st.integers(0xFFFFFFFF - 40, 0xFFFFFFFF), st.just(0)),
-    length=st.integers(0, 32),
+    length=st.integers(0, 100),  # either side of sha256.VECTOR_FROM: nonce by nonce, or over numpy lanes
     easiness=st.integers(1, 3),
     target_low=st.integers(0, (1 << 256) - 1),
     job_id=st.integers(0, 255),
+    batch=st.sampled_from([btc.NONCES_AT_ONCE, 33, 40]),  # small batches: ranges cut into several
 )
-def test_search_equals_hashlib_brute_force(raw, count, start, length, easiness, target_low, job_id):
+def test_search_equals_hashlib_brute_force(raw, count, start, length, easiness, target_low, job_id, batch):
     if length == 0:  # an empty range: start > end
         start = max(start, 1)
     end = min(0xFFFFFFFF, start + length - 1)
     target = target_low >> easiness  # hit probability about 2**-easiness
     versions = btc.rolled_versions(btc.BlockHeader.parse(raw).version, count=count)
     job = btc.job_from_header(raw, start, end, target=target, job_id=job_id, versions=versions)
-    assert btc.search(job) == brute_force(raw, versions, start, end, target, job_id)
+    saved, btc.NONCES_AT_ONCE = btc.NONCES_AT_ONCE, batch
+    try:
+        assert btc.search(job) == brute_force(raw, versions, start, end, target, job_id)
+    finally:
+        btc.NONCES_AT_ONCE = saved
 
 
 def test_search_boundaries():
@@ -263,6 +268,23 @@ def test_search_boundaries():
     assert value == btc.hash_int(raw[:76] + (5).to_bytes(4, "little"))
     assert btc.search(btc.Job((mid,), tl, 5, 5, value)) == [btc.Hit(0, 0, 5)]
     assert btc.search(btc.Job((mid,), tl, 5, 5, value - 1)) == []
+
+
+@pytest.mark.parametrize("nonces, midstates", [(3, 2), (40, 1), (10, 4), (2, 1)])
+def test_job_hash_ints_are_each_pairs_hash_in_report_order(nonces, midstates):
+    """Below VECTOR_FROM (nonce, midstate) pairs nonce by nonce, from it over numpy lanes: each is
+    hash_int of the header with that version and nonce, in report order."""
+    raw = bytes(range(80))
+    versions = btc.rolled_versions(btc.BlockHeader.parse(raw).version, count=midstates)
+    start = 0x7FFFFFFF - nonces // 2
+    job = btc.job_from_header(raw, start, start + nonces - 1, target=0, versions=versions)
+    hdr = btc.BlockHeader.parse(raw)
+    expected = [
+        btc.hash_int(hdr.with_version(v).with_nonce(n).serialize())
+        for n in range(start, start + nonces)
+        for v in versions
+    ]
+    assert list(btc.job_hash_ints(job)) == expected
 
 
 def test_job_validation():
