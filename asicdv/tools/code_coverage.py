@@ -24,8 +24,8 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import numpy as np
 import yaml
 
 from asicdv import UserError
@@ -136,7 +136,9 @@ def _point(identity: tuple[str, str, str, str, str, str]) -> Point:
 def merge_counts(dat_files: list[Path], kinds: tuple[str, ...] = KINDS) -> dict[Point, int]:
     """Sum every file's counts, then fold module instances together; only points of `kinds`.
     Runs of one build list the same points in the same order, so their counts add as arrays."""
-    designs: list[tuple[list[str], np.ndarray]] = []
+    import numpy as np  # here, not at the top: the regression's CLI imports this module at start-up
+
+    designs: list[tuple[list[str], Any]] = []  # (keys, counts as a numpy array)
     for path in dat_files:
         found = _read(Path(path), kinds)
         keys = [key for key, _ in found]
