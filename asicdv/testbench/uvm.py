@@ -102,11 +102,15 @@ class ItemDriver(uvm_driver):
         while True:
             item = await self.seq_item_port.get_next_item()
             await self.drive(item)
-            self.ap.write(item)
+            self.publish(item)
             self.seq_item_port.item_done()
 
     async def drive(self, item) -> None:
         raise NotImplementedError
+
+    def publish(self, item) -> None:
+        """What the env's subscribers get of a driven item (a block's batch item gives its parts)."""
+        self.ap.write(item)
 
 
 class BeatMonitor(BfmComponent):
