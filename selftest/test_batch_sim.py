@@ -92,3 +92,23 @@ def test_each_batched_run_writes_its_own_code_coverage(tmp_path, monkeypatch):
     assert other.passed and batched.passed and alone.passed
     assert batched.coverage.read_bytes() == alone.coverage.read_bytes()
     assert batched.coverage.read_bytes() != other.coverage.read_bytes()
+
+
+def test_a_coverage_run_starts_at_zero_batched_or_alone(tmp_path, monkeypatch):
+    """Coverage builds run with +verilator+rand+reset+0: their server's model (and its coverage
+    points) serves every run as it is, so a run starts from zeros batched or alone, its Python
+    draws still its seed's."""
+    run_server.close_idle()
+    build = sim.build(get_block("slowinc", FIXTURE), coverage=True)
+    batched = {}
+    for seed in (5, 6):
+        _poison(build, 100 + seed, tmp_path / f"poison-{seed}")
+        batched[seed] = _fingerprint(build, seed, tmp_path / f"batched-{seed}")
+    monkeypatch.setenv("ASICDV_BATCH", "0")
+    alone = {seed: _fingerprint(build, seed, tmp_path / f"alone-{seed}") for seed in (5, 6)}
+    run_server.close_idle()
+    for response in (*batched.values(), *alone.values()):
+        response.pop("server")
+    assert batched == alone
+    assert batched[5]["before_reset"] == batched[6]["before_reset"] == {"out_data": 0, "remaining": 0}
+    assert batched[5]["draws"] != batched[6]["draws"]

@@ -130,6 +130,8 @@ def test_runs_seed_verilator_random_initial_values():
     build = sim.Build(block, "default", False, Path("/b"), 0.0)
     cmd = build.command(1234)
     assert "+verilator+seed+1234" in cmd and "+verilator+rand+reset+2" in cmd
+    covered = sim.Build(block, "default", False, Path("/b"), 0.0, coverage=True).command(1234)
+    assert "+verilator+seed+1234" in covered and "+verilator+rand+reset+0" in covered  # coverage runs: zeros
     assert sim.verilator_seed(0) != 0 and sim.verilator_seed(0x7FFFFFFF) != 0
     assert sim.X_INIT_FLAGS == ("--x-assign", "unique", "--x-initial", "unique")
     icarus = sim.Build(block, "default", False, Path("/b"), 0.0, simulator="icarus")

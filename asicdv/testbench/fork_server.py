@@ -4,7 +4,8 @@
 simulator so). It imports what every run imports (cocotb, the test module with cocotb's assertion
 rewriting, pyuvm, hypothesis, numpy), then reads one request a line: the run's environment, folder,
 log and seed. For each it forks; the child takes the run's environment, folder and log, gets a
-Verilator model of its own built with the run's seed, and returns, so cocotb's own entry points
+Verilator model of its own built with the run's seed (a coverage build's runs start at zero, so
+they keep the server's untouched model and its coverage points), and returns, so cocotb's own entry points
 start that run as in a fresh process. The server waits for the child and reports its exit status.
 A crash or a hang ends the child only; a fork gives every run the same state to start from, so
 nothing a run does (module state, tasks left running, the DUT) reaches the next one.

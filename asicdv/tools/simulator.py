@@ -112,8 +112,12 @@ class Build:
             # -none: no waveform; the cocotb VPI module by its full path (as cocotb's own runner does).
             return ["vvp", "-m", str(config.lib_entry("vpi", "icarus")), str(self.executable), "-none"]
         cmd = [str(self.executable), *(["--trace"] if self.waves else [])]
-        # Registers without a reset start from seed-dependent values (built with --x-initial unique).
-        cmd += [f"+verilator+seed+{verilator_seed(seed)}", "+verilator+rand+reset+2"]
+        # Registers without a reset start from seed-dependent values (built with --x-initial unique);
+        # on a coverage build at zero: a coverage run measures what its test reaches (the same tests
+        # run on the plain builds with random starts), and a batched one then keeps its server's
+        # model and coverage points instead of registering them again (~1 s on the pipelined miner).
+        cmd.append(f"+verilator+seed+{verilator_seed(seed)}")
+        cmd.append("+verilator+rand+reset+0" if self.coverage else "+verilator+rand+reset+2")
         if self.coverage:
             cmd.append("+verilator+coverage+file+coverage.dat")  # in the run directory (the cwd)
         return cmd
