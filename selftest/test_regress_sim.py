@@ -270,13 +270,17 @@ def test_failing_hypothesis_examples_are_kept_and_replayed_first(tmp_path):
 
 def test_coverage_entry_merges_code_coverage_and_the_gate_judges_it(tmp_path, capsys):
     path = regression(
-        tmp_path, "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1], coverage: true}"
+        tmp_path,
+        "{block: sha256, tests: [FipsExamplesTest, NistShortMsgTest], seeds: [1], coverage: true}",
+        "{block: crc32, formal: true, tasks: [handshake]}",  # the merge runs while it does
     )
     out = tmp_path / "out"
     assert cli.main(["regress", str(path), "--out", str(out)]) == 0
     summary = json.loads((out / "summary.json").read_text())
     figures = next(iter(summary["code_coverage"]["summary"].values()))
     assert 0 < figures["line"] <= 100 and (out / summary["code_coverage"]["html"]).exists()
+    assert summary["formal"]["counts"]["done"] == 1
+    assert summary["code_coverage"] == regress.merged_code_coverage(out)  # as merged after everything
     assert [s for s in summary["builds"]] == ["sha256[default] coverage"]
     # The per-test line index for a later --changed-since --coverage-from, at the checkout's commit.
     reach = json.loads((out / "test-reach.json").read_text())

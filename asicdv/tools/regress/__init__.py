@@ -55,7 +55,7 @@ from asicdv.tools.regress.engine import Regression, RegressionOptions, StopReque
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, hypothesis_env
 from asicdv.tools.regress.progress import Progress
 from asicdv.tools.regress.results import ResultStore, signature
-from asicdv.tools.regress.summary import buckets, compare, merge_functional_coverage, summarize
+from asicdv.tools.regress.summary import buckets, compare, merge_functional_coverage, merged_code_coverage, summarize
 
 __all__ = [
     "ENTRY_PROPERTIES",
@@ -87,5 +87,6 @@ __all__ = [
     "resolve",
     "signature",
     "sim",
+    "merged_code_coverage",
     "summarize",
 ]

@@ -28,7 +28,7 @@ from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
 from asicdv.tools.regress.progress import Progress
 from asicdv.tools.regress.results import ResultStore, first_line, now, signature, write_atomic
-from asicdv.tools.regress.summary import close_killed_sessions, summarize
+from asicdv.tools.regress.summary import MERGE, close_killed_sessions, merged_code_coverage, summarize
 
 # ---------------------------------------------------------------- the regression
 
@@ -155,6 +155,8 @@ class Regression:
         self.formal_specs: list[formal_entries.FormalSpec] = []  # the formal entries' runs (planned)
         self.formal_todo: list[formal_entries.FormalSpec] = []
         self.formal_store = ResultStore(self.out, formal_entries.STORE)
+        self.reach_written = False  # the per-test coverage index, once written
+        self.coverage_after_runs: tuple | None = None  # (the code coverage merged while formal ran,)
 
     # -- planning
 
@@ -373,7 +375,10 @@ class Regression:
                     if not stop.requested.is_set():
                         self._waves_reruns(executor, stop)
                 if executor and self.formal_todo and not stop.requested.is_set():  # after the simulations
+                    # The coverage post-processing needs only the simulations: done meanwhile.
+                    coverage_after = self._coverage_after_runs(specs)
                     self._run_formal(executor, stop)
+                    coverage_after.join()
             finally:
                 if executor:
                     executor.close()
@@ -391,10 +396,11 @@ class Regression:
             )
         from asicdv.tools import report
 
-        if any(s.coverage for s in specs) and not interrupted:
+        merged = self.coverage_after_runs  # None: not done meanwhile (no formal runs, a stop, an error)
+        if any(s.coverage for s in specs) and not interrupted and not self.reach_written:
             test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
         try:
-            summary = summarize(self.out, self.blocks)
+            summary = summarize(self.out, self.blocks, code_coverage=MERGE if merged is None else merged[0])
             if self.options.record_history:
                 self._record_history(summary)
             report.write_all(self.out, summary)
@@ -444,6 +450,23 @@ class Regression:
             counts = formal["counts"]
             clean = clean and counts["failed"] == 0 and counts["infrastructure"] == 0 and counts["missing"] == 0
         return 0 if clean else 1
+
+    def _coverage_after_runs(self, specs: list[RunSpec]) -> threading.Thread:
+        """A thread writing the per-test coverage index and merging the code coverage (the
+        summary's slowest part), while the formal runs go on; its merge is kept for the summary
+        unless it raised (the summary then merges again and reports the error as it would)."""
+
+        def work() -> None:
+            if not any(s.coverage for s in specs):
+                return
+            test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
+            self.reach_written = True
+            with contextlib.suppress(Exception):  # the summary merges again and reports it
+                self.coverage_after_runs = (merged_code_coverage(self.out),)
+
+        thread = threading.Thread(target=work, name="asicdv-coverage", daemon=True)
+        thread.start()
+        return thread
 
     def _executor(self):
         if self.options.farm:
