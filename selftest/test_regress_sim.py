@@ -280,7 +280,10 @@ def test_coverage_entry_merges_code_coverage_and_the_gate_judges_it(tmp_path, ca
     figures = next(iter(summary["code_coverage"]["summary"].values()))
     assert 0 < figures["line"] <= 100 and (out / summary["code_coverage"]["html"]).exists()
     assert summary["formal"]["counts"]["done"] == 1
-    assert summary["code_coverage"] == regress.merged_code_coverage(out)  # as merged after everything
+    specs = [regress.RunSpec(**fields) for fields in json.loads((out / "plan.json").read_text())["runs"]]
+    records = regress.ResultStore(out).load()
+    merged_after = regress.merge_code_coverage(out, specs, [records[s.id] for s in specs])
+    assert summary["code_coverage"] == merged_after  # as merged after everything
     assert [s for s in summary["builds"]] == ["sha256[default] coverage"]
     # The per-test line index for a later --changed-since --coverage-from, at the checkout's commit.
     reach = json.loads((out / "test-reach.json").read_text())

@@ -69,14 +69,13 @@ class Sha256Bfm(Bfm):
             )
             for i, state in zip(longer, states, strict=True):
                 chains[i].append(state)
-        pairs = [
-            (state_to_int(chain), int.from_bytes(block, "big"))
-            for blocks, message_chains in zip(message_blocks, chains, strict=True)
-            for chain, block in zip(message_chains, blocks, strict=True)
-        ]
-        digests = iter(await self.compress_all([c for c, _ in pairs], [b for _, b in pairs]))
-        last = [[next(digests) for _ in blocks][-1] for blocks in message_blocks]
-        return [digest.to_bytes(32, "big") for digest in last]
+        chain_ports, block_ports, last = [], [], []  # `last`: each message's last block
+        for blocks, message_chains in zip(message_blocks, chains, strict=True):
+            chain_ports += [state_to_int(chain) for chain in message_chains]
+            block_ports += [int.from_bytes(block, "big") for block in blocks]
+            last.append(len(block_ports) - 1)
+        digests = await self.compress_all(chain_ports, block_ports)
+        return [digests[i].to_bytes(32, "big") for i in last]
 
 
 class HashItem(uvm_sequence_item):

@@ -55,7 +55,7 @@ from asicdv.tools.regress.engine import Regression, RegressionOptions, StopReque
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, hypothesis_env
 from asicdv.tools.regress.progress import Progress
 from asicdv.tools.regress.results import ResultStore, signature
-from asicdv.tools.regress.summary import buckets, compare, merge_functional_coverage, merged_code_coverage, summarize
+from asicdv.tools.regress.summary import buckets, compare, merge_code_coverage, merge_functional_coverage, summarize
 
 __all__ = [
     "ENTRY_PROPERTIES",
@@ -81,12 +81,12 @@ __all__ = [
     "hypothesis_env",
     "load",
     "matches",
+    "merge_code_coverage",
     "merge_functional_coverage",
     "plan",
     "register",
     "resolve",
     "signature",
     "sim",
-    "merged_code_coverage",
     "summarize",
 ]

@@ -28,7 +28,7 @@ from asicdv.tools.regress.config import SEED_LIMIT, RunSpec, load, matches, plan
 from asicdv.tools.regress.executors import DaskExecutor, LocalExecutor, execute, folder_error
 from asicdv.tools.regress.progress import Progress
 from asicdv.tools.regress.results import ResultStore, first_line, now, signature, write_atomic
-from asicdv.tools.regress.summary import MERGE, close_killed_sessions, merged_code_coverage, summarize
+from asicdv.tools.regress.summary import close_killed_sessions, merge_code_coverage, summarize
 
 # ---------------------------------------------------------------- the regression
 
@@ -155,8 +155,6 @@ class Regression:
         self.formal_specs: list[formal_entries.FormalSpec] = []  # the formal entries' runs (planned)
         self.formal_todo: list[formal_entries.FormalSpec] = []
         self.formal_store = ResultStore(self.out, formal_entries.STORE)
-        self.reach_written = False  # the per-test coverage index, once written
-        self.coverage_after_runs: tuple | None = None  # (the code coverage merged while formal ran,)
 
     # -- planning
 
@@ -369,17 +367,19 @@ class Regression:
             executor = None
             if (todo or self.formal_todo) and not stop.requested.is_set():
                 executor = self._executor()
+            coverage_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asicdv-coverage")
+            coverage = None  # the coverage post-processing: it needs only the simulations
             try:
                 if executor and todo:
                     self._run_all(todo, builds, executor, stop, attempt_of=self.store.load())
                     if not stop.requested.is_set():
                         self._waves_reruns(executor, stop)
+                if any(s.coverage for s in specs) and not stop.requested.is_set():
+                    coverage = coverage_pool.submit(self._coverage_after_simulations, specs)
                 if executor and self.formal_todo and not stop.requested.is_set():  # after the simulations
-                    # The coverage post-processing needs only the simulations: done meanwhile.
-                    coverage_after = self._coverage_after_runs(specs)
                     self._run_formal(executor, stop)
-                    coverage_after.join()
             finally:
+                coverage_pool.shutdown(wait=False)
                 if executor:
                     executor.close()
             interrupted = stop.requested.is_set()
@@ -396,11 +396,8 @@ class Regression:
             )
         from asicdv.tools import report
 
-        merged = self.coverage_after_runs  # None: not done meanwhile (no formal runs, a stop, an error)
-        if any(s.coverage for s in specs) and not interrupted and not self.reach_written:
-            test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
-        try:
-            summary = summarize(self.out, self.blocks, code_coverage=MERGE if merged is None else merged[0])
+        try:  # the merge's errors are raised here, where the summary would raise them
+            summary = summarize(self.out, self.blocks, code_coverage=coverage.result() if coverage else None)
             if self.options.record_history:
                 self._record_history(summary)
             report.write_all(self.out, summary)
@@ -451,22 +448,12 @@ class Regression:
             clean = clean and counts["failed"] == 0 and counts["infrastructure"] == 0 and counts["missing"] == 0
         return 0 if clean else 1
 
-    def _coverage_after_runs(self, specs: list[RunSpec]) -> threading.Thread:
-        """A thread writing the per-test coverage index and merging the code coverage (the
-        summary's slowest part), while the formal runs go on; its merge is kept for the summary
-        unless it raised (the summary then merges again and reports the error as it would)."""
-
-        def work() -> None:
-            if not any(s.coverage for s in specs):
-                return
-            test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
-            self.reach_written = True
-            with contextlib.suppress(Exception):  # the summary merges again and reports it
-                self.coverage_after_runs = (merged_code_coverage(self.out),)
-
-        thread = threading.Thread(target=work, name="asicdv-coverage", daemon=True)
-        thread.start()
-        return thread
+    def _coverage_after_simulations(self, specs: list[RunSpec]) -> dict | None:
+        """The per-test coverage index and the merged code coverage (the summary's slowest part),
+        while the formal runs go on."""
+        test_reach.write_after(self.out, self.project.root, self._known_sources(), self.log)
+        records = self.store.load()
+        return merge_code_coverage(self.out, specs, [records[s.id] for s in specs if s.id in records])
 
     def _executor(self):
         if self.options.farm:

@@ -85,7 +85,8 @@ def merge_functional_coverage(records: list[dict], formal_bins: dict | None = No
     }
 
 
-def _code_coverage(out: Path, specs: list[RunSpec], runs: list[dict]) -> dict | None:
+def merge_code_coverage(out: Path, specs: list[RunSpec], runs: list[dict]) -> dict | None:
+    """The coverage runs' code coverage merged into out/codecov, as the summary gives it."""
     if not any(s.coverage for s in specs) or importlib.util.find_spec("asicdv.tools.code_coverage") is None:
         return None
     from asicdv.tools import code_coverage as codecov
@@ -98,17 +99,6 @@ def _code_coverage(out: Path, specs: list[RunSpec], runs: list[dict]) -> dict | 
     if not dat_files:
         return None
     return {"summary": codecov.merge(dat_files, out / "codecov"), "html": "codecov/html/index.html"}
-
-
-MERGE = object()  # summarize(code_coverage=MERGE): merge the runs' code coverage itself
-
-
-def merged_code_coverage(out: Path) -> dict | None:
-    """The finished runs' code coverage merged into out/codecov (what summarize puts in the summary)."""
-    saved = json.loads((out / "plan.json").read_text())
-    specs = [RunSpec(**fields) for fields in saved["runs"]]
-    records = ResultStore(out).load()
-    return _code_coverage(out, specs, [records[s.id] for s in specs if s.id in records])
 
 
 def read_sessions(out: Path) -> list[dict]:
@@ -203,10 +193,12 @@ def buckets(records: list[dict], first: int = 3) -> list[dict]:
     return result
 
 
-def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = True, code_coverage=MERGE) -> dict:
+def summarize(
+    out: Path, blocks: dict[str, Block] | None = None, write: bool = True, code_coverage: dict | None = None
+) -> dict:
     """summary.json from plan.json, results.jsonl, builds.json, sessions.jsonl and previous-summary.json
     (write=False: only returned, for a folder that can no longer be written; `code_coverage`: what
-    `merged_code_coverage(out)` returned for these runs, merged while the formal runs went on)."""
+    `merge_code_coverage` gave for these runs, merged while the formal runs went on; None: merged here)."""
     saved = json.loads((out / "plan.json").read_text())
     specs = [RunSpec(**fields) for fields in saved["runs"]]
     records = ResultStore(out).load()
@@ -252,9 +244,7 @@ def summarize(out: Path, blocks: dict[str, Block] | None = None, write: bool = T
         "functional_coverage": merge_functional_coverage(
             [*runs, *formal_entries.fill_runs(formal)], bin_verdicts(formal)
         ),
-        "code_coverage": (_code_coverage(out, specs, runs) if code_coverage is MERGE else code_coverage)
-        if write
-        else None,
+        "code_coverage": (code_coverage or merge_code_coverage(out, specs, runs)) if write else None,
         "formal": formal,
         "previous": (
             {
