@@ -159,3 +159,36 @@ def test_only_the_tops_ports_are_visible_outputs_read_only(tmp_path):
     unreadable.write_text("module slowinc(input wire clk); `UNDEFINED_MACRO endmodule\n")
     fallback = sim.visibility_rules(dataclasses.replace(slowinc(), sources=[unreadable]))
     assert 'public_flat_rw -module "slowinc" -var "*"' in fallback  # pyslang cannot elaborate it: every signal
+
+
+def test_ports_reach_vpi_through_the_main_loops_table_not_public_copies(tmp_path):
+    """A blackbox build registers the top's ports for VPI itself (asicdv.tools.verilator_ports):
+    no port is public in the model, so it keeps no copy to refresh at every eval; the widths are
+    the build's parameters'."""
+    block = dataclasses.replace(slowinc(), whitebox=False)
+    build = sim.build(block, build_root=tmp_path / "builds")
+    table = (build.directory / "asicdv_ports.cpp").read_text()
+    assert 'ports->varInsert("in_data", &top->in_data, false, VLVT_UINT16, VLVD_IN|VLVF_PUB_RW, 0, 1, 15, 0);' in table
+    assert 'module->varInsert("out_valid", &top->out_valid, false, VLVT_UINT8, VLVD_OUT|VLVF_PUB_RD, 0, 0);' in table
+    assert not (build.directory / "visibility.vlt").exists()
+    assert "slowinc__DOT__in_data" not in (build.directory / "Vtop___024root.h").read_text()
+    result = sim.run(build, "StallsTest", 2, run_dir=tmp_path / "run")  # streams, pauses, every output read
+    assert result.passed, result.message
+    wide = sim.build(block, overrides={"WIDTH": 24}, build_root=tmp_path / "builds")
+    assert '"in_data", &top->in_data, false, VLVT_UINT32, VLVD_IN|VLVF_PUB_RW, 0, 1, 23, 0);' in (
+        wide.directory / "asicdv_ports.cpp"
+    ).read_text()
+
+
+def test_rtl_with_its_own_public_signals_gets_public_ports(tmp_path):
+    """Verilator builds the scopes itself when the RTL marks a signal public: the ports are made
+    public too (visibility.vlt), and the tests run as before."""
+    source = tmp_path / "slowinc.v"
+    text = slowinc().sources[0].read_text()
+    source.write_text(text.replace("  reg busy;", "  reg busy /*verilator public_flat_rd*/;", 1))
+    block = dataclasses.replace(slowinc(), whitebox=False, sources=[source])
+    build = sim.build(block, build_root=tmp_path / "builds")
+    assert (build.directory / "visibility.vlt").exists()
+    assert "asicdv_register_ports" not in (build.directory / "asicdv_ports.cpp").read_text()
+    result = sim.run(build, "StallsTest", 2, run_dir=tmp_path / "run")
+    assert result.passed, result.message

@@ -58,6 +58,10 @@ using verilated_trace_t = VerilatedVcdC;
 static verilated_trace_t *tfp;
 #endif
 
+// The top's ports registered for VPI (a build's generated asicdv_ports.cpp,
+// asicdv.tools.verilator_ports); absent when the model makes them public itself.
+void asicdv_register_ports(Vtop *top) __attribute__((weak));
+
 static vluint64_t main_time = 0;  // Current simulation time
 #if VM_COVERAGE
 static bool coverage_per_instance = false;
@@ -511,6 +515,7 @@ extern "C" int asicdv_fork_reseed(int seed) {
 #endif
     top_.reset();
     top_.reset(new Vtop(""));
+    if (asicdv_register_ports) asicdv_register_ports(top_.get());
     return 0;
 }
 
@@ -613,6 +618,7 @@ int main(int argc, char **argv) {
     coverage_per_instance = coveragePerInstance;
 #endif
     top_.reset(new Vtop(""));
+    if (asicdv_register_ports) asicdv_register_ports(top_.get());
     Verilated::fatalOnVpiError(false);  // otherwise it will fail on systemtf
 
 #if VM_TRACE

@@ -92,8 +92,10 @@ def native_executable(build: sim.Build, source: Path) -> Path:
             "VM_TRACE_SAIF=0",
         )
     ]
-    runtime = [
-        str(build.directory / f"{o}.o") for o in ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
+    runtime = [  # the objects the build made (verilated_dpi only with DPI or public signals)
+        str(path)
+        for o in ("verilated", "verilated_dpi", "verilated_vpi", "verilated_threads")
+        if (path := build.directory / f"{o}.o").exists()
     ]
     cmd = [
         "c++",

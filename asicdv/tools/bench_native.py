@@ -4,7 +4,7 @@ for speed, the simulator's best on this RTL (asicdv.tools.bench compares cocotb 
 The default native harness links the cocotb build's objects (same flags as every test run). This
 one is a separate Verilator build of the same sources and parameters:
 - model and runtime code at -O3 (`-CFLAGS -O3`, `OPT_FAST=OPT_SLOW=OPT_GLOBAL=-O3`; the cocotb build
-  keeps Verilator's -Os model code and an -O2 runtime);
+  has its per-cycle model code at -O3 too, the rest at Verilator's -Os and the runtime at -O2);
 - `--x-assign fast --x-initial fast` instead of `unique`: no RTL here assigns X, and the registers
   without a reset start at zero instead of a seeded random value. That is legal for a speed
   figure because every bench output is compared with the model exactly (a design whose outputs

