@@ -542,6 +542,93 @@ extern "C" int asicdv_fork_leave() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Value-change watches. cocotb's VPI calls to register and remove callbacks come here first
+// (Verilator's own are renamed when verilated_vpi.o is built: verilated_vpi_hooks.mk), so the
+// quiet run below knows what Python waits on: a check per edge is then a few inline compares of
+// the watched signals' storage instead of Verilator's walk of its callback list. A watch whose
+// storage is not a whole variable (a bit or part select, an array element) makes every edge ask
+// Verilator, as before.
+
+extern "C" vpiHandle verilated_vpi_register_cb(p_cb_data cb_data_p);
+extern "C" PLI_INT32 verilated_vpi_remove_cb(vpiHandle cb_obj);
+
+namespace {
+
+struct Watch {
+    vpiHandle callback;
+    const uint8_t *data;
+    uint32_t bytes;
+    std::vector<uint8_t> seen;  // the value at the start of the quiet run
+};
+std::vector<Watch> watches_;
+int unknown_watches_ = 0;  // watches without storage of their own: compare nothing, ask Verilator
+std::vector<vpiHandle> unknown_handles_;
+
+const VerilatedVar *watched_var(vpiHandle obj) {
+    const char *full = vpi_get_str(vpiFullName, obj);
+    if (!full) return nullptr;
+    const std::string name = full;
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos || name.find('[') != std::string::npos) return nullptr;
+    const VerilatedScope *scope = Verilated::threadContextp()->scopeFind(name.substr(0, dot).c_str());
+    const VerilatedVar *var = scope ? scope->varFind(name.substr(dot + 1).c_str()) : nullptr;
+    // A whole variable: its VPI size is its storage's bits (a select or element is smaller).
+    if (!var || !var->datap() || vpi_get(vpiSize, obj) != static_cast<PLI_INT32>(var->entBits()) ||
+        var->udims() != 0)
+        return nullptr;
+    return var;
+}
+
+// Snapshot the watched values (the quiet run's start: every callback has just been settled).
+void watches_seen() {
+    for (Watch &w : watches_) std::memcpy(w.seen.data(), w.data, w.bytes);
+}
+
+// Whether a watched value may have changed since watches_seen(): then Verilator decides.
+inline bool watches_changed() {
+    if (unknown_watches_) return true;
+    for (const Watch &w : watches_)
+        if (std::memcmp(w.seen.data(), w.data, w.bytes) != 0) return true;
+    return false;
+}
+
+}  // namespace
+
+extern "C" vpiHandle vpi_register_cb(p_cb_data cb_data_p) {
+    vpiHandle callback = verilated_vpi_register_cb(cb_data_p);
+    if (callback && cb_data_p->reason == cbValueChange) {
+        if (const VerilatedVar *var = watched_var(cb_data_p->obj)) {
+            const uint32_t bytes = var->entSize();
+            watches_.push_back(
+                {callback, static_cast<const uint8_t *>(var->datap()), bytes, std::vector<uint8_t>(bytes)});
+        } else {
+            ++unknown_watches_;
+            unknown_handles_.push_back(callback);
+        }
+    }
+    return callback;
+}
+
+extern "C" PLI_INT32 vpi_remove_cb(vpiHandle cb_obj) {
+    for (size_t i = 0; i < watches_.size(); ++i) {
+        if (watches_[i].callback == cb_obj) {
+            watches_[i] = std::move(watches_.back());
+            watches_.pop_back();
+            break;
+        }
+    }
+    for (size_t i = 0; i < unknown_handles_.size(); ++i) {
+        if (unknown_handles_[i] == cb_obj) {
+            unknown_handles_[i] = unknown_handles_.back();
+            unknown_handles_.pop_back();
+            --unknown_watches_;
+            break;
+        }
+    }
+    return verilated_vpi_remove_cb(cb_obj);
+}
+
+// ---------------------------------------------------------------------------------------------
 // The main loop (cocotb's, with the native clock as one more source of events)
 
 static inline bool settle_value_callbacks() {
@@ -691,6 +778,7 @@ int main(int argc, char **argv) {
         // there, none watches the clock, and none can be added until Python runs again, so the
         // rest of this quiet run skips that check.
         bool clock_unwatched = false;
+        watches_seen();
         while (clock_.next < next_time && !(top_->eventsPending() && top_->nextTimeSlot() <= clock_.next)) {
             main_time = clock_.next;
             // Before a rising edge's evaluation Python must see the registers' old values; a
@@ -702,12 +790,14 @@ int main(int argc, char **argv) {
                     break;
                 }
                 clock_unwatched = true;
+                watches_seen();  // the clock's own change is not one to look at again
             }
             top_->eval_step();
-            if (VerilatedVpi::callValueCbs()) {
+            if (watches_changed() && VerilatedVpi::callValueCbs()) {
                 woke = true;
                 break;
             }
+            watches_seen();
             top_->eval_end_step();
 #if VM_TRACE
             if (tfp) tfp->dump(main_time);

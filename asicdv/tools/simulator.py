@@ -154,6 +154,7 @@ def _build_key(
         "coverage": coverage,
         "x_init": X_INIT_FLAGS if simulator == "verilator" else None,
         "main_loop": MAIN_LOOP.read_text() if simulator == "verilator" else None,
+        "vpi_hooks": VPI_HOOKS.read_text() if simulator == "verilator" else None,
         "runtime_opt": RUNTIME_OPT if simulator == "verilator" else None,
         "streams_checker": formal.streams_checker(block) if simulator == "verilator" and coverage else None,
         "timescale": ICARUS_TIMESCALE if simulator == "icarus" else None,
@@ -289,6 +290,8 @@ ICARUS_TIMESCALE = "1ns/1ps"
 RUNTIME_OPT = ("OPT_GLOBAL=-O2", "OPT_FAST=-O3")
 # cocotb's Verilator main loop plus the native clock and stream engine (asicdv.testbench.native).
 MAIN_LOOP = Path(testbench.__file__).with_name("verilator_main.cpp")
+# The make rules that route cocotb's callback registrations through the main loop (its watch list).
+VPI_HOOKS = MAIN_LOOP.with_name("verilated_vpi_hooks.mk")
 
 
 @cache
@@ -408,6 +411,8 @@ def _run_build(block: Block, params: dict[str, int], waves: bool, directory: Pat
     ]
     make_cmd = toolchain.make_command(
         directory,
+        "-f",
+        str(VPI_HOOKS),
         f"VM_TRACE={int(waves)}",
         *RUNTIME_OPT,
         # ccache, when installed, makes rebuilds (coverage, mutants) reuse Verilator's runtime objects.
