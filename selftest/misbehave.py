@@ -47,6 +47,36 @@ async def ClockEdges(dut):
 
 
 @cocotb.test()
+async def WatchedSignals(dut):
+    """Logs when Python's triggers on slowinc's outputs fire, with the clock running on its own in
+    between (the main loop's quiet runs): a beat taken (in_ready falling, then out_data changing),
+    out_valid rising LATENCY cycles later, in_ready rising once the beat has left."""
+    from cocotb.simtime import get_sim_time
+    from cocotb.triggers import FallingEdge, RisingEdge, ValueChange, with_timeout
+
+    async def at(trigger) -> None:
+        await with_timeout(trigger, 1000, "ns")  # a missed change fails here, not at the run's timeout
+        times.append(get_sim_time("ns"))
+
+    clocking.start_clock(dut.clk)
+    dut.rst.value, dut.in_valid.value, dut.out_ready.value, dut.in_data.value = 1, 0, 0, 0
+    for _ in range(2):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    times = []
+    for value, taken in ((5, FallingEdge(dut.in_ready)), (9, ValueChange(dut.out_data))):
+        await RisingEdge(dut.clk)
+        dut.in_valid.value, dut.in_data.value = 1, value
+        await at(taken)
+        dut.in_valid.value = 0
+        await at(RisingEdge(dut.out_valid))
+        dut.out_ready.value = 1
+        await at(RisingEdge(dut.in_ready))
+        dut.out_ready.value = 0
+    dut._log.info("watched %s out_data %d", times, int(dut.out_data.value))
+
+
+@cocotb.test()
 async def PropertyFailsAboveLimit(dut):
     """Every integer >= LIMIT fails, so hypothesis shrinks any failure to exactly LIMIT."""
     from hypothesis import strategies as st  # imported here: the other tests start without it (5 s timeouts)

@@ -90,6 +90,22 @@ def test_native_clock_keeps_cocotbs_edge_times(tmp_path):
     assert logs[0] == logs[1] == "edges [0.0, 10.0, 20.0] timer 43.0 clk 1", logs
 
 
+def test_quiet_runs_wake_python_when_a_watched_signal_changes(tmp_path):
+    """The main loop's own check of the watched signals between Python's wake-ups (not
+    Verilator's callback walk) wakes every trigger at the time cocotb's loop and clock do."""
+    logs = []
+    for name, build, env in (
+        ("native", sim.build(slowinc()), {}),
+        ("blackbox", sim.build(dataclasses.replace(slowinc(), whitebox=False), build_root=tmp_path / "b"), {}),
+        ("gpi", sim.build(slowinc()), NATIVE_OFF),
+    ):
+        result = sim.run(build, "WatchedSignals", 1, module=MISBEHAVE, run_dir=tmp_path / name, extra_env=env)
+        assert result.passed, result.message
+        logs.append(re.search(r"watched \[.*\] out_data \d+", result.log.read_text()).group(0))
+    assert logs[0] == logs[1] == logs[2], logs
+    assert logs[0].endswith("out_data 10"), logs  # the second beat, 9 + INC
+
+
 def test_native_checker_reports_protocol_violations(tmp_path):
     result = sim.run(sim.build(slowinc()), "NativeCheckerSeesViolations", 1, module=MISBEHAVE, run_dir=tmp_path)
     assert result.passed, result.message
