@@ -47,6 +47,13 @@ def test_goals_come_from_the_measured_results():
         "overhead": [_row("short", 0.1, 0.1, 0.9, 0.85), _row("long", 1.5, 0.7, 0.95, 0.6)],
         "regressions": _regressions(0.04, 103.2),
         "make_test": {"first_s": 80.0, "warm_s": 61.0},
+        "block_figures": {
+            "sha256": {
+                "hypothesis through the core, RandomMessagesTest (median of 5 seeds)": {"value": 240},
+                "the same property on models.sha256 alone (median)": {"value": 300},
+                "through the core, % of the model alone (goal >= 80%: met)": {"value": 80.0},
+            }
+        },
     }
     goals = bench_goals.evaluate(results)
     assert goals["per_run_overhead"]["verdict"] == "met" and goals["per_run_overhead"]["value"] == 0.04
@@ -59,6 +66,8 @@ def test_goals_come_from_the_measured_results():
     # every workload counts for the -O3 simulation goal: the lowest decides
     assert goals["simulation_ratio_o3"]["value"] == 0.6 and goals["simulation_ratio_o3"]["verdict"] == "not met"
     assert goals["make_test_warm"]["verdict"] == "not met"
+    assert goals["hypothesis_ratio"]["value"] == 0.8 and goals["hypothesis_ratio"]["verdict"] == "met"
+    assert "240 examples/s through the core / 300" in goals["hypothesis_ratio"]["source"]
 
 
 def test_a_goal_without_its_figure_is_not_measured_not_met():
@@ -66,7 +75,8 @@ def test_a_goal_without_its_figure_is_not_measured_not_met():
     assert goals["whole_process_ratio"]["verdict"] == "not measured"
     assert "no workload" in goals["whole_process_ratio"]["source"]
     assert goals["simulation_ratio_o3"]["verdict"] == "met"
-    assert {goals[k]["verdict"] for k in ("per_run_overhead", "nightly_speedup", "make_test_warm")} == {"not measured"}
+    untimed = ("per_run_overhead", "nightly_speedup", "make_test_warm", "hypothesis_ratio")
+    assert {goals[k]["verdict"] for k in untimed} == {"not measured"}
 
 
 def test_rows_from_before_the_o3_build_count_for_the_default_build_only():

@@ -96,6 +96,18 @@ def make_test_warm(results: dict) -> tuple[float | None, str]:
     return timing["warm_s"], "second of two back-to-back `make test` runs"
 
 
+def hypothesis_ratio(results: dict) -> tuple[float | None, str]:
+    """The sha256 block's figure (tb/sha256/bench.py): examples/s of its hypothesis property through
+    the core over the same strategy on the model alone, medians of 5 seeds, interleaved."""
+    figures = results.get("block_figures", {}).get("sha256", {})
+    percent = next((f["value"] for name, f in figures.items() if name.startswith("through the core, %")), None)
+    if percent is None:
+        return None, "blocks section (sha256): not measured"
+    through = next((f["value"] for name, f in figures.items() if name.startswith("hypothesis through the core")), "?")
+    alone = next((f["value"] for name, f in figures.items() if name.startswith("the same property")), "?")
+    return percent / 100, f"sha256 RandomMessagesTest: {through} examples/s through the core / {alone} on the model alone"
+
+
 GOALS = (
     Goal("per_run_overhead", "per-run overhead in a batch", "<=", 0.05, "s", per_run_overhead),
     Goal("nightly_speedup", "nightly on 2 cores, speed-up over commit 6cace95", ">=", 3.0, "×", nightly_speedup),
@@ -114,6 +126,14 @@ GOALS = (
         0.8,
         "×",
         simulation_ratio_o3,
+    ),
+    Goal(
+        "hypothesis_ratio",
+        "hypothesis through the SHA-256 core vs the same strategy on the model alone",
+        ">=",
+        0.8,
+        "×",
+        hypothesis_ratio,
     ),
     Goal("make_test_warm", "`make test` warm on 2 cores", "<=", 60.0, "s", make_test_warm),
 )
