@@ -38,6 +38,7 @@ def _clean_env(venv: Path) -> dict[str, str]:
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("ASICDV_", "PYTEST_", "COCOTB_", "VERILATOR", "PYTHON", "VIRTUAL_ENV", "GPI_"))
+        and k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")  # `make test` run from a make (the bench)
     }
     ours = (Path(sys.prefix).resolve(), REPO)  # this checkout's venv (and its Verilator) stay off PATH
     path = [p for p in env.get("PATH", "").split(os.pathsep) if p and not Path(p).resolve().is_relative_to(ours[0])]

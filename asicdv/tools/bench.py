@@ -428,7 +428,9 @@ def git_commit() -> str:
 
 def make_test_seconds(env: dict[str, str]) -> dict:
     """`make test` twice back to back against the project's own build folder: the first run finds
-    the builds as they are, the second is warm (the goal's figure)."""
+    the builds as they are, the second is warm (the goal's figure). As from a shell: without the
+    variables `make bench` gives its commands (a make inside would print its directories)."""
+    env = {k: v for k, v in env.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
     walls = []
     for _ in range(2):
         start = time.monotonic()
