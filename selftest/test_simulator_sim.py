@@ -191,9 +191,10 @@ def test_ports_reach_vpi_through_the_main_loops_table_not_public_copies(tmp_path
     result = sim.run(build, "StallsTest", 2, run_dir=tmp_path / "run")  # streams, pauses, every output read
     assert result.passed, result.message
     wide = sim.build(block, overrides={"WIDTH": 24}, build_root=tmp_path / "builds")
-    assert '"in_data", &top->in_data, false, VLVT_UINT32, VLVD_IN|VLVF_PUB_RW, 0, 1, 23, 0);' in (
-        wide.directory / "asicdv_ports.cpp"
-    ).read_text()
+    assert (
+        '"in_data", &top->in_data, false, VLVT_UINT32, VLVD_IN|VLVF_PUB_RW, 0, 1, 23, 0);'
+        in (wide.directory / "asicdv_ports.cpp").read_text()
+    )
 
 
 def test_rtl_with_its_own_public_signals_gets_public_ports(tmp_path):

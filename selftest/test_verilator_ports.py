@@ -39,7 +39,9 @@ def test_port_table_registers_each_port_in_both_scopes_with_its_access():
     table = vp.port_table("adder", ports, signed={"sum"}, two_state={"clk"})
     assert 'module = new VerilatedScope{syms, "adder", "adder", "adder",' in table
     for scope in ("ports", "module"):
-        assert f'{scope}->varInsert("clk", &top->clk, false, VLVT_UINT8, VLVD_IN|VLVF_PUB_RW|VLVF_BITVAR, 0, 0);' in table
+        assert (
+            f'{scope}->varInsert("clk", &top->clk, false, VLVT_UINT8, VLVD_IN|VLVF_PUB_RW|VLVF_BITVAR, 0, 0);' in table
+        )
         assert (
             f'{scope}->varInsert("sum", &top->sum, false, VLVT_UINT32, VLVD_OUT|VLVF_PUB_RD|VLVF_SIGNED, 0, 1, 31, 0);'
             in table

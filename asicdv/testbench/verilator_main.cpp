@@ -561,8 +561,7 @@ struct Watch {
     std::vector<uint8_t> seen;  // the value at the start of the quiet run
 };
 std::vector<Watch> watches_;
-int unknown_watches_ = 0;  // watches without storage of their own: compare nothing, ask Verilator
-std::vector<vpiHandle> unknown_handles_;
+std::vector<vpiHandle> unknown_watches_;  // without storage of their own: compare nothing, ask Verilator
 
 const VerilatedVar *watched_var(vpiHandle obj) {
     const char *full = vpi_get_str(vpiFullName, obj);
@@ -586,7 +585,7 @@ void watches_seen() {
 
 // Whether a watched value may have changed since watches_seen(): then Verilator decides.
 inline bool watches_changed() {
-    if (unknown_watches_) return true;
+    if (!unknown_watches_.empty()) return true;
     for (const Watch &w : watches_)
         if (std::memcmp(w.seen.data(), w.data, w.bytes) != 0) return true;
     return false;
@@ -602,8 +601,7 @@ extern "C" vpiHandle vpi_register_cb(p_cb_data cb_data_p) {
             watches_.push_back(
                 {callback, static_cast<const uint8_t *>(var->datap()), bytes, std::vector<uint8_t>(bytes)});
         } else {
-            ++unknown_watches_;
-            unknown_handles_.push_back(callback);
+            unknown_watches_.push_back(callback);
         }
     }
     return callback;
@@ -617,11 +615,10 @@ extern "C" PLI_INT32 vpi_remove_cb(vpiHandle cb_obj) {
             break;
         }
     }
-    for (size_t i = 0; i < unknown_handles_.size(); ++i) {
-        if (unknown_handles_[i] == cb_obj) {
-            unknown_handles_[i] = unknown_handles_.back();
-            unknown_handles_.pop_back();
-            --unknown_watches_;
+    for (size_t i = 0; i < unknown_watches_.size(); ++i) {
+        if (unknown_watches_[i] == cb_obj) {
+            unknown_watches_[i] = unknown_watches_.back();
+            unknown_watches_.pop_back();
             break;
         }
     }

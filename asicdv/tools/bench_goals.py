@@ -105,7 +105,10 @@ def hypothesis_ratio(results: dict) -> tuple[float | None, str]:
         return None, "blocks section (sha256): not measured"
     through = next((f["value"] for name, f in figures.items() if name.startswith("hypothesis through the core")), "?")
     alone = next((f["value"] for name, f in figures.items() if name.startswith("the same property")), "?")
-    return percent / 100, f"sha256 RandomMessagesTest: {through} examples/s through the core / {alone} on the model alone"
+    return (
+        percent / 100,
+        f"sha256 RandomMessagesTest: {through} examples/s through the core / {alone} on the model alone",
+    )
 
 
 GOALS = (

@@ -339,7 +339,9 @@ def _run_logged(
                 )
 
 
-VISIBILITY = "top ports: a table the main loop registers, else visibility.vlt; inputs rw, outputs rd"  # (in the build key)
+VISIBILITY = (
+    "top ports: a table the main loop registers, else visibility.vlt; inputs rw, outputs rd"  # (in the build key)
+)
 
 
 def visibility_rules(block: Block) -> str:

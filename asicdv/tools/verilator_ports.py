@@ -4,10 +4,11 @@ A port marked public (`public_flat_rw` in a .vlt) keeps a copy inside the inline
 the model copies to or from the real port at every evaluation: 85 words an eval on the iterative
 miner, 15 % of its simulation. VPI only ever uses the real ports (scope TOP: Verilator's
 vpi_handle_by_name looks there first for `top.name`), so a build instead lists them in a generated
-`asicdv_ports.cpp`, which the main loop (verilator_main.cpp) calls once after building the model:
-it registers the ports (inputs writable, outputs read-only) in scope TOP and in the top module's
-scope, which cocotb finds the design by and iterates; both entries are the real ports' storage. The table is read from Verilator's own `Vtop.h` (exact
-widths for the build's parameters); signedness and two-state types from pyslang.
+`asicdv_ports.cpp`, which the main loop (verilator_main.cpp) calls after building each model: it
+registers the ports (inputs writable, outputs read-only) in scope TOP and in the top module's
+scope, which cocotb finds the design by and iterates; both entries are the real ports' storage.
+The table is read from Verilator's own `Vtop.h` (exact widths for the build's parameters);
+signedness and two-state types from pyslang.
 """
 
 from __future__ import annotations
