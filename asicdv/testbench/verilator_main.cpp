@@ -83,6 +83,24 @@ namespace {
 
 const vluint64_t NEVER = static_cast<vluint64_t>(~0ULL);
 
+// The variable "scope.name" names, with storage of its own, or null. As vpi_handle_by_name: a
+// port of the top module lives in scope TOP (the module's own scope may hold a copy).
+const VerilatedVar *find_var(const char *fullname) {
+    const std::string name = fullname;
+    const auto dot = name.rfind('.');
+    if (dot == std::string::npos) return nullptr;
+    const std::string scope = name.substr(0, dot), var = name.substr(dot + 1);
+    const VerilatedVar *varp = nullptr;
+    if (scope.find('.') == std::string::npos) {
+        if (const VerilatedScope *top = Verilated::threadContextp()->scopeFind("TOP")) varp = top->varFind(var.c_str());
+    }
+    if (!varp) {
+        const VerilatedScope *scopep = Verilated::threadContextp()->scopeFind(scope.c_str());
+        if (scopep) varp = scopep->varFind(var.c_str());
+    }
+    return varp && varp->datap() ? varp : nullptr;
+}
+
 struct Signal {
     uint8_t *data = nullptr;
     uint32_t bytes = 0;  // storage: 1, 2, 4, 8 or a multiple of 4 (little-endian words)
@@ -90,22 +108,8 @@ struct Signal {
 
     // "scope.name" as cocotb names a handle ("sha256_core.clk").
     bool bind(const char *fullname) {
-        std::string name = fullname;
-        const auto dot = name.rfind('.');
-        if (dot == std::string::npos) return false;
-        const std::string scope = name.substr(0, dot), var = name.substr(dot + 1);
-        // As vpi_handle_by_name: a port of the top module lives in scope TOP (the module's own
-        // scope holds a copy the model overwrites).
-        const VerilatedVar *varp = nullptr;
-        if (scope.find('.') == std::string::npos) {
-            if (const VerilatedScope *top = Verilated::threadContextp()->scopeFind("TOP"))
-                varp = top->varFind(var.c_str());
-        }
-        if (!varp) {
-            const VerilatedScope *scopep = Verilated::threadContextp()->scopeFind(scope.c_str());
-            if (scopep) varp = scopep->varFind(var.c_str());
-        }
-        if (!varp || !varp->datap()) return false;
+        const VerilatedVar *varp = find_var(fullname);
+        if (!varp) return false;
         data = static_cast<uint8_t *>(varp->datap());
         bytes = varp->entSize();
         bits = varp->entBits();
@@ -565,16 +569,10 @@ std::vector<vpiHandle> unknown_watches_;  // without storage of their own: compa
 
 const VerilatedVar *watched_var(vpiHandle obj) {
     const char *full = vpi_get_str(vpiFullName, obj);
-    if (!full) return nullptr;
-    const std::string name = full;
-    const auto dot = name.rfind('.');
-    if (dot == std::string::npos || name.find('[') != std::string::npos) return nullptr;
-    const VerilatedScope *scope = Verilated::threadContextp()->scopeFind(name.substr(0, dot).c_str());
-    const VerilatedVar *var = scope ? scope->varFind(name.substr(dot + 1).c_str()) : nullptr;
+    if (!full || std::strchr(full, '[')) return nullptr;
+    const VerilatedVar *var = find_var(full);
     // A whole variable: its VPI size is its storage's bits (a select or element is smaller).
-    if (!var || !var->datap() || vpi_get(vpiSize, obj) != static_cast<PLI_INT32>(var->entBits()) ||
-        var->udims() != 0)
-        return nullptr;
+    if (!var || var->udims() != 0 || vpi_get(vpiSize, obj) != static_cast<PLI_INT32>(var->entBits())) return nullptr;
     return var;
 }
 
@@ -787,14 +785,15 @@ int main(int argc, char **argv) {
                     break;
                 }
                 clock_unwatched = true;
-                watches_seen();  // the clock's own change is not one to look at again
             }
             top_->eval_step();
-            if (watches_changed() && VerilatedVpi::callValueCbs()) {
-                woke = true;
-                break;
+            if (watches_changed()) {  // Verilator runs the callbacks; unknown watches ask every edge
+                if (VerilatedVpi::callValueCbs()) {
+                    woke = true;
+                    break;
+                }
+                watches_seen();
             }
-            watches_seen();
             top_->eval_end_step();
 #if VM_TRACE
             if (tfp) tfp->dump(main_time);
