@@ -26,6 +26,22 @@ def test_build_is_cached_and_keyed_by_flags():
     assert sim._build_key(block, "default", waves=True) != sim._build_key(block, "default", waves=False)
 
 
+def test_runs_of_one_build_share_a_server_from_pytest_item_to_item(tmp_path, monkeypatch):
+    """pytest names each item in the environment (PYTEST_CURRENT_TEST): `make test`'s runs of one
+    build still fork from one simulator server, not a process each."""
+    from asicdv.tools import run_server
+
+    build = sim.build(slowinc())
+    run_server.close_idle()
+    servers = []
+    for item in ("first", "second"):
+        monkeypatch.setenv("PYTEST_CURRENT_TEST", f"selftest/x.py::{item} (call)")
+        result = sim.run(build, "DirectedTest", 3, run_dir=tmp_path / item)
+        assert result.passed, result.message
+        servers.append(list(run_server._servers.idle.values()))
+    assert len(servers[0]) == 1 and servers[1] == servers[0]
+
+
 def test_hung_simulation_is_killed_and_reported(tmp_path):
     build = sim.build(slowinc())
     start = time.monotonic()

@@ -1,7 +1,8 @@
 """pytest plugin (registered by the `pytest11` entry point `asicdv`): every block file
 (`block.yaml`) pytest is given or finds becomes one pytest item per (variant, test[, reseed]),
-each a fresh simulator process on a cached build. The block's project is found from the block
-file's own folder upwards.
+each a run on its cached build, forked from the build's simulator server (as a regression's
+runs are: see asicdv.tools.run_server). The block's project is found from the block file's own
+folder upwards.
 
 Options (`asicdv test` and the Makefile's TEST=, SEED=, VARIANT=, WAVES=1 pass through them):
   --test NAME      run only this test (unknown names are an error, not an empty run)

@@ -491,6 +491,9 @@ def run(
     import find_libpython
 
     env = toolchain.verilator_env()
+    # pytest names its current test here: a simulator needs no part of it, and a server's
+    # environment that changed with every item started a fresh server for each (0.6 s a run).
+    env.pop("PYTEST_CURRENT_TEST", None)
     env.update(extra_env or {})
     env.update(
         {
